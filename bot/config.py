@@ -1,0 +1,45 @@
+"""alex's settings: one pydantic-settings class, read from the environment (and a ``.env`` file).
+
+Secrets are ``SecretStr``: printing or logging a ``Settings`` never shows them.
+"""
+
+from __future__ import annotations
+
+import httpx2
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.pagerduty import DEFAULT_BASE_URL, PagerDutyClient
+
+
+class Settings(BaseSettings):
+    """Everything alex reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    pagerduty_user_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("PAGERDUTY_USER_API_KEY"),
+        description="A PagerDuty User API token (My Profile -> User Settings -> API Access).")
+    pagerduty_api_url: str = Field(
+        default=DEFAULT_BASE_URL, validation_alias=AliasChoices("PAGERDUTY_API_URL"),
+        description="https://api.pagerduty.com, or https://api.eu.pagerduty.com for EU accounts.")
+    pagerduty_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+class MissingSettingError(RuntimeError):
+    """A required setting is absent; the message names the variable, never a value."""
+
+
+def pagerduty_client(settings: Settings, transport: httpx2.AsyncBaseTransport | None = None) -> PagerDutyClient:
+    """The PagerDuty client for these settings (``transport`` lets tests and the sandbox plug in)."""
+    if settings.pagerduty_user_api_key is None:
+        raise MissingSettingError(
+            "PAGERDUTY_USER_API_KEY is not set: create a User API token in PagerDuty "
+            "(My Profile -> User Settings -> API Access) and export it, or run `make demo` for the sandbox.")
+    timeout = httpx2.Timeout(settings.pagerduty_timeout_seconds, connect=3.0)
+    return PagerDutyClient(settings.pagerduty_user_api_key, base_url=settings.pagerduty_api_url,
+                           transport=transport, timeout=timeout)

@@ -1,0 +1,1 @@
+"""Seeded accounts for the sandbox: ``demo`` (a believable company) and ``large`` (benchmarks)."""

@@ -1,0 +1,183 @@
+"""Transport-neutral request/response types and PagerDuty's error and paging conventions.
+
+The same :class:`SandboxRequest` is built by the in-process httpx transport and by the HTTP server,
+so every route behaves identically whichever way the sandbox is reached.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+OFFSET_CAP = 10_000
+
+
+class ApiError(Exception):
+    """An error answered with PagerDuty's body ``{"error": {"message", "code", "errors"}}``."""
+
+    def __init__(self, status: int, code: int, message: str, errors: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = list(errors)
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message, "code": self.code}
+        if self.errors:
+            error["errors"] = self.errors
+        return {"error": error}
+
+
+def invalid(*errors: str, code: int = 2001, message: str = "Invalid Input Provided") -> ApiError:
+    return ApiError(400, code, message, errors)
+
+
+def not_found(what: str = "") -> ApiError:
+    return ApiError(404, 2100, "Not Found", [f"{what} not found"] if what else [])
+
+
+def forbidden(*errors: str) -> ApiError:
+    return ApiError(403, 2010, "Access Denied", errors)
+
+
+@dataclass(slots=True)
+class SandboxRequest:
+    method: str
+    path: str
+    """Path below the API base, e.g. ``/incidents/PABC123`` (no query string)."""
+    query: dict[str, list[str]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    """Header names lower-cased."""
+    body: bytes = b""
+
+    @property
+    def is_write(self) -> bool:
+        return self.method not in ("GET", "HEAD")
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def many(self, name: str) -> list[str]:
+        """A set filter: PagerDuty spells them ``name[]``; plain ``name`` is accepted too."""
+        return self.query.get(f"{name}[]", []) + self.query.get(name, [])
+
+    def one(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+    def flag(self, name: str) -> bool:
+        return (self.one(name) or "").lower() == "true"
+
+    def json(self) -> Any:
+        if not self.body:
+            raise invalid("Request body is empty")
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise invalid("Request body is not valid JSON") from exc
+
+    def object_body(self, root: str) -> dict[str, Any]:
+        """The body's wrapped object, e.g. ``{"incident": {...}}`` -> the inner dict."""
+        data = self.json()
+        if not isinstance(data, dict) or not isinstance(data.get(root), dict):
+            raise invalid(f"'{root}' is required and must be an object", code=2003,
+                          message="Missing Arguments")
+        inner: dict[str, Any] = data[root]
+        return inner
+
+    def time(self, name: str) -> datetime | None:
+        raw = self.one(name)
+        if raw is None or raw == "":
+            return None
+        return parse_time(raw, name)
+
+    def time_zone(self, default: str) -> ZoneInfo:
+        name = self.one("time_zone") or default
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise invalid(f"time_zone '{name}' is not a valid time zone") from exc
+
+
+@dataclass(slots=True)
+class SandboxResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    """Bytes sent as they are (fault injection of malformed JSON); overrides ``body``."""
+
+    def encode(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        if self.body is None:
+            return b""
+        return json.dumps(self.body, separators=(",", ":")).encode()
+
+
+_OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+
+def parse_time(raw: str, name: str = "time") -> datetime:
+    """Parse an ISO-8601 timestamp; one without an offset is taken as UTC (the account zone here)."""
+    text = raw.strip().replace(" ", "+") if "T" in raw else raw.strip()
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise invalid(f"{name} is not a valid ISO-8601 date", code=2004 if name == "since" else 2005
+                      if name == "until" else 2001) from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo("UTC"))
+    return value
+
+
+def iso(value: datetime, tz: ZoneInfo | None = None) -> str:
+    """Render like PagerDuty: seconds precision, ``Z`` in UTC, the offset in any other zone."""
+    local = value.astimezone(tz or ZoneInfo("UTC")).replace(microsecond=0)
+    text = local.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def paginate(request: SandboxRequest, items: Sequence[T], render: Callable[[T], Any],
+             key: str, *, max_limit: int = MAX_LIMIT) -> dict[str, Any]:
+    """Classic offset paging: ``limit`` (default 25, max 100), ``offset``, ``more``; ``total``
+    is null unless ``total=true``. ``offset + limit`` over 10,000 is refused as PagerDuty does."""
+    limit = _int_param(request, "limit", DEFAULT_LIMIT)
+    offset = _int_param(request, "offset", 0)
+    if limit < 1:
+        limit = DEFAULT_LIMIT
+    limit = min(limit, max_limit)
+    if offset < 0:
+        raise invalid("offset must be a non-negative integer")
+    if offset + limit > OFFSET_CAP:
+        raise ApiError(400, 2002, "Arguments Caused Error",
+                       [f"Offset+limit exceeds maximum allowed value of {OFFSET_CAP}. "
+                        "Try narrowing your search with filters."])
+    page = items[offset:offset + limit]
+    return {
+        key: [render(item) for item in page],
+        "limit": limit,
+        "offset": offset,
+        "more": offset + len(page) < len(items),
+        "total": len(items) if request.flag("total") else None,
+    }
+
+
+def _int_param(request: SandboxRequest, name: str, default: int) -> int:
+    raw = request.one(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise invalid(f"{name} must be an integer") from exc
