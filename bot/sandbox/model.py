@@ -7,6 +7,7 @@ records rather than stored twice, so a write can never leave them inconsistent.
 
 from __future__ import annotations
 
+import bisect
 import random
 import string
 from dataclasses import dataclass, field
@@ -272,13 +273,27 @@ class World:
     revision: int = 0
     """Bumped after every write; derived views cached against it."""
     _incident_by_number: dict[int, str] = field(default_factory=dict)
+    _by_created: list[Incident] = field(default_factory=list)
+    _created_keys: list[datetime] = field(default_factory=list)
     _status_cache: tuple[int, dict[str, str]] | None = None
 
     # -- building ---------------------------------------------------------------------------------
     def add_incident(self, incident: Incident) -> None:
+        """The one way incidents enter the account: it keeps the number and time indexes right."""
         self.incidents[incident.id] = incident
         self._incident_by_number[incident.number] = incident.id
         self.next_incident_number = max(self.next_incident_number, incident.number + 1)
+        at = bisect.bisect_right(self._by_created, (incident.created_at, incident.number),
+                                 key=lambda i: (i.created_at, i.number))
+        self._by_created.insert(at, incident)
+        self._created_keys.insert(at, incident.created_at)
+
+    def incidents_by_created(self) -> tuple[list[Incident], list[datetime]]:
+        """Incidents ordered by (created_at, number), with their creation times for bisecting a window.
+
+        ``created_at`` never changes, so the order holds across every update. Read-only views.
+        """
+        return self._by_created, self._created_keys
 
     def new_override_order(self) -> int:
         order = self.next_override_order

@@ -26,12 +26,12 @@ TIMEOUT_HANG_SECONDS = 60.0
 """How long an injected timeout keeps the connection silent; longer than any sane client timeout."""
 
 
-def make_app(sandbox: Sandbox) -> web.Application:
+def make_app(sandbox: Sandbox, *, hang_seconds: float = TIMEOUT_HANG_SECONDS) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app.router.add_get(f"{ADMIN_PREFIX}/health", _health(sandbox))
     app.router.add_route("*", f"{ADMIN_PREFIX}/faults", _faults(sandbox))
     app.router.add_get(f"{ADMIN_PREFIX}/requests", _requests(sandbox))
-    app.router.add_route("*", "/{tail:.*}", _api(sandbox))
+    app.router.add_route("*", "/{tail:.*}", _api(sandbox, hang_seconds))
     return app
 
 
@@ -39,7 +39,7 @@ def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
 
-def _api(sandbox: Sandbox) -> Any:
+def _api(sandbox: Sandbox, hang_seconds: float) -> Any:
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         sandbox_request = to_sandbox_request(request.method, request.path, request.query.items(),
@@ -50,7 +50,7 @@ def _api(sandbox: Sandbox) -> Any:
         if fault is not None and fault.timeout is not None:
             if fault.timeout == "after":
                 sandbox.dispatch(sandbox_request)
-            await asyncio.sleep(TIMEOUT_HANG_SECONDS)
+            await asyncio.sleep(hang_seconds)
         response = sandbox.dispatch(sandbox_request, fault)
         headers = {k: v for k, v in response.headers.items() if k != "content-type"}
         return web.Response(status=response.status, body=response.encode(), headers=headers,
@@ -96,9 +96,13 @@ def _requests(sandbox: Sandbox) -> Any:
     return handle
 
 
-async def serve(sandbox: Sandbox, host: str, port: int) -> web.AppRunner:
-    """Start serving in the running loop; the caller keeps the runner and calls ``cleanup()``."""
-    runner = web.AppRunner(make_app(sandbox), access_log=None)
+async def serve(sandbox: Sandbox, host: str, port: int, *,
+                hang_seconds: float = TIMEOUT_HANG_SECONDS) -> web.AppRunner:
+    """Start serving in the running loop (port 0 picks a free one: see ``runner.addresses``).
+
+    The caller keeps the runner and calls ``cleanup()``.
+    """
+    runner = web.AppRunner(make_app(sandbox, hang_seconds=hang_seconds), access_log=None, shutdown_timeout=1)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

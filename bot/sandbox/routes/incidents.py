@@ -32,7 +32,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -487,47 +487,6 @@ def _window(req: SandboxRequest, now: datetime, zone: ZoneInfo, *, default_month
 # =================================================================================================
 # GET /incidents
 # =================================================================================================
-@dataclass(slots=True)
-class _CreatedIndex:
-    """The account's incidents ordered by (created_at, number), for bisecting a time window."""
-
-    world: World
-    size: int
-    next_number: int
-    keys: list[datetime] = field(default_factory=list)
-    incidents: list[Incident] = field(default_factory=list)
-
-
-# Keyed by id(world); entries keep their world alive, so the dict is kept tiny.
-_INDEXES: dict[int, _CreatedIndex] = {}
-_MAX_INDEXES = 4
-
-
-def _created_index(world: World) -> _CreatedIndex:
-    """The index for ``world``, checked against it on every call: new incidents are inserted, anything
-    else unexpected rebuilds it. An incident's ``created_at`` never changes, so that is all it needs."""
-    index = _INDEXES.get(id(world))
-    size = len(world.incidents)
-    if index is not None and index.world is world and index.size == size \
-            and index.next_number == world.next_incident_number:
-        return index
-    if index is not None and index.world is world and index.size < size:
-        for incident in itertools.islice(world.incidents.values(), index.size, None):
-            key = (incident.created_at, incident.number)
-            at = bisect.bisect_right(index.incidents, key, key=lambda i: (i.created_at, i.number))
-            index.incidents.insert(at, incident)
-            index.keys.insert(at, incident.created_at)
-        index.size, index.next_number = size, world.next_incident_number
-        return index
-    ordered = sorted(world.incidents.values(), key=lambda i: (i.created_at, i.number))
-    index = _CreatedIndex(world, size, world.next_incident_number, [i.created_at for i in ordered], ordered)
-    _INDEXES.pop(id(world), None)
-    while len(_INDEXES) >= _MAX_INDEXES:
-        _INDEXES.pop(next(iter(_INDEXES)))
-    _INDEXES[id(world)] = index
-    return index
-
-
 def _sort_spec(req: SandboxRequest) -> list[tuple[str, bool]]:
     """``sort_by`` as (field, descending) pairs; comma-separated and/or repeated, at most two."""
     raw = req.query.get("sort_by", []) + req.query.get("sort_by[]", [])
@@ -603,19 +562,19 @@ def list_incidents(ctx: Context, req: SandboxRequest, params: dict[str, str]) ->
     since, until = (None, None) if req.one("date_range") == "all" else _window(
         req, world.now, tz, default_months=DEFAULT_WINDOW_MONTHS, max_months=MAX_RANGE_MONTHS)
 
-    index = _created_index(world)
-    lo = 0 if since is None else bisect.bisect_left(index.keys, since)
+    ordered, keys = world.incidents_by_created()
+    lo = 0 if since is None else bisect.bisect_left(keys, since)
     if until is None:
-        hi = len(index.keys)
+        hi = len(keys)
     elif req.one("until"):
-        hi = bisect.bisect_left(index.keys, until)
+        hi = bisect.bisect_left(keys, until)
     else:  # the default window runs up to and including now: a just-created incident is listed
-        hi = bisect.bisect_right(index.keys, until)
+        hi = bisect.bisect_right(keys, until)
 
     def candidates(descending: bool) -> Iterator[Incident]:
         if descending:
-            return (index.incidents[i] for i in range(hi - 1, lo - 1, -1))
-        return itertools.islice(index.incidents, lo, hi)
+            return (ordered[i] for i in range(hi - 1, lo - 1, -1))
+        return itertools.islice(ordered, lo, hi)
 
     def matching(source: Iterator[Incident]) -> Iterator[Incident]:
         for incident in source:

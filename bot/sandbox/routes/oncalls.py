@@ -24,15 +24,14 @@ from zoneinfo import ZoneInfo
 
 from bot.sandbox.app import Context, Route
 from bot.sandbox.http import ApiError, SandboxRequest, SandboxResponse, iso, paginate
-from bot.sandbox.model import EscalationPolicy, Override, Schedule, Target, World
+from bot.sandbox.model import EscalationPolicy, Override, Schedule, World
+from bot.sandbox.routes.directory import policy_json
 from bot.sandbox.schedule_engine import Entry, merge_adjacent, render_final, render_layer
 from bot.sandbox.serialize import (
     API_BASE,
     html_url,
     policy_ref,
-    ref,
     schedule_ref,
-    service_ref,
     team_refs,
     user_object,
     user_ref_by_id,
@@ -234,38 +233,6 @@ def schedule_object(world: World, schedule: Schedule,
     return body
 
 
-def target_ref(world: World, target: Target) -> dict[str, Any]:
-    if target.type == "user_reference":
-        return user_ref_by_id(world, target.id)
-    schedule = world.schedules.get(target.id)
-    if schedule is not None:
-        return schedule_ref(world, schedule)
-    kind = "schedule_v3" if target.type == "schedule_v3_reference" else "schedule"
-    return ref(world, kind, target.id, "Deleted schedule")
-
-
-def policy_object(world: World, policy: EscalationPolicy) -> dict[str, Any]:
-    """The full ``escalation_policy`` object (what ``include[]=escalation_policies`` expands to)."""
-    return {
-        "id": policy.id,
-        "type": "escalation_policy",
-        "summary": policy.name,
-        "self": f"{API_BASE}/escalation_policies/{policy.id}",
-        "html_url": html_url(world, "escalation_policy", policy.id),
-        "name": policy.name,
-        "description": policy.description,
-        "num_loops": policy.num_loops,
-        "on_call_handoff_notifications": policy.on_call_handoff_notifications,
-        "escalation_rules": [
-            {"id": rule.id, "escalation_delay_in_minutes": rule.escalation_delay_in_minutes,
-             "targets": [target_ref(world, t) for t in rule.targets]}
-            for rule in policy.rules
-        ],
-        "services": [service_ref(world, s) for s in world.services_of_policy(policy.id)],
-        "teams": team_refs(world, policy.team_ids),
-    }
-
-
 # --------------------------------------------------------------------------- GET /oncalls
 
 
@@ -354,7 +321,7 @@ def list_oncalls(ctx: Context, req: SandboxRequest, params: dict[str, str]) -> S
             schedule = (schedule_object(world, row.schedule, policies) if "schedules" in include
                         else schedule_ref(world, row.schedule))
         return {
-            "escalation_policy": (policy_object(world, row.policy) if "escalation_policies" in include
+            "escalation_policy": (policy_json(world, row.policy, []) if "escalation_policies" in include
                                   else policy_ref(world, row.policy)),
             "escalation_level": row.level,
             "schedule": schedule,
