@@ -1,0 +1,109 @@
+"""Time windows from what people say ("next week", "tomorrow", "next 3 days", ISO-8601), in their zone.
+
+Calendar words are computed on the asker's local calendar and converted to UTC, so "today" is a
+23-hour day on a spring-forward Sunday and weeks start on Monday at local midnight.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+ACCEPTED = ("now, today, tonight, tomorrow, yesterday, this week, next week, last week, this weekend, "
+            "next weekend, next/last N hours|days|weeks, an ISO-8601 time, or 'START/END' in ISO-8601")
+
+
+class WindowError(ValueError):
+    """The text is not a window we understand; the message lists what is accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """``[start, end)`` in UTC; ``start == end`` means one instant."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+    @property
+    def is_instant(self) -> bool:
+        return self.start == self.end
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def _days(first: date, count: int, tz: ZoneInfo, label: str) -> Window:
+    return Window(local_midnight(first, tz), local_midnight(first + timedelta(days=count), tz), label)
+
+
+_RELATIVE = re.compile(r"^(next|last|past|coming)\s+(\d+)\s*(h|hours?|d|days?|w|weeks?)$")
+_UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def resolve_window(text: str | None, now: datetime, tz: ZoneInfo, *, default: str = "now") -> Window:
+    """The window ``text`` names, relative to ``now`` in ``tz``; ``None`` or blank means ``default``."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    phrase = " ".join((text or default).strip().lower().split()) or default
+    today = now.astimezone(tz).date()
+    monday = today - timedelta(days=today.weekday())
+    named = {
+        "now": lambda: Window(now, now, "now"),
+        "today": lambda: _days(today, 1, tz, "today"),
+        "tonight": lambda: Window(datetime.combine(today, time(18), tzinfo=tz).astimezone(UTC),
+                                  datetime.combine(today + timedelta(days=1), time(9), tzinfo=tz).astimezone(UTC),
+                                  "tonight"),
+        "tomorrow": lambda: _days(today + timedelta(days=1), 1, tz, "tomorrow"),
+        "yesterday": lambda: _days(today - timedelta(days=1), 1, tz, "yesterday"),
+        "this week": lambda: _days(monday, 7, tz, "this week"),
+        "next week": lambda: _days(monday + timedelta(days=7), 7, tz, "next week"),
+        "last week": lambda: _days(monday - timedelta(days=7), 7, tz, "last week"),
+        "this weekend": lambda: _days(monday + timedelta(days=5), 2, tz, "this weekend"),
+        "next weekend": lambda: _days(monday + timedelta(days=12), 2, tz, "next weekend"),
+    }
+    if phrase in named:
+        return named[phrase]()
+    relative = _RELATIVE.match(phrase)
+    if relative:
+        direction, amount, unit = relative.group(1), int(relative.group(2)), relative.group(3)[0]
+        span = _UNIT[unit] * amount
+        if direction in ("next", "coming"):
+            return Window(now, now + span, phrase)
+        return Window(now - span, now, phrase)
+    return _iso_window(text or "", tz)
+
+
+def _iso_window(text: str, tz: ZoneInfo) -> Window:
+    parts = re.split(r"\s*/\s*|\s+to\s+|\s*\.\.\s*", text.strip())
+    try:
+        if len(parts) == 1:
+            instant = parse_instant(parts[0], tz)
+            return Window(instant, instant, text.strip())
+        if len(parts) == 2:
+            start, end = parse_instant(parts[0], tz), parse_instant(parts[1], tz)
+            if end < start:
+                raise WindowError(f"the window ends before it starts: {text!r}")
+            return Window(start, end, text.strip())
+    except ValueError as exc:
+        if isinstance(exc, WindowError):
+            raise
+    raise WindowError(f"I can't read {text!r} as a time window. Use {ACCEPTED}.")
+
+
+def parse_instant(text: str, tz: ZoneInfo) -> datetime:
+    """An ISO-8601 time; without an offset it is read in ``tz`` (a date alone is local midnight)."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def local_iso(value: datetime, tz: ZoneInfo) -> str:
+    """Minutes precision in the asker's zone, with its offset: ``2026-03-10T09:00-04:00``."""
+    local = value.astimezone(tz)
+    offset = local.strftime("%z")
+    return local.strftime("%Y-%m-%dT%H:%M") + (f"{offset[:3]}:{offset[3:]}" if offset != "+0000" else "Z")

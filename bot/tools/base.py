@@ -1,0 +1,156 @@
+"""What every tool shares: the request context code supplies, the result envelope, the tool record.
+
+A tool is a pydantic argument model (its docstring and field descriptions are what the model reads)
+plus an async handler. Read tools answer; write tools only *prepare* a :class:`Proposal` that a human
+confirms (see :mod:`bot.tools.proposals`). Handlers never raise into the caller: PagerDuty errors and
+bad arguments come back as ``ToolResult.error`` with a hint the model can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.pagerduty import PagerDutyClient
+
+READ_ONLY_ROLES = frozenset({"observer", "read_only_user", "read_only_limited_user"})
+RESULT_BUDGET_CHARS = 8_000
+"""A result over this size is replaced by an error asking to narrow the query (8 KB of JSON)."""
+DEFAULT_LIST = 20
+MAX_LIST = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """The person who asked, as PagerDuty knows them (resolved by code, never by the model)."""
+
+    user_id: str | None
+    email: str | None
+    name: str
+    time_zone: ZoneInfo
+    role: str | None = None
+
+    @property
+    def can_write(self) -> bool:
+        return self.user_id is not None and self.role not in READ_ONLY_ROLES
+
+
+@dataclass(slots=True)
+class ToolContext:
+    """Everything a tool needs that the model must not choose: client, asker, now, deadline."""
+
+    client: PagerDutyClient
+    asker: Asker
+    now: datetime
+    deadline: float | None = None
+    """Absolute ``time.monotonic()`` after which no PagerDuty retry is started."""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.asker.time_zone
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+
+class ToolArgs(BaseModel):
+    """Base of every argument model: strict (no extra keys), frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One PagerDuty write, exactly as it will be sent once confirmed."""
+
+    method: Literal["POST", "PUT", "DELETE"]
+    path: str
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A prepared write waiting for a human: what will change, on what, and the exact calls.
+
+    ``summary`` is one line ("Acknowledge 2 incidents"); ``lines`` list each target with its current
+    state; ``noops`` name targets left alone and why ("#1004 is already acknowledged").
+    """
+
+    action: str
+    summary: str
+    lines: tuple[str, ...]
+    operations: tuple[Operation, ...]
+    noops: tuple[str, ...] = ()
+    incident_ids: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "summary": self.summary, "changes": list(self.lines),
+                "no_ops": list(self.noops), "needs_confirmation": bool(self.operations)}
+
+
+@dataclass(slots=True)
+class ToolResult:
+    """The envelope every tool returns; ``to_model()`` is what goes back to the LLM."""
+
+    status: Literal["ok", "no_data", "error", "proposal"]
+    data: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    hint: str | None = None
+    proposal: Proposal | None = None
+    partial: bool = False
+    """True when PagerDuty answered only part of what was asked (a page failed, a cap was hit)."""
+
+    @classmethod
+    def ok(cls, data: dict[str, Any], *, partial: bool = False) -> ToolResult:
+        return cls("ok", data, partial=partial)
+
+    @classmethod
+    def fail(cls, error: str, hint: str | None = None) -> ToolResult:
+        return cls("error", error=error, hint=hint)
+
+    @classmethod
+    def nothing(cls, message: str, data: dict[str, Any] | None = None) -> ToolResult:
+        return cls("no_data", data or {}, error=message)
+
+    @classmethod
+    def propose(cls, proposal: Proposal) -> ToolResult:
+        return cls("proposal", proposal.as_dict(), proposal=proposal)
+
+    def to_model(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status}
+        if self.error:
+            body["error" if self.status == "error" else "message"] = self.error
+        if self.hint:
+            body["hint"] = self.hint
+        if self.partial:
+            body["partial"] = True
+        body.update(self.data)
+        return body
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_model(), separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+A = TypeVar("A", bound=ToolArgs)
+Handler = Callable[[A, ToolContext], Awaitable[ToolResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class Tool(Generic[A]):
+    """One tool: its name, argument model, handler and kind (read answers; write proposes)."""
+
+    name: str
+    args: type[A]
+    handler: Handler[A]
+    kind: Literal["read", "write"]
+
+    @property
+    def description(self) -> str:
+        return " ".join((self.args.__doc__ or "").split())

@@ -1,0 +1,139 @@
+"""Names people use -> PagerDuty objects, by code: exact, then case-insensitive, then closest matches.
+
+Every resolver raises :class:`ToolError` with a message the model can act on ("No service named
+'chekout'. Closest: checkout-web, checkout-api.") rather than letting a 404 surface.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+from urllib.parse import quote
+
+from bot.pagerduty import NotFoundError
+from bot.tools.base import ToolContext
+
+_PD_ID = re.compile(r"^P[A-Z0-9]{6}$")
+_PLACEHOLDERS = {"null", "none", "undefined", "nil", "n/a", "id", "<id>", "incident_id", "unknown", "?"}
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_MAX_DIRECTORY = 1_000
+
+
+class ToolError(Exception):
+    """A problem the model can fix: the message says what, ``hint`` says how."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def clean_ref(value: str | None, what: str) -> str:
+    """Strip quotes, ``#`` and invisible characters; reject blanks and placeholders before any call."""
+    text = (value or "").translate(_INVISIBLE).strip().strip("\"'`").strip()
+    text = text.removeprefix("#").strip()
+    if not text or text.lower() in _PLACEHOLDERS or (text.startswith("<") and text.endswith(">")):
+        raise ToolError(f"A real {what} is needed, not {value!r}.",
+                        f"Ask the user which {what} they mean, or look it up first.")
+    return text
+
+
+def looks_like_id(text: str) -> bool:
+    return bool(_PD_ID.match(text))
+
+
+async def resolve_named(ctx: ToolContext, kind: str, path: str, key: str, name: str) -> dict[str, Any]:
+    """Find one object of a list endpoint by name (or ID): exact match, then a single partial match,
+    then an error with the closest names."""
+    wanted = clean_ref(name, kind)
+    if looks_like_id(wanted):
+        try:
+            body = await ctx.client.get(f"{path}/{quote(wanted, safe='')}", deadline=ctx.deadline)
+        except NotFoundError:
+            body = {}
+        found: dict[str, Any] | None = next((v for v in body.values() if isinstance(v, dict)), None)
+        if found is not None:
+            return found
+    page = await ctx.client.fetch(path, key, {"query": wanted}, max_items=100, deadline=ctx.deadline)
+    lowered = wanted.lower()
+    exact: list[dict[str, Any]] = [o for o in page.items if str(o.get("name", "")).lower() == lowered]
+    if len(exact) == 1:
+        return exact[0]
+    if len(page.items) == 1:
+        only: dict[str, Any] = page.items[0]
+        return only
+    if len(page.items) > 1:
+        listed = ", ".join(str(o.get("name")) for o in page.items[:8])
+        raise ToolError(f"{len(page.items)} {kind}s match {wanted!r}: {listed}.",
+                        f"Use the exact {kind} name.")
+    everything = await ctx.client.fetch(path, key, max_items=_MAX_DIRECTORY, deadline=ctx.deadline)
+    names = [str(o.get("name", "")) for o in everything.items]
+    close = difflib.get_close_matches(wanted, names, n=4, cutoff=0.5) or difflib.get_close_matches(
+        lowered, [n.lower() for n in names], n=4, cutoff=0.5)
+    if close:
+        raise ToolError(f"No {kind} named {wanted!r}. Closest: {', '.join(close)}.",
+                        "Use one of those names if it is what the user meant, or ask them.")
+    raise ToolError(f"No {kind} named {wanted!r} is visible to this PagerDuty user.",
+                    "Check the name; team-scoped users only see their teams' objects.")
+
+
+async def resolve_service(ctx: ToolContext, name: str) -> dict[str, Any]:
+    return await resolve_named(ctx, "service", "/services", "services", name)
+
+
+async def resolve_policy(ctx: ToolContext, name: str) -> dict[str, Any]:
+    return await resolve_named(ctx, "escalation policy", "/escalation_policies", "escalation_policies", name)
+
+
+async def resolve_schedule(ctx: ToolContext, name: str) -> dict[str, Any]:
+    """A schedule by name or ID (layer-based ones are listed by PagerDuty; a shift-based (v3) one is
+    found by ID, or by name through the escalation policies that target it)."""
+    try:
+        return await resolve_named(ctx, "schedule", "/schedules", "schedules", name)
+    except ToolError as not_listed:
+        wanted = clean_ref(name, "schedule").lower()
+        policies = await ctx.client.fetch("/escalation_policies", "escalation_policies",
+                                          max_items=_MAX_DIRECTORY, deadline=ctx.deadline)
+        for policy in policies.items:
+            for rule in policy.get("escalation_rules", []):
+                for target in rule.get("targets", []):
+                    if target.get("type") == "schedule_v3_reference" and (
+                            str(target.get("summary", "")).lower() == wanted or target.get("id") == name):
+                        return {"id": target["id"], "name": target.get("summary"), "type": "schedule_v3"}
+        raise not_listed
+
+
+async def resolve_team(ctx: ToolContext, name: str) -> dict[str, Any]:
+    return await resolve_named(ctx, "team", "/teams", "teams", name)
+
+
+async def resolve_user(ctx: ToolContext, name: str) -> dict[str, Any]:
+    """A user by "me", e-mail (exact, case-insensitive), name or ID."""
+    wanted = clean_ref(name, "user")
+    if wanted.lower() in ("me", "myself", "i"):
+        if ctx.asker.user_id is None:
+            raise ToolError("The asker has no PagerDuty account linked.", "Ask them to name the person.")
+        return {"id": ctx.asker.user_id, "name": ctx.asker.name, "email": ctx.asker.email,
+                "time_zone": ctx.asker.time_zone.key}
+    if "@" in wanted:
+        page = await ctx.client.fetch("/users", "users", {"query": wanted}, max_items=100, deadline=ctx.deadline)
+        match = [u for u in page.items if str(u.get("email", "")).lower() == wanted.lower()]
+        if match:
+            found: dict[str, Any] = match[0]
+            return found
+        raise ToolError(f"No PagerDuty user has the e-mail {wanted!r}.", "Check the address or use the name.")
+    return await resolve_named(ctx, "user", "/users", "users", wanted)
+
+
+async def get_incident(ctx: ToolContext, ref: str, *, include: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One incident by number ("4521", "#4521") or ID; a clear error when there is none."""
+    wanted = clean_ref(ref, "incident number")
+    try:
+        body = await ctx.client.get(f"/incidents/{quote(wanted, safe='')}",
+                                    {"include[]": list(include)} if include else None, deadline=ctx.deadline)
+    except NotFoundError as exc:
+        raise ToolError(f"There is no incident {wanted} visible to this PagerDuty user.",
+                        "Check the number; list incidents to find it.") from exc
+    incident: dict[str, Any] = body["incident"]
+    return incident

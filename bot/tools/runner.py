@@ -1,0 +1,94 @@
+"""Run one tool call safely: validate the model's arguments, call the handler, keep the result small.
+
+Whatever happens, the caller gets a :class:`ToolResult`: bad JSON, unknown fields, PagerDuty errors
+and oversized answers all come back as errors the model can correct.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.pagerduty import (
+    AbilityError,
+    AuthenticationError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PagerDutyError,
+    PagerDutyTimeout,
+    RateLimitedError,
+)
+from bot.tools.base import RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.resolve import ToolError
+
+log = logging.getLogger("bot.tools")
+
+
+def parse_arguments(tool: Tool[Any], raw: str | dict[str, Any] | None) -> ToolArgs:
+    """The model's arguments as the tool's model; raises ToolError with a correctable message."""
+    try:
+        data = json.loads(raw or "{}") if isinstance(raw, str) else (raw or {})
+    except ValueError as exc:
+        raise ToolError(f"The arguments for {tool.name} are not valid JSON.", "Send a JSON object.") from exc
+    if not isinstance(data, dict):
+        raise ToolError(f"The arguments for {tool.name} must be a JSON object.")
+    fields = tool.args.model_fields
+    # Strict mode sends every field; a model that leaves some out means "not given".
+    data = {name: data.get(name) for name in fields} | {k: v for k, v in data.items() if k not in fields}
+    try:
+        args: ToolArgs = tool.args.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        raise ToolError(f"Invalid arguments for {tool.name}: {problems}.", "Fix them and call again.") from exc
+    return args
+
+
+async def run_tool(tool: Tool[Any], raw: str | dict[str, Any] | None, ctx: ToolContext) -> ToolResult:
+    try:
+        args = parse_arguments(tool, raw)
+        result = await tool.handler(args, ctx)
+    except ToolError as exc:
+        return ToolResult.fail(exc.message, exc.hint)
+    except PagerDutyError as exc:
+        message, hint = explain_pagerduty_error(exc)
+        return ToolResult.fail(message, hint)
+    except Exception:
+        log.exception("tool %s failed", tool.name)
+        return ToolResult.fail(f"{tool.name} failed unexpectedly.", "Try a simpler request.")
+    if len(result.to_json()) > RESULT_BUDGET_CHARS:
+        return ToolResult.fail(f"The answer from {tool.name} is too large to send back.",
+                               "Narrow the query: a shorter window, a status, a service, or a smaller limit.")
+    return result
+
+
+def explain_pagerduty_error(error: PagerDutyError) -> tuple[str, str]:
+    """PagerDuty's own message plus the troubleshooting step a person would take."""
+    detail = error.message + (f" ({'; '.join(error.errors)})" if error.errors else "")
+    if isinstance(error, AuthenticationError):
+        return (f"PagerDuty rejected the API token: {detail}.",
+                "Check that PAGERDUTY_USER_API_KEY is a valid User API token and has not been revoked "
+                "(My Profile -> User Settings -> API Access). EU accounts need "
+                "PAGERDUTY_API_URL=https://api.eu.pagerduty.com.")
+    if isinstance(error, AbilityError):
+        return (f"This PagerDuty account's plan does not include that feature: {detail}.",
+                "Tell the user; there is no workaround through the API.")
+    if isinstance(error, ForbiddenError):
+        return (f"PagerDuty denied permission: {detail}.",
+                "The user's PagerDuty role or team access does not allow this (writes need Responder or "
+                "Manager; Observers read only), or the token is read-only.")
+    if isinstance(error, NotFoundError):
+        return (f"PagerDuty could not find it: {detail}.",
+                "It may not exist, or belong to a team this user cannot see (team scope).")
+    if isinstance(error, RateLimitedError):
+        wait = f" in {int(error.retry_after)} s" if error.retry_after else " shortly"
+        return (f"PagerDuty is rate limiting requests: {detail}.", f"Try again{wait}.")
+    if isinstance(error, PagerDutyTimeout):
+        return ("PagerDuty did not answer in time.",
+                "Try again; if it was a change, check whether it was applied before repeating it.")
+    if isinstance(error, InvalidInputError):
+        return (f"PagerDuty refused the request: {detail}.", "Correct the arguments and try again.")
+    return (f"PagerDuty failed: {detail}.", "Try again in a moment.")

@@ -1,0 +1,62 @@
+"""Fixtures: a tool context over the demo (and large) sandbox, acting as a chosen person."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.pagerduty import PagerDutyClient
+from bot.sandbox import DEFAULT_NOW, Sandbox, build_sandbox, default_token
+from bot.tools.base import Asker, ToolContext
+from tests.helpers import sandbox_transport
+
+MANAGER_EMAIL = "sam.rivera@acme-payments.example"
+OBSERVER_EMAIL = "olivia.observer@acme-payments.example"
+
+
+@pytest.fixture
+def demo() -> Sandbox:
+    return build_sandbox("demo", now=DEFAULT_NOW, rate_limit_per_minute=None)
+
+
+@pytest.fixture(scope="module")
+def large() -> Sandbox:
+    """The large account (500 services, 10,000 open incidents); built once per test module."""
+    return build_sandbox("large", now=DEFAULT_NOW, rate_limit_per_minute=None)
+
+
+def asker_for(sandbox: Sandbox, email: str) -> Asker:
+    user = sandbox.world.user_by_email(email)
+    assert user is not None, email
+    return Asker(user.id, user.email, user.name, ZoneInfo(user.time_zone), user.role)
+
+
+ContextFactory = Callable[..., ToolContext]
+
+
+@pytest.fixture
+async def make_ctx() -> AsyncIterator[ContextFactory]:
+    """``make_ctx(sandbox, email=..., validate=True)``: a ToolContext acting as that person."""
+    clients: list[PagerDutyClient] = []
+
+    def build(sandbox: Sandbox, email: str | None = None, *, validate: bool = True) -> ToolContext:
+        world = sandbox.world
+        if email is None:
+            grant = world.tokens[default_token("large" if len(world.services) > 100 else "demo")]
+            email = world.users[grant.user_id].email
+        transport = sandbox_transport(sandbox) if validate else sandbox.transport()
+        client = PagerDutyClient(default_token("large" if len(world.services) > 100 else "demo"),
+                                 transport=transport)
+        clients.append(client)
+        return ToolContext(client, asker_for(sandbox, email), world.now)
+
+    yield build
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def manager_email() -> str:
+    return MANAGER_EMAIL
