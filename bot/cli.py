@@ -17,9 +17,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_sandbox_parser(commands)
     demo = commands.add_parser("demo", help="try alex against the built-in PagerDuty sandbox (no keys needed)")
     demo.set_defaults(run=_run_demo)
+    tools = commands.add_parser("tools", help="list the tools the LLM can call")
+    tools.add_argument("--json", action="store_true", help="print exactly the OpenAI `tools` list sent to the LLM")
+    tools.set_defaults(run=_run_tools)
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result
+
+
+def _run_tools(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.tools.registry import ALL_TOOLS, openai_tools
+
+    if args.json:
+        print(json.dumps(openai_tools(), separators=(",", ":")))
+        return 0
+    for tool in ALL_TOOLS:
+        print(f"{tool.name:<24} {tool.kind:<5} {tool.description}")
+    return 0
 
 
 def _run_demo(args: argparse.Namespace) -> int:

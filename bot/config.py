@@ -25,6 +25,27 @@ class Settings(BaseSettings):
         description="https://api.pagerduty.com, or https://api.eu.pagerduty.com for EU accounts.")
     pagerduty_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY"),
+        description="OpenAI API key; unset (and no OPENAI_BASE_URL) means command mode, no LLM.")
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"),
+        description="Any OpenAI-compatible endpoint (Azure, Ollama, vLLM); unset means api.openai.com.")
+    llm_model: str = Field(default="gpt-4.1-mini", min_length=1, validation_alias=AliasChoices("ALEX_MODEL"))
+    llm_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=300, validation_alias=AliasChoices("ALEX_LLM_TIMEOUT_SECONDS"),
+        description="Per model request (the openai client's own default of 600 s is far too long for chat).")
+    llm_max_retries: int = Field(default=1, ge=0, le=5, validation_alias=AliasChoices("ALEX_LLM_MAX_RETRIES"))
+    max_tool_steps: int = Field(
+        default=6, ge=1, le=20, validation_alias=AliasChoices("ALEX_MAX_TOOL_STEPS"),
+        description="Model calls per message; the last one gets no tools, forcing an answer.")
+    message_deadline_seconds: float = Field(
+        default=60.0, gt=0, le=600, validation_alias=AliasChoices("ALEX_MESSAGE_DEADLINE_SECONDS"),
+        description="Wall-clock budget for answering one message (model calls and PagerDuty requests).")
+    state_path: str = Field(
+        default="alex-state.sqlite3", validation_alias=AliasChoices("ALEX_STATE_PATH"),
+        description="SQLite file for thread memory (survives restarts).")
+
 
 def load_settings() -> Settings:
     return Settings()

@@ -121,6 +121,8 @@ class PagerDutyClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng if rng is not None else random.Random()
+        self.requests_sent = 0
+        """HTTP requests sent so far, retries included (what a turn reports as PD requests)."""
         self._http = httpx2.AsyncClient(
             base_url=self._base_url,
             transport=transport,
@@ -292,6 +294,7 @@ class PagerDutyClient:
             attempt += 1
             timeout = self._timeout_within(deadline, method, path, last_error)
             started = self._clock()
+            self.requests_sent += 1
             try:
                 response = await self._http.request(
                     method, path, params=query, json=json, headers=headers, timeout=timeout

@@ -11,7 +11,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from bot.pagerduty import NotFoundError
+from bot.pagerduty import InvalidInputError, NotFoundError
 from bot.tools.base import ToolContext
 
 _PD_ID = re.compile(r"^P[A-Z0-9]{6}$")
@@ -43,34 +43,43 @@ def looks_like_id(text: str) -> bool:
     return bool(_PD_ID.match(text))
 
 
-async def resolve_named(ctx: ToolContext, kind: str, path: str, key: str, name: str) -> dict[str, Any]:
+def pick_by_name(items: list[dict[str, Any]], wanted: str, kind: str) -> dict[str, Any] | None:
+    """The one item named ``wanted`` (exact, case-insensitive), else the only partial match; an
+    ambiguous partial match raises, no match returns None."""
+    lowered = wanted.lower()
+    exact = [item for item in items if str(item.get("name", "")).lower() == lowered]
+    if exact:
+        return exact[0]
+    if len(items) == 1:
+        return items[0]
+    if len(items) > 1:
+        listed = ", ".join(str(item.get("name")) for item in items[:8])
+        raise ToolError(f"{len(items)} {kind}s match {wanted!r}: {listed}.", f"Use the exact {kind} name.")
+    return None
+
+
+async def resolve_named(ctx: ToolContext, kind: str, path: str, key: str, name: str,
+                        params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Find one object of a list endpoint by name (or ID): exact match, then a single partial match,
-    then an error with the closest names."""
+    then an error with the closest names. ``params`` go with every lookup (e.g. ``include[]``)."""
     wanted = clean_ref(name, kind)
     if looks_like_id(wanted):
         try:
-            body = await ctx.client.get(f"{path}/{quote(wanted, safe='')}", deadline=ctx.deadline)
-        except NotFoundError:
+            body = await ctx.client.get(f"{path}/{quote(wanted, safe='')}", params, deadline=ctx.deadline)
+        except (NotFoundError, InvalidInputError):  # a v3 schedule's ID on the v2 endpoint answers 400
             body = {}
         found: dict[str, Any] | None = next((v for v in body.values() if isinstance(v, dict)), None)
         if found is not None:
             return found
-    page = await ctx.client.fetch(path, key, {"query": wanted}, max_items=100, deadline=ctx.deadline)
-    lowered = wanted.lower()
-    exact: list[dict[str, Any]] = [o for o in page.items if str(o.get("name", "")).lower() == lowered]
-    if len(exact) == 1:
-        return exact[0]
-    if len(page.items) == 1:
-        only: dict[str, Any] = page.items[0]
-        return only
-    if len(page.items) > 1:
-        listed = ", ".join(str(o.get("name")) for o in page.items[:8])
-        raise ToolError(f"{len(page.items)} {kind}s match {wanted!r}: {listed}.",
-                        f"Use the exact {kind} name.")
+    page = await ctx.client.fetch(path, key, {"query": wanted, **(params or {})}, max_items=100,
+                                  deadline=ctx.deadline)
+    picked = pick_by_name(list(page.items), wanted, kind)
+    if picked is not None:
+        return picked
     everything = await ctx.client.fetch(path, key, max_items=_MAX_DIRECTORY, deadline=ctx.deadline)
     names = [str(o.get("name", "")) for o in everything.items]
     close = difflib.get_close_matches(wanted, names, n=4, cutoff=0.5) or difflib.get_close_matches(
-        lowered, [n.lower() for n in names], n=4, cutoff=0.5)
+        wanted.lower(), [n.lower() for n in names], n=4, cutoff=0.5)
     if close:
         raise ToolError(f"No {kind} named {wanted!r}. Closest: {', '.join(close)}.",
                         "Use one of those names if it is what the user meant, or ask them.")
@@ -78,8 +87,10 @@ async def resolve_named(ctx: ToolContext, kind: str, path: str, key: str, name: 
                     "Check the name; team-scoped users only see their teams' objects.")
 
 
-async def resolve_service(ctx: ToolContext, name: str) -> dict[str, Any]:
-    return await resolve_named(ctx, "service", "/services", "services", name)
+async def resolve_service(ctx: ToolContext, name: str, *, with_policy: bool = False) -> dict[str, Any]:
+    """A service; ``with_policy`` embeds its escalation policy in the same request."""
+    params = {"include[]": ["escalation_policies"]} if with_policy else None
+    return await resolve_named(ctx, "service", "/services", "services", name, params)
 
 
 async def resolve_policy(ctx: ToolContext, name: str) -> dict[str, Any]:

@@ -25,7 +25,8 @@ def _strict(node: Any) -> Any:
         return [_strict(item) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {k: _strict(v) for k, v in node.items() if k not in ("title", "default")}
+    node = {k: ({name: _strict(prop) for name, prop in v.items()} if k == "properties" else _strict(v))
+            for k, v in node.items() if k not in ("title", "default")}
     if "anyOf" in node:
         node = _fold_nullable(node)
     if node.get("type") == "object" and "properties" in node:

@@ -1,0 +1,1 @@
+"""The brain between a message and the PagerDuty tools: LLM tool loop, command mode, thread memory."""

@@ -1,0 +1,302 @@
+"""The tool-calling loop: one message in, one structured :class:`~bot.agent.turn.Turn` out.
+
+Each step sends the conversation and the tools (strict schemas) to the model; tool calls it asks for
+run through :func:`bot.tools.runner.run_tool`, concurrently when it asks for several at once, and
+their results go back as ``tool`` messages. It is bounded everywhere:
+
+* ``max_steps`` model calls; the last one is sent no tools, so the model has to answer;
+* one deadline for the whole message, also set on ``ctx.deadline`` so PagerDuty retries stop too;
+* an identical call already made in this turn is not repeated (the earlier result is returned);
+* unknown tools and invalid arguments come back as error results the model can correct, for at most
+  ``max_repairs`` consecutive steps; a write tool never runs on malformed arguments;
+* each tool result is capped by the runner (8 KB).
+
+Write tools only prepare a :class:`~bot.tools.base.Proposal` (collected into ``turn.proposals``);
+this loop never executes one. When the model fails (unreachable, too slow, empty answer) it raises
+:class:`ModelFailed` so the caller can answer in command mode instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from bot.agent.llm import ChatModel, ModelReply, ModelToolCall, ModelUnavailable
+from bot.agent.memory import sanitize_history
+from bot.agent.prompt import DM, ChannelInfo, system_prompt
+from bot.agent.turn import ToolCallRecord, Turn
+from bot.tools.base import Tool, ToolContext, ToolResult
+from bot.tools.resolve import ToolError
+from bot.tools.runner import parse_arguments, run_tool
+from bot.tools.schema import openai_tool
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger("bot.agent.loop")
+
+MAX_MESSAGE_CHARS = 8_000
+FINAL_STEP_NOTE = ("No more tool calls are possible for this message. Answer now from the tool results above; "
+                   "say briefly what you could not find out.")
+
+Message = dict[str, Any]
+FailureKind = Literal["unavailable", "timeout", "empty", "deadline", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How far one message may go."""
+
+    max_steps: int = 6
+    """Model calls; the last one gets no tools."""
+    deadline_s: float = 60.0
+    """Wall-clock seconds for the whole message (model calls and tools)."""
+    max_repairs: int = 2
+    """Consecutive steps with unknown tools or invalid arguments before the model must answer."""
+    max_proposals: int = 3
+    """Proposals one message may prepare; more calls to write tools get an error result."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(max_steps=settings.max_tool_steps, deadline_s=settings.message_deadline_seconds)
+
+
+class ModelFailed(Exception):
+    """The model could not produce an answer; ``turn`` holds what was done before it failed.
+
+    The caller answers in command mode instead, telling the person the model is unavailable.
+    Proposals in ``turn`` were never confirmed and should be dropped.
+    """
+
+    def __init__(self, kind: FailureKind, reason: str, turn: Turn) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.turn = turn
+
+
+async def run_llm_turn(
+    model: ChatModel,
+    message: str,
+    ctx: ToolContext,
+    *,
+    history: Sequence[Message] = (),
+    tools: Sequence[Tool[Any]] | None = None,
+    channel: ChannelInfo = DM,
+    limits: Limits = Limits(),
+    transcript: list[Message] | None = None,
+) -> Turn:
+    """Answer ``message`` with the model and ``tools`` (default: the registry's ALL_TOOLS).
+
+    ``history`` is earlier messages of the thread (from :mod:`bot.agent.memory`). When ``transcript``
+    is given, the messages this turn added (the person's message, tool calls and results, the reply)
+    are appended to it, for the caller to store in thread memory after a successful turn.
+
+    Raises :class:`ModelFailed` when the model is unavailable, too slow or answers nothing.
+    """
+    if tools is None:
+        from bot.tools.registry import ALL_TOOLS
+
+        tools = ALL_TOOLS
+    run = _TurnRun(model, ctx, tools, limits)
+    return await run.answer(message[:MAX_MESSAGE_CHARS], list(history), channel,
+                            transcript if transcript is not None else [])
+
+
+@dataclass(slots=True)
+class _Call:
+    """One tool call of a step, and how it will be answered."""
+
+    call: ModelToolCall
+    arguments: dict[str, Any] | str
+    tool: Tool[Any] | None = None
+    key: tuple[str, str] | None = None
+    result: ToolResult | None = None
+    """Known without running: an error (unknown tool, bad arguments) or a repeat of an earlier call."""
+    malformed: bool = False
+    repeat: bool = False
+    duration_ms: float = 0.0
+
+
+class _TurnRun:
+    def __init__(self, model: ChatModel, ctx: ToolContext, tools: Sequence[Tool[Any]], limits: Limits) -> None:
+        self.model = model
+        self.ctx = ctx
+        self.tools = {tool.name: tool for tool in tools}
+        self.schemas = [openai_tool(tool.name, tool.description, tool.args) for tool in tools]
+        self.limits = limits
+        self.clock = time.monotonic  # the PagerDuty client's clock: ctx.deadline is on it
+        self.started = self.clock()
+        self.deadline = self.started + limits.deadline_s
+        # PagerDuty retries and waits stop at the message deadline too.
+        ctx.deadline = self.deadline if ctx.deadline is None else min(ctx.deadline, self.deadline)
+        self.pd_before = ctx.client.requests_sent
+        self.turn = Turn(reply="", mode="llm")
+        self.llm_ms = 0.0
+        self.tools_ms = 0.0
+        self.done: dict[tuple[str, str], ToolResult] = {}
+
+    async def answer(self, message: str, history: list[Message], channel: ChannelInfo,
+                     transcript: list[Message]) -> Turn:
+        user: Message = {"role": "user", "content": message}
+        messages: list[Message] = [
+            {"role": "system", "content": system_prompt(self.ctx.asker, self.ctx.now, channel)},
+            *sanitize_history(history), user]
+        transcript.append(user)
+        failures_in_a_row = 0
+        for step in range(1, self.limits.max_steps + 1):
+            final = step == self.limits.max_steps or failures_in_a_row > self.limits.max_repairs
+            request = [*messages, {"role": "system", "content": FINAL_STEP_NOTE}] if final and step > 1 else messages
+            reply = await self._complete(request, [] if final else self.schemas)
+            if final or not reply.tool_calls:
+                return self._finish(reply, transcript, capped=final and bool(reply.tool_calls))
+            calls = self._plan(reply.tool_calls, step)
+            assistant: Message = {"role": "assistant", "content": reply.text or None, "tool_calls": [
+                {"id": c.call.id, "type": "function",
+                 "function": {"name": c.call.name, "arguments": c.call.arguments}} for c in calls]}
+            results = await self._run(calls)
+            answers = [{"role": "tool", "tool_call_id": c.call.id, "content": r.to_json()}
+                       for c, r in zip(calls, results, strict=True)]
+            messages += [assistant, *answers]
+            transcript += [assistant, *answers]
+            failures_in_a_row = failures_in_a_row + 1 if any(c.malformed for c in calls) else 0
+        raise AssertionError("unreachable: the last step always finishes")
+
+    async def _complete(self, messages: list[Message], tools: list[dict[str, Any]]) -> ModelReply:
+        remaining = self.deadline - self.clock()
+        if remaining <= 0:
+            raise self._failed("deadline", "There was no time left to ask the model.")
+        started = self.clock()
+        failure: tuple[FailureKind, str] | None = None
+        try:
+            async with asyncio.timeout(remaining):
+                reply = await self.model.complete(messages, tools)
+        except ModelUnavailable as exc:
+            failure = ("unavailable", str(exc))
+        except TimeoutError:
+            failure = ("timeout", "The model did not answer in time.")
+        except Exception as exc:
+            log.warning("model call failed: %s", type(exc).__name__)
+            failure = ("error", "The model failed unexpectedly.")
+        self.llm_ms += (self.clock() - started) * 1000
+        self.turn.llm_calls += 1
+        if failure is not None:
+            raise self._failed(*failure)
+        self.turn.usage.add(reply.usage)
+        return reply
+
+    def _plan(self, tool_calls: list[ModelToolCall], step: int) -> list[_Call]:
+        calls: list[_Call] = []
+        seen_ids: set[str] = set()
+        for index, raw in enumerate(tool_calls):
+            call_id = raw.id if raw.id and raw.id not in seen_ids else f"call_{step}_{index}"
+            seen_ids.add(call_id)
+            call = ModelToolCall(call_id, raw.name, raw.arguments)
+            planned = _Call(call, _arguments_for_record(raw.arguments))
+            calls.append(planned)
+            tool = self.tools.get(raw.name)
+            if tool is None:
+                planned.malformed = True
+                planned.result = ToolResult.fail(f'There is no tool named "{raw.name}".',
+                                                  f"Use one of: {', '.join(self.tools)}.")
+                continue
+            try:
+                args = parse_arguments(tool, raw.arguments)
+            except ToolError as exc:
+                # A write tool never runs on malformed arguments: no proposal is prepared.
+                planned.malformed = True
+                planned.result = ToolResult.fail(exc.message, exc.hint)
+                continue
+            planned.tool = tool
+            planned.key = (tool.name, args.model_dump_json())
+            if planned.key in self.done:
+                planned.repeat = True
+                planned.result = self.done[planned.key]
+        return calls
+
+    async def _run(self, calls: list[_Call]) -> list[ToolResult]:
+        """Run the step's calls concurrently; identical calls in the step run once."""
+        jobs: dict[tuple[str, str], Awaitable[ToolResult]] = {}
+        for c in calls:
+            if c.result is None and c.key is not None and c.tool is not None and c.key not in jobs:
+                jobs[c.key] = self._timed(c)
+        started = self.clock()
+        finished: dict[tuple[str, str], ToolResult] = {}
+        try:
+            async with asyncio.timeout(max(0.0, self.deadline - started)):
+                finished = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
+        except TimeoutError:
+            self.tools_ms += (self.clock() - started) * 1000
+            raise self._failed("deadline", "PagerDuty did not answer before the message deadline.") from None
+        self.tools_ms += (self.clock() - started) * 1000
+        results: list[ToolResult] = []
+        for c in calls:
+            result = c.result if c.result is not None else finished[c.key] if c.key else None
+            assert result is not None
+            if c.key is not None and not c.repeat and c.key not in self.done:
+                result = self._collect(c, result)
+                self.done[c.key] = result
+            elif c.key is not None and not c.repeat:
+                c.repeat = True  # same call twice in this step: answered once
+                result = self.done[c.key]
+            self.turn.tool_calls.append(ToolCallRecord(c.call.name, c.arguments, result,
+                                                       0.0 if c.repeat else c.duration_ms))
+            results.append(result)
+        return results
+
+    async def _timed(self, c: _Call) -> ToolResult:
+        assert c.tool is not None
+        started = self.clock()
+        try:
+            return await run_tool(c.tool, c.call.arguments, self.ctx)
+        finally:
+            c.duration_ms = (self.clock() - started) * 1000
+
+    def _collect(self, c: _Call, result: ToolResult) -> ToolResult:
+        """Keep a write tool's proposal (at most ``max_proposals`` per message)."""
+        if result.proposal is None:
+            return result
+        if len(self.turn.proposals) >= self.limits.max_proposals:
+            return ToolResult.fail(f"Only {self.limits.max_proposals} changes can be proposed in one message.",
+                                   "Tell the person which changes are prepared and to ask for the rest "
+                                   "in a new message.")
+        self.turn.proposals.append(result.proposal)
+        return result
+
+    def _finish(self, reply: ModelReply, transcript: list[Message], *, capped: bool) -> Turn:
+        text = (reply.text or "").strip()
+        if not text and self.turn.proposals:
+            text = "Prepared for your confirmation: " + "; ".join(p.summary for p in self.turn.proposals) + "."
+        if not text and capped:
+            text = (f"I couldn't finish that within {self.limits.max_steps} steps. "
+                    "Try a narrower question (one service, a shorter time window).")
+            self.turn.notice = "Stopped at the step limit."
+        if not text:
+            raise self._failed("empty", "The model gave an empty answer.")
+        transcript.append({"role": "assistant", "content": text})
+        self.turn.reply = text
+        self._account()
+        return self.turn
+
+    def _failed(self, kind: FailureKind, reason: str) -> ModelFailed:
+        self._account()
+        self.turn.notice = reason
+        return ModelFailed(kind, reason, self.turn)
+
+    def _account(self) -> None:
+        self.turn.pd_requests = self.ctx.client.requests_sent - self.pd_before
+        self.turn.timings = {"total": (self.clock() - self.started) * 1000, "llm": self.llm_ms,
+                             "tools": self.tools_ms}
+
+
+def _arguments_for_record(raw: str) -> dict[str, Any] | str:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return raw
+    return value if isinstance(value, dict) else raw

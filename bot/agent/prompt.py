@@ -1,0 +1,78 @@
+"""The system prompt and suggested prompts: text lives in ``prompts/``, code fills in what it knows.
+
+``prompts/system.md`` has ``{{name}}`` placeholders for the facts code supplies (who asks, when,
+where); a placeholder without a value, or a value without a placeholder, is an error, so the file and
+this module cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from bot.tools.base import Asker
+
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    """Where the message was written: a DM, a channel, or the war room of one incident."""
+
+    kind: Literal["dm", "channel", "war_room"]
+    incident: str | int | None = None
+    """The war room's incident number, for ``kind="war_room"``."""
+
+    def describe(self) -> str:
+        if self.kind == "dm":
+            return "a direct message with alex (private)"
+        if self.kind == "war_room":
+            return (f"the war-room channel for incident #{self.incident}: \"this incident\" and \"it\" mean "
+                    f"#{self.incident} unless the person says otherwise")
+        return "a shared channel: other people can read the answer"
+
+
+DM = ChannelInfo("dm")
+
+
+@cache
+def _read(name: str) -> str:
+    return (PROMPTS_DIR / name).read_text(encoding="utf-8")
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """Fill ``{{name}}`` placeholders; every placeholder needs a value and every value a placeholder."""
+    used = set(_PLACEHOLDER.findall(template))
+    if missing := used - values.keys():
+        raise KeyError(f"prompt placeholders without a value: {sorted(missing)}")
+    if unused := values.keys() - used:
+        raise KeyError(f"prompt values without a placeholder: {sorted(unused)}")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def system_prompt(asker: Asker, now: datetime, channel: ChannelInfo = DM) -> str:
+    """The system prompt for one message from ``asker`` at ``now`` (aware) in ``channel``."""
+    local = now.astimezone(asker.time_zone)
+    if asker.user_id is None:
+        identity = "not linked to a PagerDuty user: they can read, but changes cannot be proposed for them"
+    else:
+        role = asker.role or "unknown role"
+        rights = "can confirm changes" if asker.can_write else "read-only: do not propose changes"
+        identity = f"{asker.email or 'no email'}, role {role} ({rights}); \"me\" means this user"
+    return render(_read("system.md"), {
+        "asker_name": asker.name,
+        "asker_identity": identity,
+        "time_zone": asker.time_zone.key,
+        "now": f"{local:%A %Y-%m-%d %H:%M} {local.tzname()} (UTC offset {local:%z})",
+        "channel": channel.describe(),
+    }).strip()
+
+
+def suggested_prompts() -> list[str]:
+    """The example prompts people are offered (``prompts/suggested.md``, one ``- `` line each)."""
+    return [line[2:].strip() for line in _read("suggested.md").splitlines() if line.startswith("- ")]

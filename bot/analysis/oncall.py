@@ -1,0 +1,195 @@
+"""Who is on call, grouped the way people read it: per escalation policy, level by level, with "until when".
+
+Input is what ``GET /oncalls`` returns (one row per policy, level, user and on-call period); rows with
+no ``start``/``end`` (and no schedule) are *permanent* on-calls: a user targeted directly by a rule.
+Everything here is pure: no I/O, no clock (``now`` is passed in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class OnCall:
+    """One on-call period of one person at one level of one escalation policy."""
+
+    policy_id: str
+    policy_name: str
+    level: int
+    user_id: str
+    user_name: str
+    schedule_id: str | None = None
+    schedule_name: str | None = None
+    """None: the user is a direct (permanent) target of the level."""
+    start: datetime | None = None
+    end: datetime | None = None
+    """None: on call permanently (no end)."""
+
+    @property
+    def permanent(self) -> bool:
+        return self.end is None
+
+    def covers(self, instant: datetime) -> bool:
+        """On call at ``instant`` (permanent on-calls always are)."""
+        return (self.start is None or self.start <= instant) and (self.end is None or instant < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    level: int
+    entries: tuple[OnCall, ...]
+    """Sorted by start (permanent first), then name; empty means nobody is on call at this level."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyLevels:
+    policy_id: str
+    policy_name: str
+    levels: tuple[Level, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MyOnCall:
+    """A person's on-call: what is running at ``now`` and the next period that starts later."""
+
+    current: tuple[OnCall, ...]
+    upcoming: OnCall | None
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _ref(row: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = row.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def parse_oncalls(rows: Iterable[Mapping[str, Any]]) -> list[OnCall]:
+    """``GET /oncalls`` rows -> :class:`OnCall` (names come from the references' ``summary``)."""
+    parsed: list[OnCall] = []
+    for row in rows:
+        policy, user, schedule = _ref(row, "escalation_policy"), _ref(row, "user"), _ref(row, "schedule")
+        if not user.get("id"):
+            continue
+        parsed.append(OnCall(
+            policy_id=str(policy.get("id", "")),
+            policy_name=str(policy.get("summary") or policy.get("name") or ""),
+            level=int(row.get("escalation_level") or 1),
+            user_id=str(user["id"]),
+            user_name=str(user.get("summary") or user.get("name") or user["id"]),
+            schedule_id=str(schedule["id"]) if schedule.get("id") else None,
+            schedule_name=str(schedule.get("summary") or schedule.get("name") or "") if schedule else None,
+            start=_time(row.get("start")),
+            end=_time(row.get("end")),
+        ))
+    return parsed
+
+
+def _order(entry: OnCall) -> tuple[float, str]:
+    """Permanent (no start) first, then by start, then by name."""
+    return (float("-inf") if entry.start is None else entry.start.timestamp(), entry.user_name.lower())
+
+
+def merge_contiguous(entries: Iterable[OnCall]) -> list[OnCall]:
+    """Drop duplicates and join periods of the same person, level and schedule that touch or overlap
+    (an override followed by their regular turn reads as one stretch "until" the later end)."""
+    ordered = sorted(set(entries), key=lambda e: (e.policy_id, e.level, e.user_id, e.schedule_id or "",
+                                                   *_order(e)))
+    merged: list[OnCall] = []
+    for entry in ordered:
+        last = merged[-1] if merged else None
+        if (last is not None and (last.policy_id, last.level, last.user_id, last.schedule_id)
+                == (entry.policy_id, entry.level, entry.user_id, entry.schedule_id)
+                and last.end is not None and entry.start is not None and entry.start <= last.end):
+            end = None if entry.end is None else max(last.end, entry.end)
+            merged[-1] = replace(last, end=end)
+        else:
+            merged.append(entry)
+    return merged
+
+
+def group_levels(rows: Iterable[OnCall], level_counts: Mapping[str, int] | None = None) -> list[PolicyLevels]:
+    """Rows grouped by policy (first-seen order), then level ascending, entries by start then name.
+
+    ``level_counts`` (policy id -> number of levels) adds the levels nobody is on call for, as empty
+    levels; a policy listed there with no rows at all still appears (with every level empty).
+    """
+    given = list(rows)
+    merged = merge_contiguous(given)
+    names: dict[str, str] = {}
+    for entry in given:
+        names.setdefault(entry.policy_id, entry.policy_name)
+    for policy_id in level_counts or {}:
+        names.setdefault(policy_id, "")
+    seen_order = list(names)
+    grouped: list[PolicyLevels] = []
+    for policy_id in seen_order:
+        by_level: dict[int, list[OnCall]] = {}
+        for entry in merged:
+            if entry.policy_id == policy_id:
+                by_level.setdefault(entry.level, []).append(entry)
+        for level in range(1, (level_counts or {}).get(policy_id, 0) + 1):
+            by_level.setdefault(level, [])
+        levels = tuple(Level(n, tuple(sorted(by_level[n], key=_order))) for n in sorted(by_level))
+        grouped.append(PolicyLevels(policy_id, names[policy_id], levels))
+    return grouped
+
+
+def on_call_at(rows: Iterable[OnCall], instant: datetime) -> list[OnCall]:
+    """The rows covering ``instant`` (permanent ones included)."""
+    return [entry for entry in rows if entry.covers(instant)]
+
+
+def until_when(rows: Iterable[OnCall], user_id: str, instant: datetime) -> datetime | None:
+    """How long ``user_id`` stays on call from ``instant`` (any policy/level): the end of the longest
+    chain of touching periods covering it; None if permanent or not on call at ``instant``."""
+    mine = sorted((e for e in rows if e.user_id == user_id), key=_order)
+    if not any(e.covers(instant) for e in mine):
+        return None
+    if any(e.permanent and e.covers(instant) for e in mine):
+        return None
+    end = max(e.end for e in mine if e.covers(instant) and e.end is not None)
+    extended = True
+    while extended:  # follow handoffs to the same person (e.g. an override, then their own turn)
+        extended = False
+        for entry in mine:
+            if entry.start is not None and entry.end is not None and entry.start <= end < entry.end:
+                end, extended = entry.end, True
+    return end
+
+
+def my_oncall(rows: Iterable[OnCall], now: datetime) -> MyOnCall:
+    """The periods running at ``now`` (permanent first) and the earliest one starting after ``now``."""
+    entries = merge_contiguous(rows)
+    current = tuple(sorted((e for e in entries if e.covers(now)), key=_order))
+    later = [e for e in entries if e.start is not None and e.start > now]
+    upcoming = min(later, key=lambda e: (e.start, e.level, e.policy_name)) if later else None
+    return MyOnCall(current, upcoming)
+
+
+def uncovered(entries: Iterable[OnCall], since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+    """The parts of ``[since, until)`` nobody in ``entries`` covers (coverage gaps), in order.
+
+    A permanent entry covers everything; an instant window (``since == until``) has no gaps to
+    report here (an empty level already says nobody is on call then)."""
+    if until <= since:
+        return []
+    spans = sorted((e.start or since, e.end or until) for e in entries)
+    gaps: list[tuple[datetime, datetime]] = []
+    cursor = since
+    for start, end in spans:
+        if start > cursor:
+            gaps.append((cursor, min(start, until)))
+        cursor = max(cursor, end)
+        if cursor >= until:
+            break
+    if cursor < until:
+        gaps.append((cursor, until))
+    return [(lo, hi) for lo, hi in gaps if lo < hi]

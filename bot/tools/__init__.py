@@ -1,0 +1,1 @@
+"""The PagerDuty tools the LLM calls: few tools, each answering a whole question (see ``registry``)."""

@@ -1,0 +1,126 @@
+"""``get_escalation_policy``: a policy's levels, delays, loops and targets, who is on call at each
+level now, optionally how each of them gets notified (masked), and which services use it.
+
+Requests: the policy (or the service with its policy embedded), one ``/oncalls`` call, and with
+``notification_rules`` one ``/users/{id}/notification_rules`` per on-call person, concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from pydantic import Field
+
+from bot.analysis.oncall import group_levels, parse_oncalls
+from bot.tools.base import DEFAULT_LIST, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.oncall import fetch_oncalls, person_json, policy_of_service
+from bot.tools.resolve import ToolError, resolve_policy, resolve_service
+
+MAX_PEOPLE_RULES = 10
+"""Notification rules are fetched for at most this many on-call people."""
+
+_CHANNEL = {"push_notification_contact_method": "push", "sms_contact_method": "SMS",
+            "phone_contact_method": "phone call", "email_contact_method": "email"}
+_DIGITS = re.compile(r"\+?\d[\d\s().-]{3,}\d")
+_EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
+
+
+class GetEscalationPolicy(ToolArgs):
+    """An escalation policy (or a service's): levels, delays, loops, targets, who is on call per level
+    now, services; optionally their notification rules. For a window use who_is_on_call."""
+
+    policy: str | None = Field(description="Policy name.")
+    service: str | None = Field(description="Or a service name.")
+    notification_rules: bool | None = Field(description="Add on-call people's notification rules.")
+
+
+def mask(label: str) -> str:
+    """A contact label without phone numbers or e-mail addresses (labels are free text)."""
+    return _EMAIL.sub("***", _DIGITS.sub("***", label)).strip()
+
+
+def rule_json(rule: dict[str, Any]) -> str:
+    """``"5 min: SMS (Mobile)"``: delay, channel and label only; never the address or number."""
+    method = rule.get("contact_method") or {}
+    kind = str(method.get("type", "")).removesuffix("_reference")
+    channel = _CHANNEL.get(kind, kind.removesuffix("_contact_method").replace("_", " ") or "contact")
+    label = mask(str(method.get("label") or method.get("summary") or ""))
+    delay = rule.get("start_delay_in_minutes", 0)
+    return f"{delay} min: {channel}" + (f" ({label})" if label else "")
+
+
+async def _rules_of(ctx: ToolContext, user_id: str) -> dict[str, list[str]]:
+    body = await ctx.client.get(f"/users/{user_id}/notification_rules",
+                                {"urgency": "all", "include[]": ["contact_methods"]}, deadline=ctx.deadline)
+    rules = sorted(body.get("notification_rules") or [], key=lambda r: r.get("start_delay_in_minutes", 0))
+    by_urgency: dict[str, list[str]] = {}
+    for rule in rules:
+        by_urgency.setdefault(str(rule.get("urgency", "high")), []).append(rule_json(rule))
+    return by_urgency
+
+
+def _targets(rule: dict[str, Any]) -> list[str]:
+    named: list[str] = []
+    for target in rule.get("targets") or []:
+        kind = str(target.get("type", ""))
+        name = target.get("summary") or target.get("name") or target.get("id")
+        named.append(f"{'schedule' if 'schedule' in kind else 'user'}: {name}")
+    return named
+
+
+async def get_escalation_policy(args: GetEscalationPolicy, ctx: ToolContext) -> ToolResult:
+    if args.policy and args.policy.strip():
+        policy = await resolve_policy(ctx, args.policy)
+        via = None
+    elif args.service and args.service.strip():
+        service = await resolve_service(ctx, args.service, with_policy=True)
+        policy = await policy_of_service(ctx, service)
+        via = service.get("name")
+    else:
+        raise ToolError("Name an escalation policy or a service.", "Ask the user which one they mean.")
+    page = await fetch_oncalls(ctx, {"escalation_policy_ids[]": [policy["id"]]}, ctx.now, ctx.now)
+    rules = list(policy.get("escalation_rules") or [])
+    grouped = group_levels(parse_oncalls(page.items), {str(policy["id"]): len(rules)})
+    levels_now = {level.level: level.entries for group in grouped for level in group.levels}
+
+    levels: list[dict[str, Any]] = []
+    nobody: list[int] = []
+    for number, rule in enumerate(rules, start=1):
+        entries = levels_now.get(number, ())
+        if not entries:
+            nobody.append(number)
+        levels.append({"level": number, "escalates_after_min": rule.get("escalation_delay_in_minutes"),
+                       "targets": _targets(rule),
+                       "on_call_now": [{k: v for k, v in person_json(e, ctx).items() if k != "from"}
+                                       for e in entries]})
+    services = [str(s.get("summary") or s.get("name")) for s in policy.get("services") or []]
+    data: dict[str, Any] = {"policy": policy.get("name"), "url": policy.get("html_url")}
+    if via:
+        data["service"] = via
+    data.update({
+        "repeats_after_last_level": policy.get("num_loops") or 0,
+        "teams": [str(t.get("summary") or t.get("name")) for t in policy.get("teams") or []],
+        "time_zone": ctx.tz.key,
+        "levels": levels,
+        "services": services[:DEFAULT_LIST],
+    })
+    if len(services) > DEFAULT_LIST:
+        data["more_services"] = len(services) - DEFAULT_LIST
+    if nobody:
+        data["nobody_on_call_at_levels"] = nobody
+    if args.notification_rules:
+        people: dict[str, str] = {}
+        for group in grouped:
+            for level in group.levels:
+                for entry in level.entries:
+                    people.setdefault(entry.user_id, entry.user_name)
+        chosen = list(people.items())[:MAX_PEOPLE_RULES]
+        found = await asyncio.gather(*(_rules_of(ctx, user_id) for user_id, _ in chosen))
+        data["notification_rules"] = {name: rules_of for (_, name), rules_of in zip(chosen, found, strict=True)}
+        data["notification_note"] = "Delay after being paged, channel and label; addresses are not shown."
+    return ToolResult.ok(data, partial=page.more)
+
+
+TOOLS: list[Tool[Any]] = [Tool("get_escalation_policy", GetEscalationPolicy, get_escalation_policy, "read")]

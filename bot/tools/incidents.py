@@ -1,0 +1,428 @@
+"""Incident read tools: ``list_incidents`` (a filtered list plus its patterns) and ``get_incident``.
+
+``list_incidents`` answers "what's open?" and "find patterns" in one call, cheaply even on a huge
+account: the newest (up to) 200 matching incidents are read with ``total=true`` (two concurrent
+pages at most), plus one request for the incidents resolved in the last 48 hours (flapping, MTTA,
+MTTR). When more incidents match than were read, the patterns say which sample they come from and
+the result is marked partial.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+
+from bot.analysis.patterns import IncidentFact, compute_patterns
+from bot.analysis.windows import WindowError, local_iso, resolve_window
+from bot.pagerduty.pagination import Page
+from bot.tools.base import DEFAULT_LIST, MAX_LIST, RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_service, resolve_team
+from bot.tools.resolve import get_incident as fetch_incident
+
+Status = Literal["triggered", "acknowledged", "resolved"]
+OPEN_STATUSES: tuple[Status, ...] = ("triggered", "acknowledged")
+ALL_STATUSES: tuple[Status, ...] = ("triggered", "acknowledged", "resolved")
+SAMPLE_SIZE = 200
+HISTORY_SIZE = 100
+HISTORY_SPAN = timedelta(hours=48)
+DEFAULT_RESOLVED_WINDOW = "last 30 days"
+MAX_TITLE = 200
+MAX_NOTE = 500
+NOTES_SHOWN = 10
+TIMELINE_SHOWN = 10
+_BUDGET = RESULT_BUDGET_CHARS - 200  # headroom for the envelope the runner adds
+
+
+# ----------------------------------------------------------------------------- list_incidents
+
+class ListIncidents(ToolArgs):
+    """Incidents (open by default) with patterns: noisy services, repeats, flapping, bursts, oldest,
+    MTTA/MTTR. One incident: get_incident."""
+
+    statuses: list[Status] | None = Field(description="null=open")
+    service: str | None = Field(description="name")
+    team: str | None = Field(description="name")
+    urgency: Literal["high", "low"] | None = Field(description="null=any")
+    window: str | None = Field(description='created in, e.g. "last 7 days"; null=any age if open, else 30 days')
+    mine: bool | None = Field(description="assigned to me")
+    limit: int | None = Field(description="1-100, null=20")
+
+
+async def list_incidents(args: ListIncidents, ctx: ToolContext) -> ToolResult:
+    limit = DEFAULT_LIST if args.limit is None else args.limit
+    if not 1 <= limit <= MAX_LIST:
+        raise ToolError(f"limit must be between 1 and {MAX_LIST}, not {limit}.", "Use a smaller limit.")
+    statuses = [s for s in ALL_STATUSES if s in set(args.statuses or OPEN_STATUSES)]
+    window = _window(args.window, "resolved" in statuses, ctx)  # argument errors before any request
+    scope = await _scope(args, ctx)
+    params: dict[str, Any] = {"statuses[]": statuses, **scope, "sort_by": "created_at:desc"}
+    if window is None:
+        params["date_range"] = "all"
+    else:
+        params["since"], params["until"] = window[0], window[1]
+
+    sample_task = ctx.client.fetch("/incidents", "incidents", params, max_items=SAMPLE_SIZE,
+                                   concurrent=True, deadline=ctx.deadline)
+    history_span = _history_span(args, statuses, window, ctx.now)
+    if history_span is None:
+        sample = await sample_task
+        history = Page()
+    else:
+        history_params = {"statuses[]": ["resolved"], **scope, "sort_by": "created_at:desc",
+                          "since": history_span[0], "until": history_span[1]}
+        sample, history = await asyncio.gather(sample_task, ctx.client.fetch(
+            "/incidents", "incidents", history_params, max_items=HISTORY_SIZE, deadline=ctx.deadline))
+
+    total = sample.total if sample.total is not None else len(sample.items)
+    data: dict[str, Any] = {"time_zone": ctx.tz.key,
+                            "window": window[2] if window is not None else "any age", "total": total}
+    if not sample.items:
+        return ToolResult.nothing("No incidents match.", {**data, "returned": 0, "more": False, "incidents": []})
+
+    patterns = compute_patterns(_facts(sample.items), ctx.now, history=_facts(history.items))
+    sampled = len(sample.items) < total
+    summary = patterns.as_dict(ctx.tz)
+    summary = {"sample": _sample_label(len(sample.items), total, history), **summary}
+    if not set(statuses) & set(OPEN_STATUSES):  # "open now" is unknown when no open incident was read
+        for flap in summary["flapping"]:
+            flap.pop("open_now", None)
+    if sampled and "oldest_open" in summary:
+        # The sample is the newest incidents: older open ones exist beyond it.
+        summary["oldest_in_sample"] = summary.pop("oldest_open")
+
+    if args.mine and "resolved" in statuses:
+        data["note"] = "PagerDuty's assignee filter ('mine') only returns open incidents."
+    envelope = {**data, "returned": 0, "more": True, "incidents": [], "patterns": summary, "trimmed": "x" * 120}
+    rows = _fit([_row(i, ctx) for i in sample.items[:limit]], len(ToolResult.ok(envelope, partial=True).to_json()))
+    body = {**data, "returned": len(rows), "more": total > len(rows), "incidents": rows, "patterns": summary}
+    if len(rows) < min(limit, len(sample.items)):
+        body["trimmed"] = (f"only {len(rows)} rows fit in one answer; narrow the filters (status, service, "
+                           "urgency, window) to see the others")
+    return ToolResult.ok(body, partial=sampled or history.more)
+
+
+def _fit(rows: list[dict[str, Any]], base: int) -> list[dict[str, Any]]:
+    """As many rows as keep the whole answer under the budget (at least one); "more" tells the rest."""
+    size = base
+    for count, row in enumerate(rows):
+        size += len(json.dumps(row, separators=(",", ":"), ensure_ascii=False, default=str)) + 1
+        if size > _BUDGET and count > 0:
+            return rows[:count]
+    return rows
+
+
+def _facts(incidents: list[dict[str, Any]]) -> list[IncidentFact]:
+    return [f for f in map(incident_fact, incidents) if f is not None]
+
+
+async def _scope(args: ListIncidents, ctx: ToolContext) -> dict[str, Any]:
+    """Filters shared by the listing and the history request (names resolved concurrently)."""
+    scope: dict[str, Any] = {}
+    if args.mine:
+        if ctx.asker.user_id is None:
+            raise ToolError("The asker has no PagerDuty account linked, so 'mine' is unknown.",
+                            "Ask whose incidents they mean.")
+        scope["user_ids[]"] = [ctx.asker.user_id]
+    lookups = []
+    if args.service is not None:
+        lookups.append(("service_ids[]", resolve_service(ctx, args.service)))
+    if args.team is not None:
+        lookups.append(("team_ids[]", resolve_team(ctx, args.team)))
+    found = await asyncio.gather(*(lookup for _, lookup in lookups))
+    for (key, _), obj in zip(lookups, found, strict=True):
+        scope[key] = [obj["id"]]
+    if args.urgency is not None:
+        scope["urgencies[]"] = [args.urgency]
+    return scope
+
+
+def _window(text: str | None, with_resolved: bool, ctx: ToolContext) -> tuple[datetime, datetime, str] | None:
+    """(since, until, label); None means any age (open incidents without a window)."""
+    if text is None or not text.strip():
+        if not with_resolved:
+            return None
+        text = DEFAULT_RESOLVED_WINDOW
+    try:
+        window = resolve_window(text, ctx.now, ctx.tz)
+    except WindowError as exc:
+        raise ToolError(str(exc), "Pass a window such as 'today' or 'last 7 days', or null.") from exc
+    if window.start >= ctx.now:
+        raise ToolError(f"The window {text!r} is in the future; incidents are created in the past.",
+                        "Use a past window such as 'today' or 'last 24 hours'.")
+    if window.is_instant:  # "since <instant>"
+        return window.start, ctx.now, f"since {local_iso(window.start, ctx.tz)}"
+    return window.start, window.end, window.label
+
+
+def _history_span(args: ListIncidents, statuses: list[Status], window: tuple[datetime, datetime, str] | None,
+                  now: datetime) -> tuple[datetime, datetime] | None:
+    """The slice of the last 48 h to read resolved incidents from (flapping, MTTA/MTTR), or None when
+    it is not needed: ``mine`` (PagerDuty drops resolved incidents from ``user_ids[]`` filters), or the
+    listing itself already reads resolved incidents over that time."""
+    if args.mine:
+        return None
+    since, until = now - HISTORY_SPAN, now
+    if window is not None:
+        since, until = max(since, window[0]), min(until, window[1])
+        if since >= until:
+            return None
+        if "resolved" in statuses:
+            return None
+    return since, until
+
+
+def _sample_label(read: int, total: int, history: Page) -> str:
+    text = f"all {total}" if read >= total else f"the {read} newest of {total:,}"
+    if history.items:
+        extra = "the newest 100" if history.more else str(len(history.items))
+        text += f" (+{extra} resolved in the last 48h for flapping/MTTA/MTTR)"
+    return text
+
+
+def _row(incident: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    created = _time(incident.get("created_at"))
+    row: dict[str, Any] = {
+        "number": incident.get("incident_number"),
+        "title": _clip(str(incident.get("title") or incident.get("summary") or ""), MAX_TITLE),
+        "status": incident.get("status"),
+        "urgency": incident.get("urgency"),
+        "service": _summary(incident.get("service")),
+    }
+    if created is not None:
+        row["created"] = local_iso(created, ctx.tz)
+        if incident.get("status") != "resolved":
+            row["age"] = format_age(ctx.now - created)
+    resolved = _resolved_at(incident)
+    if resolved is not None:
+        row["resolved"] = local_iso(resolved, ctx.tz)
+    assignees = _names(a.get("assignee") for a in incident.get("assignments") or [])
+    if assignees:
+        row["assignees"] = assignees
+    priority = _summary(incident.get("priority"))
+    if priority:
+        row["priority"] = priority
+    row["url"] = incident.get("html_url")
+    return row
+
+
+# ----------------------------------------------------------------------------- get_incident
+
+class GetIncident(ToolArgs):
+    """One incident in detail: assignees, alerts, notes, timeline. Find numbers with list_incidents."""
+
+    incident: str = Field(description='number ("4521") or ID')
+
+    @field_validator("incident", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+async def get_incident(args: GetIncident, ctx: ToolContext) -> ToolResult:
+    ref = clean_ref(args.incident, "incident number")
+    if not (ref.isdigit() or looks_like_id(ref)):
+        raise ToolError(f"{ref!r} is not an incident number or ID.",
+                        "Use the number (e.g. 4521); list_incidents finds it.")
+    if looks_like_id(ref):  # all three at once
+        got_incident, got_notes, got_log = await asyncio.gather(
+            fetch_incident(ctx, ref), _notes(ctx, ref), _log(ctx, ref), return_exceptions=True)
+        # The incident's own error ("there is no incident ...") explains best, so it goes first.
+        if isinstance(got_incident, BaseException):
+            raise got_incident
+        if isinstance(got_notes, BaseException):
+            raise got_notes
+        if isinstance(got_log, BaseException):
+            raise got_log
+        incident, notes, log = got_incident, got_notes, got_log
+    else:  # PagerDuty takes a number on /incidents/{id}; the sub-resources get the ID it answers
+        incident = await fetch_incident(ctx, ref)
+        notes, log = await asyncio.gather(_notes(ctx, incident["id"]), _log(ctx, incident["id"]))
+    return ToolResult.ok(_detail(incident, notes, log, ctx))
+
+
+async def _notes(ctx: ToolContext, incident_id: str) -> list[dict[str, Any]]:
+    body = await ctx.client.get(f"/incidents/{quote(incident_id, safe='')}/notes", deadline=ctx.deadline)
+    notes = body.get("notes")
+    return [n for n in notes if isinstance(n, dict)] if isinstance(notes, list) else []
+
+
+async def _log(ctx: ToolContext, incident_id: str) -> Page:
+    return await ctx.client.fetch(f"/incidents/{quote(incident_id, safe='')}/log_entries", "log_entries",
+                                  {"is_overview": True}, max_items=TIMELINE_SHOWN, deadline=ctx.deadline)
+
+
+def _detail(incident: dict[str, Any], notes: list[dict[str, Any]], log: Page, ctx: ToolContext) -> dict[str, Any]:
+    tz = ctx.tz
+    created = _time(incident.get("created_at"))
+    acks = sorted(t for t in (_time(a.get("at")) for a in incident.get("acknowledgements") or []) if t)
+    resolved = _resolved_at(incident)
+    out: dict[str, Any] = {
+        "number": incident.get("incident_number"),
+        "title": str(incident.get("title") or incident.get("summary") or ""),
+        "status": incident.get("status"),
+        "urgency": incident.get("urgency"),
+        "priority": _summary(incident.get("priority")),
+        "service": _summary(incident.get("service")),
+        "escalation_policy": _summary(incident.get("escalation_policy")),
+        "assignees": _names(a.get("assignee") for a in incident.get("assignments") or []),
+        "acknowledgers": _names(a.get("acknowledger") for a in incident.get("acknowledgements") or []),
+        "created": local_iso(created, tz) if created else None,
+        "acknowledged": local_iso(acks[0], tz) if acks else None,
+        "resolved": local_iso(resolved, tz) if resolved else None,
+    }
+    if created is not None and incident.get("status") != "resolved":
+        out["age"] = format_age(ctx.now - created)
+    counts = incident.get("alert_counts") or {}
+    out["alerts"] = {"all": counts.get("all", 0), "triggered": counts.get("triggered", 0)}
+    details = (incident.get("body") or {}).get("details")
+    if isinstance(details, str) and details:
+        out["details"] = _clip(details, MAX_NOTE)
+    ordered = sorted(notes, key=lambda n: str(n.get("created_at") or ""), reverse=True)
+    out["url"] = incident.get("html_url")
+    entries = sorted(log.items, key=lambda e: str(e.get("created_at") or ""))
+    result: dict[str, Any] = {
+        "time_zone": tz.key,
+        "incident": out,  # nested: the incident's "status" must not clash with the result's
+        "notes_total": len(notes),
+        "notes": [_note(n, tz) for n in ordered[:NOTES_SHOWN]],
+        "timeline": [_event(e, tz) for e in entries],
+    }
+    if log.more:
+        result["timeline_note"] = f"the {len(entries)} newest key events; older ones are in PagerDuty"
+    return result
+
+
+def _note(note: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    at = _time(note.get("created_at"))
+    return {"at": local_iso(at, tz) if at else None, "by": _summary(note.get("user")),
+            "text": _clip(str(note.get("content") or ""), MAX_NOTE)}
+
+
+EVENT_WORDS = {
+    "trigger_log_entry": "triggered",
+    "acknowledge_log_entry": "acknowledged",
+    "unacknowledge_log_entry": "unacknowledged",
+    "resolve_log_entry": "resolved",
+    "escalate_log_entry": "escalated",
+    "assign_log_entry": "reassigned",
+    "annotate_log_entry": "note added",
+    "notify_log_entry": "notified",
+    "snooze_log_entry": "snoozed",
+    "exhaust_escalation_path_log_entry": "escalation policy exhausted (nobody acknowledged)",
+    "repeat_escalation_path_log_entry": "escalation policy repeated",
+    "urgency_change_log_entry": "urgency changed",
+    "priority_change_log_entry": "priority changed",
+    "reach_trigger_limit_log_entry": "trigger limit reached",
+    "reach_ack_limit_log_entry": "acknowledgement limit reached",
+    "link_log_entry": "linked",
+    "merge_log_entry": "merged",
+    "status_update_log_entry": "status update sent",
+}
+
+
+def _event(entry: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    kind = str(entry.get("type") or "")
+    at = _time(entry.get("created_at"))
+    event: dict[str, Any] = {
+        "at": local_iso(at, tz) if at else None,
+        "what": EVENT_WORDS.get(kind, kind.removesuffix("_log_entry").replace("_", " ")),
+    }
+    agent = entry.get("agent") or {}
+    channel = entry.get("channel") or {}
+    if isinstance(agent, dict) and agent.get("summary"):
+        if str(agent.get("type", "")).startswith("user"):
+            event["by"] = str(agent["summary"])
+        elif isinstance(channel, dict) and channel.get("type") == "auto":
+            event["by"] = "PagerDuty (automatic)"
+        else:
+            event["by"] = f"{agent['summary']} (integration)"
+    targets = _names(entry.get("assignees") or []) or _names([entry.get("user")])
+    if targets:
+        event["to"] = targets
+    note = entry.get("note")
+    if kind == "resolve_log_entry" and isinstance(note, str) and note:
+        event["note"] = _clip(note, MAX_NOTE)
+    return event
+
+
+# ----------------------------------------------------------------------------- shared helpers
+
+def incident_fact(incident: dict[str, Any]) -> IncidentFact | None:
+    """A PagerDuty incident object as the pattern analysis sees it (None without a creation time)."""
+    created = _time(incident.get("created_at"))
+    if created is None:
+        return None
+    acks = [t for t in (_time(a.get("at")) for a in incident.get("acknowledgements") or []) if t]
+    return IncidentFact(
+        number=int(incident.get("incident_number") or 0),
+        title=str(incident.get("title") or incident.get("summary") or ""),
+        status=str(incident.get("status") or ""),
+        urgency=str(incident.get("urgency") or ""),
+        service_name=_summary(incident.get("service")) or "unknown service",
+        created_at=created,
+        acknowledged_at=min(acks) if acks else None,
+        resolved_at=_resolved_at(incident),
+        incident_key=incident.get("incident_key") or None,
+        alert_count=int((incident.get("alert_counts") or {}).get("all") or 0),
+        assignees=tuple(_names(a.get("assignee") for a in incident.get("assignments") or [])),
+    )
+
+
+def format_age(span: timedelta) -> str:
+    """``"45m"``, ``"3h 20m"``, ``"9d 2h"``."""
+    minutes = max(int(span.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {mins}m"
+    return f"{mins}m"
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _resolved_at(incident: dict[str, Any]) -> datetime | None:
+    if incident.get("status") != "resolved":
+        return None
+    return _time(incident.get("resolved_at")) or _time(incident.get("last_status_change_at"))
+
+
+def _summary(ref: Any) -> str | None:
+    if isinstance(ref, dict):
+        text = ref.get("summary") or ref.get("name")
+        return str(text) if text else None
+    return None
+
+
+def _names(refs: Any) -> list[str]:
+    names: list[str] = []
+    for ref in refs:
+        name = _summary(ref)
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+TOOLS: list[Tool[Any]] = [
+    Tool("list_incidents", ListIncidents, list_incidents, "read"),
+    Tool("get_incident", GetIncident, get_incident, "read"),
+]

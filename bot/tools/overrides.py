@@ -1,0 +1,126 @@
+"""Overrides on a schedule in a window (read only; creating and deleting them are write tools).
+
+One ``GET /schedules/{id}/overrides?since&until&overflow=true`` after the name is resolved, so an
+override already in progress shows its real start. A shift-based (v3) schedule's overrides come from
+``GET /v3/schedules/{id}/overrides`` (per rotation, members by id: named with ``GET /users/{id}``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import Field
+
+from bot.analysis.coverage import parse_time
+from bot.analysis.windows import Window, local_iso
+from bot.pagerduty import InvalidInputError, NotFoundError
+from bot.tools.base import MAX_LIST, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_schedule
+from bot.tools.schedules import fit, resolve_span, user_names, window_json
+
+
+class ListOverrides(ToolArgs):
+    """Overrides on a schedule in a window: who covers, from, to, override id. To add or remove one use
+    create_override / delete_override."""
+
+    schedule: str = Field(description="Schedule name or ID.")
+    window: str | None = Field(description="e.g. 'next week', 'next 3 days', ISO 'A/B'; null = next 14 days.")
+
+
+Row = tuple[datetime, dict[str, Any]]
+
+
+def _row(ctx: ToolContext, override_id: Any, start_text: Any, end_text: Any, who: str,
+         extra: dict[str, Any]) -> Row:
+    start, end = parse_time(str(start_text)), parse_time(str(end_text))
+    row: dict[str, Any] = {"who": who, "from": local_iso(start, ctx.tz), "to": local_iso(end, ctx.tz),
+                           "override_id": override_id}
+    if start <= ctx.now < end:
+        row["in_progress"] = True
+    elif end <= ctx.now:
+        row["ended"] = True
+    row.update(extra)
+    return start, row
+
+
+async def _v2_overrides(ctx: ToolContext, schedule_id: str, window: Window) -> list[Row]:
+    body = await ctx.client.get(f"/schedules/{quote(schedule_id, safe='')}/overrides",
+                                {"since": window.start, "until": window.end, "overflow": True},
+                                deadline=ctx.deadline)
+    rows: list[Row] = []
+    for item in body.get("overrides") or []:
+        user = item.get("user") or {}
+        rows.append(_row(ctx, item.get("id"), item["start"], item["end"],
+                         str(user.get("summary") or user.get("name") or user.get("id")), {}))
+    return rows
+
+
+async def _v3_overrides(ctx: ToolContext, schedule_id: str, window: Window) -> list[Row]:
+    try:
+        page = await ctx.client.fetch(f"/v3/schedules/{quote(schedule_id, safe='')}/overrides", "overrides",
+                                      {"since": window.start, "until": window.end, "overflow": True},
+                                      max_items=MAX_LIST, deadline=ctx.deadline)
+    except (NotFoundError, InvalidInputError) as exc:
+        raise ToolError("PagerDuty did not list the overrides of this shift-based (v3) schedule "
+                        f"({exc.message}).", "Use get_schedule to see who is on call on it instead.") from exc
+
+    def member(item: dict[str, Any], key: str) -> str | None:
+        value = item.get(key)
+        return str(value["user_id"]) if isinstance(value, dict) and value.get("user_id") else None
+
+    ids = list(dict.fromkeys(u for item in page.items for k in ("overriding_member", "overridden_member")
+                             if (u := member(item, k))))
+    names = await user_names(ctx, ids)
+    rows: list[Row] = []
+    for item in page.items:
+        covering, covered = member(item, "overriding_member"), member(item, "overridden_member")
+        extra: dict[str, Any] = {}
+        if covered:
+            extra["replaces"] = names.get(covered, covered)
+        if item.get("rotation_id"):
+            extra["rotation_id"] = item["rotation_id"]
+        rows.append(_row(ctx, item.get("id"), item["start_time"], item["end_time"],
+                         names.get(covering, covering) if covering else "nobody", extra))
+    return rows
+
+
+async def _schedule(ctx: ToolContext, name: str) -> dict[str, Any]:
+    """The schedule by name or ID; PagerDuty answers a v2 read of a shift-based schedule's ID with 400."""
+    wanted = clean_ref(name, "schedule")
+    try:
+        return await resolve_schedule(ctx, wanted)
+    except InvalidInputError:
+        if not looks_like_id(wanted):
+            raise
+    body = await ctx.client.get(f"/v3/schedules/{quote(wanted, safe='')}", deadline=ctx.deadline)
+    found: dict[str, Any] = body["schedule"]
+    return {**found, "type": "schedule_v3"}
+
+
+async def list_overrides(args: ListOverrides, ctx: ToolContext) -> ToolResult:
+    window = resolve_span(ctx, args.window, "next 14 days")
+    schedule = await _schedule(ctx, args.schedule)
+    schedule_id = str(schedule["id"])
+    kind = "v3" if schedule.get("type") == "schedule_v3" else "v2"
+    rows = await (_v3_overrides if kind == "v3" else _v2_overrides)(ctx, schedule_id, window)
+    rows.sort(key=lambda r: r[0])
+    shown = [row for _, row in rows]
+    name = schedule.get("name") or schedule.get("summary")
+    tz = ctx.tz
+
+    def build(cap: int) -> dict[str, Any]:
+        data: dict[str, Any] = {"schedule": name, "url": schedule.get("html_url"), "time_zone": tz.key,
+                                "window": window_json(window, tz), "overrides": shown[:cap], "total": len(shown)}
+        if kind == "v3":
+            data["kind"] = "shift-based: each override replaces one rotation's member"
+        return data
+
+    data = fit(build)
+    if not rows:
+        return ToolResult.nothing(f"No overrides on {name} in {window.label}.", data)
+    return ToolResult.ok(data)
+
+
+TOOLS: list[Tool[Any]] = [Tool("list_overrides", ListOverrides, list_overrides, "read")]

@@ -1,0 +1,266 @@
+"""Execute a confirmed :class:`~bot.tools.base.Proposal`: the only place a write reaches PagerDuty.
+
+Write tools only *prepare* proposals; this runs one after a person confirmed it, as that person
+(``From`` = their e-mail) and within their PagerDuty role:
+
+* an actor who cannot write (an Observer or Stakeholder, no linked PagerDuty user, no e-mail) is
+  refused before any request;
+* the operations run in order; a failure stops the rest and says what was and was not done;
+* PagerDuty's "already resolved/acknowledged" (1001/1002) are polite no-ops, not failures;
+* an acknowledgement never reopens an incident someone resolved in the meantime (re-read first);
+* a write that timed out (``maybe_applied``) is reported as "may have been applied: check" and is
+  never retried;
+* override creation answers one result per override: each item's status is checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.analysis.windows import local_iso
+from bot.pagerduty import NotFoundError, PagerDutyClient, PagerDutyError
+from bot.tools.base import READ_ONLY_ROLES, Asker, Operation, Proposal
+from bot.tools.runner import explain_pagerduty_error
+
+_ROLE_NAMES = {"observer": "observer", "read_only_user": "stakeholder",
+               "read_only_limited_user": "limited stakeholder"}
+_DOING = {
+    "acknowledge_incidents": "acknowledge incidents",
+    "resolve_incidents": "resolve incidents",
+    "add_incident_note": "add notes to incidents",
+    "create_incident": "create incidents",
+    "post_status_update": "post status updates",
+    "snooze_incident": "snooze incidents",
+    "reassign_incident": "reassign incidents",
+    "create_override": "create schedule overrides",
+    "delete_override": "delete schedule overrides",
+}
+_REREAD_CONCURRENCY = 8
+WRITE_ROLES_HINT = ("Only a PagerDuty Responder, Manager, Admin or Owner can make changes; ask one of them. "
+                    "Do not retry this.")
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What executing a proposal did: ``lines`` give each target's result.
+
+    ``maybe_applied`` means PagerDuty did not confirm a write that may still have happened: the
+    person must check before trying again (alex never retries it).
+    """
+
+    ok: bool
+    summary: str
+    lines: list[str] = field(default_factory=list)
+    maybe_applied: bool = False
+
+
+def refusal(actor: Asker, action: str) -> str | None:
+    """Why ``actor`` may not perform ``action`` (a write tool's name), or None when they may."""
+    doing = _DOING.get(action, "make changes")
+    if actor.user_id is None:
+        return f"{actor.name} has no PagerDuty account linked, so alex can't {doing} as them."
+    if actor.role in READ_ONLY_ROLES:
+        role = _ROLE_NAMES.get(actor.role or "", actor.role)
+        return f"{actor.name} has the {role} role in PagerDuty, which can't {doing}."
+    if not actor.email:
+        return f"alex doesn't know {actor.name}'s PagerDuty e-mail, so it can't {doing} as them."
+    return None
+
+
+async def execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, *,
+                  deadline: float | None = None) -> Outcome:
+    """Run ``proposal.operations`` in order as ``actor`` (``From: actor.email``)."""
+    refused = refusal(actor, proposal.action)
+    if refused is not None or actor.email is None:
+        return Outcome(False, refused or "No e-mail to act as.", [])
+    if not proposal.operations:
+        summary = proposal.summary
+        if not summary.startswith("Nothing to do"):
+            summary = "Nothing to do: " + _lower_first(summary)
+        return Outcome(True, summary, list(proposal.noops))
+    run = _Run(client, actor.email, actor.time_zone, deadline)
+    for number, operation in enumerate(proposal.operations, start=1):
+        try:
+            run.lines.extend(await run.perform(operation))
+        except PagerDutyError as error:
+            if error.is_already_done:
+                run.lines.append(_already_done(error))
+                continue
+            remaining = len(proposal.operations) - number
+            skipped = f" The remaining {remaining} change(s) were not attempted." if remaining else ""
+            if error.maybe_applied:
+                run.lines.append(f"{_what(operation)}: PagerDuty did not confirm it, so it may or may not have "
+                                 "been applied.")
+                return Outcome(False, f"PagerDuty did not confirm this change: {_lower_first(proposal.summary)}. "
+                               "It may have been applied: check in PagerDuty before trying again."
+                               + skipped, run.lines, maybe_applied=True)
+            message, hint = explain_pagerduty_error(error)
+            run.lines.append(f"{_what(operation)}: failed.")
+            return Outcome(False, f"{message} {hint}{skipped}", run.lines)
+    if run.refused_items:
+        return Outcome(False, f"PagerDuty refused part of it: {_lower_first(proposal.summary)}.", run.lines)
+    if not run.writes:
+        return Outcome(True, f"Nothing changed, it was already done: {_lower_first(proposal.summary)}.",
+                       run.lines)
+    return Outcome(True, f"Done as {actor.name}: {_lower_first(proposal.summary)}.", run.lines)
+
+
+class _Run:
+    """One execution: the client, who acts, and the per-target lines so far."""
+
+    def __init__(self, client: PagerDutyClient, email: str, tz: ZoneInfo, deadline: float | None) -> None:
+        self.client = client
+        self.email = email
+        self.tz = tz
+        self.deadline = deadline
+        self.lines: list[str] = []
+        self.refused_items = False
+        self.writes = 0
+        """Writes PagerDuty applied (no-ops excluded)."""
+
+    async def perform(self, op: Operation) -> list[str]:
+        if op.method == "PUT" and op.path == "/incidents":
+            return await self._bulk_status(op)
+        body = await self._send(op, op.body)
+        return self._describe(op, body)
+
+    async def _send(self, op: Operation, body: dict[str, Any] | None) -> Any:
+        if op.method == "POST":
+            answer = await self.client.post(op.path, body, from_email=self.email, deadline=self.deadline)
+        elif op.method == "PUT":
+            answer = await self.client.put(op.path, body, from_email=self.email, deadline=self.deadline)
+        else:
+            answer = await self.client.delete(op.path, from_email=self.email, deadline=self.deadline)
+        self.writes += 1
+        return answer
+
+    # -- PUT /incidents: acknowledge / resolve several incidents at once --------------------------
+    async def _bulk_status(self, op: Operation) -> list[str]:
+        items: list[dict[str, Any]] = list((op.body or {}).get("incidents", []))
+        lines: list[str] = []
+        if any(item.get("status") == "acknowledged" for item in items):
+            # Acknowledging a resolved incident reopens it in PagerDuty: never do that to an incident
+            # someone resolved after the proposal was made.
+            items, lines = await self._still_applicable(items)
+        if not items:
+            return lines
+        try:
+            body = await self._send(op, {"incidents": items})
+        except PagerDutyError as error:
+            if not error.is_already_done:
+                raise
+            # Someone changed some of them meanwhile: keep the rest and try once more (PUT is idempotent).
+            items, more = await self._still_applicable(items)
+            lines.extend(more)
+            if not items:
+                return lines
+            body = await self._send(op, {"incidents": items})
+        incidents = body.get("incidents", []) if isinstance(body, dict) else []
+        return lines + [f"{_label(i)}: {i.get('status')}" for i in incidents if isinstance(i, dict)]
+
+    async def _still_applicable(self, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+        gate = asyncio.Semaphore(_REREAD_CONCURRENCY)
+
+        async def read(item: dict[str, Any]) -> dict[str, Any] | None:
+            async with gate:
+                try:
+                    body = await self.client.get(f"/incidents/{item['id']}", deadline=self.deadline)
+                except NotFoundError:
+                    return None
+            incident = body.get("incident")
+            return incident if isinstance(incident, dict) else None
+
+        current = await asyncio.gather(*(read(item) for item in items))
+        keep: list[dict[str, Any]] = []
+        lines: list[str] = []
+        for item, incident in zip(items, current, strict=True):
+            wanted = item.get("status")
+            if incident is None:
+                lines.append(f"{item['id']}: no longer visible in PagerDuty; left alone.")
+            elif incident.get("status") == wanted:
+                lines.append(f"{_label(incident)}: already {wanted}; nothing to do.")
+            elif wanted == "acknowledged" and incident.get("status") == "resolved":
+                lines.append(f"{_label(incident)}: resolved in the meantime; not reopened.")
+            else:
+                keep.append(item)
+        return keep, lines
+
+    # -- results of the other operations ---------------------------------------------------------
+    def _describe(self, op: Operation, body: Any) -> list[str]:
+        path = op.path
+        data: dict[str, Any] = body if isinstance(body, dict) else {}
+        if path.endswith("/overrides") and op.method == "POST":
+            return self._overrides(body)
+        if "/overrides/" in path:
+            return [f"Override {path.rsplit('/', 1)[-1]} deleted (one already under way ends now instead)."]
+        if path.endswith("/notes"):
+            note = data.get("note", {})
+            return [f"Note added by {_name(note.get('user')) or 'you'}."]
+        if path.endswith("/status_updates"):
+            return ["Status update posted."]
+        incident = data.get("incident")
+        if not isinstance(incident, dict):
+            return ["Done."]
+        if path.endswith("/snooze"):
+            until = next((a.get("at") for a in incident.get("pending_actions", [])
+                          if a.get("type") == "unacknowledge"), None)
+            return [f"{_label(incident)}: snoozed" + (f" until {self._local(until)}." if until else ".")]
+        if op.method == "POST":
+            service = _name(incident.get("service"))
+            return [f"Created {_label(incident)} on {service} ({incident.get('status')}, "
+                    f"{incident.get('urgency')} urgency): {incident.get('html_url')}"]
+        assignees = ", ".join(_name(a.get("assignee")) for a in incident.get("assignments", [])) or "nobody"
+        return [f"{_label(incident)}: {incident.get('status')}, assigned to {assignees}."]
+
+    def _overrides(self, body: Any) -> list[str]:
+        raw = body.get("overrides", []) if isinstance(body, dict) else body if isinstance(body, list) else []
+        lines: list[str] = []
+        for item in raw:
+            if not isinstance(item, dict):
+                continue
+            # The spec's shape is {status, errors, override}; the upgrade guide's is the bare override.
+            status = item.get("status", 201)
+            override = item.get("override", item)
+            override = override if isinstance(override, dict) else {}
+            if isinstance(status, int) and 200 <= status < 300:
+                lines.append(f"Override {override.get('id')}: {_name(override.get('user'))} from "
+                             f"{self._local(override.get('start'))} to {self._local(override.get('end'))}.")
+            else:
+                self.refused_items = True
+                lines.append(f"Override refused by PagerDuty ({status}): {'; '.join(map(str, item.get('errors', [])))}")
+        return lines or ["PagerDuty answered without the created override; check the schedule."]
+
+    def _local(self, value: Any) -> str:
+        try:
+            return local_iso(datetime.fromisoformat(str(value).replace("Z", "+00:00")), self.tz)
+        except ValueError:
+            return str(value)
+
+
+def _already_done(error: PagerDutyError) -> str:
+    detail = "; ".join(error.errors) or error.message
+    return f"Nothing to do: {detail}."
+
+
+def _what(op: Operation) -> str:
+    return f"{op.method} {op.path}"
+
+
+def _label(incident: dict[str, Any]) -> str:
+    title = str(incident.get("title", ""))
+    short = title if len(title) <= 80 else title[:79] + "…"
+    return f"#{incident.get('incident_number', incident.get('id'))} {short}".strip()
+
+
+def _name(ref: Any) -> str:
+    if not isinstance(ref, dict):
+        return ""
+    return str(ref.get("summary") or ref.get("name") or ref.get("id") or "")
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

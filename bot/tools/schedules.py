@@ -1,0 +1,421 @@
+"""Schedules over a time window (who, from, to, handoffs, gaps, coverage) and coverage gaps across
+schedules and escalation levels, in the asker's time zone.
+
+Requests: a named layer-based schedule is found *and* rendered by one ``GET /schedules?query=…&include[]
+=final_schedule`` (PagerDuty renders list items when ``since``/``until`` are given); a shift-based (v3)
+schedule, which ``/schedules`` does not list, is found through the escalation policies that target it and
+read from ``GET /v3/schedules/{id}?include[]=final_schedule`` (its members are ids only, so their names
+cost one ``GET /users/{id}`` each, concurrently). The all-schedules overview pages ``GET /schedules``
+concurrently (3 requests for 300 schedules). Escalation-level coverage is one ``GET /oncalls`` for the
+policy. All arithmetic is :mod:`bot.analysis.coverage`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+
+from bot.analysis.coverage import (
+    Coverage,
+    Handoff,
+    Interval,
+    Shift,
+    coverage,
+    level_coverage,
+    oncalls_from_api,
+    shifts_from_v2,
+    shifts_from_v3,
+    uncovered_by_all,
+)
+from bot.analysis.windows import Window, WindowError, local_iso, resolve_window
+from bot.pagerduty import InvalidInputError, NotFoundError, Page, PagerDutyError
+from bot.tools.base import RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_named, resolve_policy
+
+MAX_WINDOW = timedelta(days=35)
+MAX_SHIFTS = 40
+MAX_NAMED = 10
+"""Schedules one find_coverage_gaps call may name."""
+MAX_NAME_LOOKUPS = 15
+"""v3 members named per schedule (one GET /users/{id} each); the rest are shown by id."""
+OVERVIEW_V3 = 3
+"""Shift-based schedules the overview also checks, on accounts whose schedules fit one page."""
+MAX_OVERVIEW = 1_000
+ONCALLS_FUTURE = timedelta(days=90)
+"""``/oncalls`` answers at most 90 days ahead."""
+_BUDGET = RESULT_BUDGET_CHARS - 500
+_CAPS = (MAX_SHIFTS, 20, 10, 5, 2)
+
+
+class GetSchedule(ToolArgs):
+    """A schedule over a window: shifts, handoffs, gaps, coverage %. schedule null: overview of all
+    schedules. For who is on call now use who_is_on_call."""
+
+    schedule: str | None = Field(description="Schedule name or ID; null = all schedules.")
+    window: str | None = Field(description="e.g. 'next week', 'tomorrow', 'next 3 days', ISO 'A/B'; "
+                                           "null = next 7 days.")
+
+
+class FindCoverageGaps(ToolArgs):
+    """Coverage gaps (nobody on call) with exact times, per schedule or per escalation policy level."""
+
+    schedules: list[str] | None = Field(description="Schedule names; null = all, unless escalation_policy.")
+    escalation_policy: str | None = Field(description="Policy name: levels nobody covers.")
+    window: str | None = Field(description="e.g. 'next week', ISO 'A/B'; null = next 7 days.")
+
+
+# --------------------------------------------------------------------------- windows and shapes
+
+
+def resolve_span(ctx: ToolContext, text: str | None, default: str) -> Window:
+    """The window the user named (an instant means the 24 h from it), at most :data:`MAX_WINDOW`."""
+    try:
+        window = resolve_window(text, ctx.now, ctx.tz, default=default)
+    except WindowError as err:
+        raise ToolError(str(err), "Pass a window such as 'next week' or 'next 3 days'.") from err
+    if window.is_instant:
+        window = Window(window.start, window.start + timedelta(days=1), window.label)
+    if window.end - window.start > MAX_WINDOW:
+        raise ToolError(f"The window {window.label!r} is longer than {MAX_WINDOW.days} days.",
+                        "Ask for a shorter window, e.g. 'next 14 days'.")
+    return window
+
+
+def window_json(window: Window, tz: ZoneInfo) -> dict[str, str]:
+    return {"from": local_iso(window.start, tz), "to": local_iso(window.end, tz), "label": window.label}
+
+
+def _gap(gap: Interval, tz: ZoneInfo) -> dict[str, Any]:
+    return {"from": local_iso(gap.start, tz), "to": local_iso(gap.end, tz), "hours": gap.hours}
+
+
+def _shift(shift: Shift, tz: ZoneInfo) -> dict[str, Any]:
+    return {"who": shift.user, "from": local_iso(shift.start, tz), "to": local_iso(shift.end, tz)}
+
+
+def _handoff(handoff: Handoff, tz: ZoneInfo) -> dict[str, Any]:
+    return {"at": local_iso(handoff.at, tz), "from": " + ".join(handoff.before) or "nobody",
+            "to": " + ".join(handoff.after) or "nobody"}
+
+
+def fit(build: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+    """The richest ``build(cap)`` whose JSON stays inside the result budget."""
+    data: dict[str, Any] = {}
+    for cap in _CAPS:
+        data = build(cap)
+        if len(json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)) <= _BUDGET:
+            break
+    return data
+
+
+# --------------------------------------------------------------------------- loading schedules
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """One schedule's final shifts in a window, whatever its kind."""
+
+    id: str
+    name: str
+    kind: str
+    time_zone: str | None
+    url: str | None
+    shifts: list[Shift]
+    explicit_gaps: list[Interval]
+
+
+def _from_v2(schedule: dict[str, Any]) -> Loaded:
+    final = schedule.get("final_schedule") or {}
+    return Loaded(str(schedule.get("id")), str(schedule.get("name") or schedule.get("summary") or ""), "v2",
+                  schedule.get("time_zone"), schedule.get("html_url"),
+                  shifts_from_v2(final.get("rendered_schedule_entries") or []), [])
+
+
+async def user_names(ctx: ToolContext, user_ids: Sequence[str], schedule_id: str | None = None,
+                     window: Window | None = None) -> dict[str, str]:
+    """Names of v3 members (ids only): one ``/oncalls`` for the schedule's window names everyone on call
+    through a policy; the rest cost a ``GET /users/{id}`` each (concurrently, at most 15)."""
+    names: dict[str, str] = {}
+    if schedule_id and window and user_ids and window.end <= ctx.now + ONCALLS_FUTURE:
+        try:
+            page = await ctx.client.fetch("/oncalls", "oncalls", {
+                "schedule_ids[]": [schedule_id], **_window_params(window)}, max_items=200, deadline=ctx.deadline)
+        except (InvalidInputError, NotFoundError):
+            page = Page()
+        for row in page.items:
+            user = row.get("user") or {}
+            if user.get("id") and user.get("summary"):
+                names[str(user["id"])] = str(user["summary"])
+    missing = [u for u in user_ids if u not in names]
+
+    async def one(user_id: str) -> tuple[str, str]:
+        try:
+            body = await ctx.client.get(f"/users/{quote(user_id, safe='')}", deadline=ctx.deadline)
+        except NotFoundError:
+            return user_id, user_id
+        user = body.get("user") or {}
+        return user_id, str(user.get("name") or user_id)
+
+    pairs = await asyncio.gather(*(one(u) for u in missing[:MAX_NAME_LOOKUPS]))
+    return names | dict(pairs)
+
+
+async def _from_v3(ctx: ToolContext, schedule: dict[str, Any], window: Window, *, names: bool) -> Loaded:
+    assignments = (schedule.get("final_schedule") or {}).get("computed_shift_assignments") or []
+    user_ids = list(dict.fromkeys(
+        str(a["member"]["user_id"]) for a in assignments
+        if isinstance(a.get("member"), dict) and a["member"].get("user_id")))
+    lookup = await user_names(ctx, user_ids, str(schedule.get("id")), window) if names else {}
+    shifts, gaps = shifts_from_v3(assignments, lookup)
+    return Loaded(str(schedule.get("id")), str(schedule.get("name") or ""), "v3", schedule.get("time_zone"),
+                  schedule.get("html_url"), shifts, gaps)
+
+
+def _window_params(window: Window) -> dict[str, Any]:
+    return {"since": window.start, "until": window.end}
+
+
+async def _get_v3(ctx: ToolContext, schedule_id: str, window: Window, *, names: bool) -> Loaded:
+    body = await ctx.client.get(f"/v3/schedules/{quote(schedule_id, safe='')}",
+                                {**_window_params(window), "include[]": ["final_schedule"]}, deadline=ctx.deadline)
+    return await _from_v3(ctx, body["schedule"], window, names=names)
+
+
+async def load_schedule(ctx: ToolContext, name: str, window: Window) -> Loaded:
+    """A schedule by name or ID, rendered for the window (usually one request)."""
+    wanted = clean_ref(name, "schedule")
+    if looks_like_id(wanted):
+        try:
+            result = await ctx.client.get_schedule(wanted, window.start, window.end, deadline=ctx.deadline)
+        except NotFoundError as exc:
+            raise ToolError(f"There is no schedule {wanted} visible to this PagerDuty user.",
+                            "Use the schedule's name.") from exc
+        if result.kind == "v3":
+            return await _from_v3(ctx, result.schedule, window, names=True)
+        return _from_v2(result.schedule)
+    params = {"query": wanted, "include[]": ["final_schedule"], **_window_params(window)}
+    page = await ctx.client.fetch("/schedules", "schedules", params, max_items=100, deadline=ctx.deadline)
+    exact = [s for s in page.items if str(s.get("name", "")).lower() == wanted.lower()]
+    if len(exact) == 1 or len(page.items) == 1:
+        return _from_v2((exact or page.items)[0])
+    if page.items:
+        listed = ", ".join(str(s.get("name")) for s in page.items[:8])
+        raise ToolError(f"{len(page.items)} schedules match {wanted!r}: {listed}.", "Use the exact schedule name.")
+    # Not a layer-based schedule: a shift-based one (only found via the policies that target it)...
+    policies = await ctx.client.fetch("/escalation_policies", "escalation_policies", max_items=MAX_OVERVIEW,
+                                      concurrent=True, deadline=ctx.deadline)
+    v3 = {str(t["id"]): str(t.get("summary") or "") for p in policies.items for r in p.get("escalation_rules", [])
+          for t in r.get("targets", []) if t.get("type") == "schedule_v3_reference"}
+    chosen = ([i for i, n in v3.items() if n.lower() == wanted.lower()]
+              or [i for i, n in v3.items() if wanted.lower() in n.lower()])
+    if len(chosen) == 1:
+        return await _get_v3(ctx, chosen[0], window, names=True)
+    # ...or a typo: the error names the closest schedules.
+    await resolve_named(ctx, "schedule", "/schedules", "schedules", wanted)  # raises: closest names
+    raise ToolError(f"No schedule named {wanted!r}.", "Check the name.")
+
+
+@dataclass(frozen=True, slots=True)
+class AllSchedules:
+    loaded: list[Loaded]
+    partial: bool
+    v3_checked: bool
+
+
+async def load_all_schedules(ctx: ToolContext, window: Window) -> AllSchedules:
+    """Every layer-based schedule rendered for the window; on a small account (one page of schedules)
+    also the shift-based ones its escalation policies target (up to :data:`OVERVIEW_V3`)."""
+    params = {"include[]": ["final_schedule"], **_window_params(window)}
+    page = await ctx.client.fetch("/schedules", "schedules", params, max_items=MAX_OVERVIEW, concurrent=True,
+                                  deadline=ctx.deadline)
+    loaded = [_from_v2(s) for s in page.items]
+    v3_checked = False
+    if not page.more and len(page.items) <= 100:
+        policies = await ctx.client.fetch("/escalation_policies", "escalation_policies", max_items=100,
+                                          deadline=ctx.deadline)
+        v3_ids = list(dict.fromkeys(
+            str(t["id"]) for p in policies.items for r in p.get("escalation_rules", [])
+            for t in r.get("targets", []) if t.get("type") == "schedule_v3_reference"))
+        extra = await asyncio.gather(*(_optional_v3(ctx, i, window) for i in v3_ids[:OVERVIEW_V3]))
+        loaded += [x for x in extra if x is not None]
+        v3_checked = not policies.more and len(v3_ids) <= OVERVIEW_V3 and None not in extra
+    return AllSchedules(loaded, page.more, v3_checked)
+
+
+async def _optional_v3(ctx: ToolContext, schedule_id: str, window: Window) -> Loaded | None:
+    """A shift-based schedule for the overview, or None if PagerDuty would not show it (the overview
+    then says not every v3 schedule was checked)."""
+    try:
+        return await _get_v3(ctx, schedule_id, window, names=False)
+    except PagerDutyError:
+        return None
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _cover(loaded: Loaded, window: Window) -> Coverage:
+    return coverage(loaded.shifts, window.start, window.end, loaded.explicit_gaps)
+
+
+def schedule_detail(ctx: ToolContext, loaded: Loaded, window: Window) -> Callable[[int], dict[str, Any]]:
+    cov, tz = _cover(loaded, window), ctx.tz
+
+    def build(cap: int) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "schedule": loaded.name, "schedule_time_zone": loaded.time_zone, "url": loaded.url,
+            "time_zone": tz.key, "window": window_json(window, tz),
+            "coverage_pct": cov.percent, "gap_count": len(cov.gaps),
+            "gaps": [_gap(g, tz) for g in cov.gaps[:cap]],
+        }
+        if loaded.kind == "v3":
+            data["kind"] = "shift-based: shifts can overlap"
+        if window.start <= ctx.now < window.end:
+            data["on_call_now"] = [s.user for s in cov.shifts if s.start <= ctx.now < s.end] or ["nobody"]
+        data["shifts"] = [_shift(s, tz) for s in cov.shifts[:cap]]
+        data["shifts_total"] = len(cov.shifts)
+        data["handoffs"] = [_handoff(h, tz) for h in cov.handoffs[:max(1, cap // 2)]]
+        data["handoffs_total"] = len(cov.handoffs)
+        return data
+
+    return build
+
+
+def overview(ctx: ToolContext, every: AllSchedules, window: Window) -> Callable[[int], dict[str, Any]]:
+    tz = ctx.tz
+    rows = [(loaded, _cover(loaded, window)) for loaded in every.loaded]
+    gappy = sorted((r for r in rows if r[1].gaps), key=lambda r: (r[1].gaps[0].start, r[0].name))
+    covered = sorted(loaded.name for loaded, cov in rows if not cov.gaps)
+
+    def build(cap: int) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "time_zone": tz.key, "window": window_json(window, tz),
+            "schedules_checked": len(rows), "schedules_with_gaps": len(gappy),
+            "with_gaps": [
+                {"schedule": loaded.name, "coverage_pct": cov.percent, "gap_count": len(cov.gaps),
+                 "gaps": [_gap(g, tz) for g in cov.gaps[:3]], "url": loaded.url}
+                for loaded, cov in gappy[:cap]],
+            "fully_covered": covered[:cap],
+            "fully_covered_total": len(covered),
+        }
+        if not every.v3_checked:
+            data["note"] = "Shift-based (v3) schedules are not all listed here; name one to check it."
+        return data
+
+    return build
+
+
+def _policy_detail(ctx: ToolContext, policy: dict[str, Any], rows: list[dict[str, Any]],
+                   window: Window, cap: int) -> dict[str, Any]:
+    tz = ctx.tz
+    rules = policy.get("escalation_rules") or []
+    levels = level_coverage(oncalls_from_api(rows), range(1, len(rules) + 1), window.start, window.end)
+    nobody = uncovered_by_all(levels, window.start, window.end)
+    described: list[dict[str, Any]] = []
+    for level in levels:
+        rule = rules[level.level - 1] if 0 < level.level <= len(rules) else {}
+        entry: dict[str, Any] = {
+            "level": level.level,
+            "targets": [str(t.get("summary") or t.get("id")) for t in rule.get("targets", [])],
+            "on_call": list(level.users[:8]),
+            "covered_throughout": level.covered_throughout,
+            "coverage_pct": level.percent,
+        }
+        if level.permanent:
+            entry["always_on_call"] = list(level.permanent)
+        if level.gaps:
+            entry["nobody_on_call"] = [_gap(g, tz) for g in level.gaps[:cap]]
+        described.append(entry)
+    data: dict[str, Any] = {
+        "escalation_policy": policy.get("name") or policy.get("summary"), "url": policy.get("html_url"),
+        "levels_with_gaps": [level.level for level in levels if level.gaps],
+        "levels": described,
+    }
+    if nobody:
+        data["nobody_at_any_level"] = [_gap(g, tz) for g in nobody[:cap]]
+    return data
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+async def get_schedule(args: GetSchedule, ctx: ToolContext) -> ToolResult:
+    window = resolve_span(ctx, args.window, "next 7 days")
+    if args.schedule is None or not args.schedule.strip() or args.schedule.strip().lower() in ("all", "*"):
+        every = await load_all_schedules(ctx, window)
+        if not every.loaded:
+            return ToolResult.nothing("No schedules are visible to this PagerDuty user.")
+        return ToolResult.ok(fit(overview(ctx, every, window)), partial=every.partial)
+    loaded = await load_schedule(ctx, args.schedule, window)
+    return ToolResult.ok(fit(schedule_detail(ctx, loaded, window)))
+
+
+async def _named(ctx: ToolContext, names: list[str], window: Window) -> list[Loaded | ToolError]:
+    async def one(name: str) -> Loaded | ToolError:
+        try:
+            return await load_schedule(ctx, name, window)
+        except ToolError as err:
+            return err
+
+    return list(await asyncio.gather(*(one(n) for n in names)))
+
+
+async def find_coverage_gaps(args: FindCoverageGaps, ctx: ToolContext) -> ToolResult:
+    window = resolve_span(ctx, args.window, "next 7 days")
+    names = list(dict.fromkeys(n.strip() for n in (args.schedules or []) if n and n.strip()))
+    if len(names) > MAX_NAMED:
+        raise ToolError(f"Name at most {MAX_NAMED} schedules at once.", "Pass null to check all schedules.")
+    policy_name = args.escalation_policy.strip() if args.escalation_policy else ""
+    if not names and not policy_name:
+        every = await load_all_schedules(ctx, window)
+        if not every.loaded:
+            return ToolResult.nothing("No schedules are visible to this PagerDuty user.")
+        return ToolResult.ok(fit(overview(ctx, every, window)), partial=every.partial)
+
+    policy: dict[str, Any] | None = None
+    oncall_rows: list[dict[str, Any]] = []
+    partial = False
+    if policy_name:
+        policy = await resolve_policy(ctx, policy_name)
+        page = await ctx.client.fetch("/oncalls", "oncalls", {
+            "escalation_policy_ids[]": [policy["id"]], **_window_params(window)},
+            max_items=MAX_OVERVIEW, deadline=ctx.deadline)
+        oncall_rows, partial = page.items, page.more
+    found = await _named(ctx, names, window) if names else []
+    if found and all(isinstance(f, ToolError) for f in found) and policy is None:
+        first = found[0]
+        assert isinstance(first, ToolError)
+        raise first
+    covers = [(f, _cover(f, window)) for f in found if isinstance(f, Loaded)]
+    problems = [f.message for f in found if isinstance(f, ToolError)]
+    tz = ctx.tz
+
+    def build(cap: int) -> dict[str, Any]:
+        data: dict[str, Any] = {"time_zone": tz.key, "window": window_json(window, tz)}
+        if covers or problems:
+            data["schedules"] = [
+                {"schedule": loaded.name, "coverage_pct": cov.percent, "gap_count": len(cov.gaps),
+                 "gaps": [_gap(g, tz) for g in cov.gaps[:cap]], "schedule_time_zone": loaded.time_zone,
+                 "url": loaded.url}
+                for loaded, cov in covers]
+            if problems:
+                data["not_found"] = problems
+        if policy is not None:
+            data.update(_policy_detail(ctx, policy, oncall_rows, window, cap))
+        return data
+
+    return ToolResult.ok(fit(build), partial=partial)
+
+
+TOOLS: list[Tool[Any]] = [
+    Tool("get_schedule", GetSchedule, get_schedule, "read"),
+    Tool("find_coverage_gaps", FindCoverageGaps, find_coverage_gaps, "read"),
+]

@@ -1,0 +1,362 @@
+"""Incident write tools: prepare reads only and shows current state; execute writes exactly that, as the asker."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bot.pagerduty import PagerDutyClient
+from bot.sandbox import Sandbox
+from bot.sandbox.model import Incident
+from bot.tools.base import Proposal, ToolResult
+from bot.tools.incident_actions import TOOLS
+from bot.tools.proposals import execute
+from bot.tools.runner import run_tool
+from bot.tools.schema import openai_tool
+from tests.helpers import sandbox_transport
+from tests.tools.conftest import OBSERVER_EMAIL, ContextFactory
+
+TOOL = {tool.name: tool for tool in TOOLS}
+AISHA = "aisha.khan@acme-payments.example"
+# Demo incidents at DEFAULT_NOW: 1200 triggered (payments-api), 1204 acknowledged (platform-engineering),
+# 1001 resolved, 1252 the open flapping auth-service check.
+TRIGGERED, ACKNOWLEDGED, RESOLVED = "1200", "1204", "1001"
+
+
+def incident(sandbox: Sandbox, number: str) -> Incident:
+    return next(i for i in sandbox.world.incidents.values() if i.number == int(number))
+
+
+def writes(sandbox: Sandbox, since: int = 0) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in list(sandbox.requests)[since:] if r.method != "GET"]
+
+
+def proposal_of(result: ToolResult) -> Proposal:
+    assert result.status == "proposal", result.to_model()
+    assert result.proposal is not None
+    return result.proposal
+
+
+async def prepare(sandbox: Sandbox, make_ctx: ContextFactory, name: str, args: dict[str, Any],
+                  email: str | None = None) -> ToolResult:
+    return await run_tool(TOOL[name], args, make_ctx(sandbox, email))
+
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "acknowledge_incidents": {"incidents": [TRIGGERED, ACKNOWLEDGED]},
+    "resolve_incidents": {"incidents": [TRIGGERED], "resolution_note": "rolled back"},
+    "add_incident_note": {"incident": ACKNOWLEDGED, "note": "looking"},
+    "create_incident": {"service": "payments-api", "title": "Checkout errors", "urgency": "high"},
+    "post_status_update": {"incident": ACKNOWLEDGED, "message": "Mitigated"},
+    "snooze_incident": {"incident": ACKNOWLEDGED, "minutes": 30},
+    "reassign_incident": {"incident": TRIGGERED, "to_user": "Aisha Khan"},
+}
+
+
+def test_schemas_are_small_strict_write_tools() -> None:
+    assert set(EXAMPLES) == set(TOOL)
+    for tool in TOOLS:
+        assert tool.kind == "write"
+        entry = openai_tool(tool.name, tool.description, tool.args)
+        size = len(json.dumps(entry, separators=(",", ":")))
+        # schema.py currently drops a property literally named "title"; count it as if it were there.
+        properties = entry["function"]["parameters"]["properties"]
+        missing = [name for name in tool.args.model_fields if name not in properties]
+        size += sum(len(f'"{name}":{{"description":"Title","type":"string"}},"{name}",') for name in missing)
+        assert size <= 650, (tool.name, size)
+
+
+def test_create_incident_schema_sends_the_title() -> None:
+    tool = TOOL["create_incident"]
+    parameters = openai_tool(tool.name, tool.description, tool.args)["function"]["parameters"]
+    assert "title" in parameters["properties"] and "title" in parameters["required"]
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+async def test_prepare_only_reads(demo: Sandbox, make_ctx: ContextFactory, name: str) -> None:
+    result = await prepare(demo, make_ctx, name, EXAMPLES[name])
+    proposal = proposal_of(result)
+    assert proposal.operations and result.data["needs_confirmation"] is True
+    assert demo.requests and {r.method for r in demo.requests} == {"GET"}
+
+
+async def test_acknowledge_shows_current_state_and_flags_no_ops(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    result = await prepare(demo, make_ctx, "acknowledge_incidents",
+                           {"incidents": [TRIGGERED, f"#{ACKNOWLEDGED}", RESOLVED, TRIGGERED]})
+    proposal = proposal_of(result)
+    assert proposal.summary == "Acknowledge #1200"
+    assert proposal.lines == ("#1200 Payments API canary failing in eu-west-1 (payments-api, triggered, "
+                              "assigned to Mei Chen, Diego Alvarez) -> acknowledged",)
+    assert proposal.noops[0].startswith("#1204 High CPU on db-primary-1 is already acknowledged")
+    assert "Emma Clarke" in proposal.noops[0]
+    assert proposal.noops[1].startswith("#1001 ") and "would reopen it" in proposal.noops[1]
+    (operation,) = proposal.operations
+    assert (operation.method, operation.path) == ("PUT", "/incidents")
+    assert operation.body == {"incidents": [{"id": incident(demo, TRIGGERED).id, "type": "incident_reference",
+                                             "status": "acknowledged"}]}
+    assert len(demo.requests) == 3  # one GET per distinct incident
+
+
+async def test_acknowledging_only_no_ops_proposes_nothing(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    result = await prepare(demo, make_ctx, "acknowledge_incidents", {"incidents": [ACKNOWLEDGED]})
+    proposal = proposal_of(result)
+    assert proposal.operations == () and result.data["needs_confirmation"] is False
+    assert result.data["summary"].startswith("Nothing to do")
+    assert "already acknowledged" in result.data["no_ops"][0]
+
+
+async def test_execute_acknowledges_as_the_asker(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo, AISHA)
+    proposal = proposal_of(await run_tool(TOOL["acknowledge_incidents"], {"incidents": [TRIGGERED]}, ctx))
+    before = len(demo.requests)
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and not outcome.maybe_applied
+    assert outcome.summary == "Done as Aisha Khan: acknowledge #1200."
+    assert outcome.lines == ["#1200 Payments API canary failing in eu-west-1: acknowledged"]
+    assert writes(demo, before) == [("PUT", "/incidents")]
+    assert demo.requests[-1].from_email == AISHA
+    changed = incident(demo, TRIGGERED)
+    assert changed.status == "acknowledged"
+    assert [a.user_id for a in changed.acknowledgements] == [ctx.asker.user_id]
+
+
+async def test_execute_never_reopens_an_incident_resolved_meanwhile(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    ack = proposal_of(await run_tool(TOOL["acknowledge_incidents"], {"incidents": [TRIGGERED]}, ctx))
+    resolve = proposal_of(await run_tool(TOOL["resolve_incidents"], {"incidents": [TRIGGERED],
+                                                                     "resolution_note": None}, ctx))
+    assert (await execute(resolve, ctx.asker, ctx.client)).ok
+    before = len(demo.requests)
+    outcome = await execute(ack, ctx.asker, ctx.client)
+    assert outcome.ok and outcome.summary.startswith("Nothing changed")
+    assert outcome.lines == ["#1200 Payments API canary failing in eu-west-1: resolved in the meantime; not reopened."]
+    assert writes(demo, before) == []
+    assert incident(demo, TRIGGERED).status == "resolved"
+
+
+async def test_execute_reports_an_ack_done_meanwhile_as_a_no_op(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    first = proposal_of(await run_tool(TOOL["acknowledge_incidents"], {"incidents": [TRIGGERED, "1206"]}, ctx))
+    again = proposal_of(await run_tool(TOOL["acknowledge_incidents"], {"incidents": [TRIGGERED]}, ctx))
+    assert (await execute(again, ctx.asker, ctx.client)).ok
+    outcome = await execute(first, ctx.asker, ctx.client)
+    assert outcome.ok
+    assert outcome.lines[0].endswith("already acknowledged; nothing to do.")
+    assert outcome.lines[1] == "#1206 Push token cleanup job failing: acknowledged"
+
+
+async def test_resolve_with_a_resolution_note(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    result = await run_tool(TOOL["resolve_incidents"],
+                            {"incidents": [TRIGGERED, ACKNOWLEDGED, RESOLVED], "resolution_note": "Rolled back v42"},
+                            ctx)
+    proposal = proposal_of(result)
+    assert proposal.summary == "Resolve #1200 and #1204"
+    assert "Resolution note: Rolled back v42" in proposal.lines
+    assert proposal.noops == ("#1001 Login error rate above 3% is already resolved",)
+    assert all(item["resolution"] == "Rolled back v42" for item in (proposal.operations[0].body or {})["incidents"])
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and len(outcome.lines) == 2
+    for number in (TRIGGERED, ACKNOWLEDGED):
+        closed = incident(demo, number)
+        assert closed.status == "resolved"
+        entry = closed.log_entries[-1]
+        assert (entry.type, entry.note, entry.agent_user_id) == ("resolve_log_entry", "Rolled back v42",
+                                                                 ctx.asker.user_id)
+
+
+async def test_note_is_written_by_the_asker(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo, AISHA)
+    proposal = proposal_of(await run_tool(TOOL["add_incident_note"],
+                                          {"incident": ACKNOWLEDGED, "note": "Failing over to replica"}, ctx))
+    assert proposal.lines == ("#1204 High CPU on db-primary-1 (platform-engineering, acknowledged, assigned to "
+                              "Emma Clarke)", "Note: Failing over to replica")
+    before = len(demo.requests)
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and outcome.lines == ["Note added by Aisha Khan."]
+    assert writes(demo, before) == [("POST", f"/incidents/{incident(demo, ACKNOWLEDGED).id}/notes")]
+    assert demo.requests[-1].from_email == AISHA
+    note = incident(demo, ACKNOWLEDGED).notes[-1]
+    assert (note.content, note.user_id) == ("Failing over to replica", ctx.asker.user_id)
+
+
+async def test_note_limits(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    too_long = await run_tool(TOOL["add_incident_note"], {"incident": ACKNOWLEDGED, "note": "x" * 2001}, ctx)
+    blank = await run_tool(TOOL["add_incident_note"], {"incident": ACKNOWLEDGED, "note": "  "}, ctx)
+    assert too_long.status == blank.status == "error"
+    assert "2000" in (too_long.error or "")
+    assert len(demo.requests) == 0
+
+
+async def test_timed_out_note_may_have_been_applied_and_is_not_retried(demo: Sandbox,
+                                                                       make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    proposal = proposal_of(await run_tool(TOOL["add_incident_note"], {"incident": ACKNOWLEDGED, "note": "hi"}, ctx))
+    demo.faults.add(path="/incidents/*/notes", method="POST", timeout="after", times=1)
+    before = len(demo.requests)
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert not outcome.ok and outcome.maybe_applied
+    assert "may have been applied" in outcome.summary and "check" in outcome.summary.lower()
+    assert writes(demo, before) == [("POST", f"/incidents/{incident(demo, ACKNOWLEDGED).id}/notes")]
+    assert [n.content for n in incident(demo, ACKNOWLEDGED).notes].count("hi") == 1
+
+
+async def test_observer_is_refused_before_any_request(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    for name, args in EXAMPLES.items():
+        result = await prepare(demo, make_ctx, name, args, OBSERVER_EMAIL)
+        assert result.status == "error", name
+        assert (result.error or "").startswith("Olivia Observer has the observer role in PagerDuty, which can't")
+        assert result.hint and "Responder" in result.hint
+    assert len(demo.requests) == 0
+
+
+async def test_observer_cannot_execute_a_proposal(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    proposal = proposal_of(await prepare(demo, make_ctx, "acknowledge_incidents", {"incidents": [TRIGGERED]}))
+    observer = make_ctx(demo, OBSERVER_EMAIL)
+    before = len(demo.requests)
+    outcome = await execute(proposal, observer.asker, observer.client)
+    assert not outcome.ok
+    assert outcome.summary == "Olivia Observer has the observer role in PagerDuty, which can't acknowledge incidents."
+    assert len(demo.requests) == before
+    assert incident(demo, TRIGGERED).status == "triggered"
+
+
+async def test_read_only_token_outcome_explains_the_403(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    proposal = proposal_of(await run_tool(TOOL["add_incident_note"], {"incident": ACKNOWLEDGED, "note": "x"}, ctx))
+    async with PagerDutyClient("sandbox-readonly-token", transport=sandbox_transport(demo)) as read_only:
+        outcome = await execute(proposal, ctx.asker, read_only)
+    assert not outcome.ok and not outcome.maybe_applied
+    assert outcome.summary.startswith("PagerDuty denied permission")
+    assert "read-only" in outcome.summary
+    assert demo.requests[-1].status == 403
+
+
+async def test_unknown_incidents_are_errors(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    result = await run_tool(TOOL["acknowledge_incidents"], {"incidents": [TRIGGERED, "99999", "88888"]}, ctx)
+    assert result.status == "error" and result.error == "No incident 99999, 88888 is visible to this PagerDuty user."
+    placeholder = await run_tool(TOOL["add_incident_note"], {"incident": "<id>", "note": "x"}, ctx)
+    assert placeholder.status == "error"
+    too_many = await run_tool(TOOL["acknowledge_incidents"], {"incidents": [str(n) for n in range(1200, 1230)]}, ctx)
+    assert too_many.status == "error" and "25" in (too_many.error or "")
+    assert {r.method for r in demo.requests} == {"GET"}
+
+
+async def test_create_incident_as_the_asker(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo, AISHA)
+    result = await run_tool(TOOL["create_incident"], {"service": "payments-api", "title": "Checkout errors",
+                                                      "urgency": "low", "details": "Since 13:40",
+                                                      "incident_key": "checkout-errors-1"}, ctx)
+    proposal = proposal_of(result)
+    assert proposal.lines == ("New incident on payments-api: Checkout errors", "Urgency: low", "Details: Since 13:40",
+                              "Incident key: checkout-errors-1 (no open incident has it)",
+                              "It pages through the Payments escalation policy.")
+    service_id = next(s.id for s in demo.world.services.values() if s.name == "payments-api")
+    assert proposal.operations[0].body == {"incident": {
+        "type": "incident", "title": "Checkout errors", "service": {"id": service_id, "type": "service_reference"},
+        "urgency": "low", "body": {"type": "incident_body", "details": "Since 13:40"},
+        "incident_key": "checkout-errors-1"}}
+    number = demo.world.next_incident_number
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and outcome.lines[0].startswith(f"Created #{number} Checkout errors on payments-api")
+    assert demo.requests[-1].from_email == AISHA
+    created = incident(demo, str(number))
+    assert (created.title, created.urgency, created.incident_key) == ("Checkout errors", "low", "checkout-errors-1")
+
+
+async def test_create_incident_flags_an_open_duplicate_key(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    result = await prepare(demo, make_ctx, "create_incident", {
+        "service": "auth-service", "title": "healthz", "incident_key": "synthetics-auth-service-healthz"})
+    proposal = proposal_of(result)
+    assert proposal.operations == () and result.data["needs_confirmation"] is False
+    assert proposal.noops[0].startswith("PagerDuty would refuse: open incident #1252 ")
+    # The same key on another service is no duplicate.
+    other = proposal_of(await prepare(demo, make_ctx, "create_incident", {
+        "service": "payments-api", "title": "healthz", "incident_key": "synthetics-auth-service-healthz"}))
+    assert len(other.operations) == 1
+
+
+async def test_create_incident_service_errors(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    typo = await prepare(demo, make_ctx, "create_incident", {"service": "paymnts-api", "title": "x"})
+    assert typo.status == "error" and "payments-api" in (typo.error or "")
+    disabled = await prepare(demo, make_ctx, "create_incident", {"service": "legacy-reports", "title": "x"})
+    assert disabled.status == "error" and "disabled" in (disabled.error or "")
+    maintenance = proposal_of(await prepare(demo, make_ctx, "create_incident",
+                                            {"service": "status-page", "title": "x"}))
+    assert any("maintenance" in line for line in maintenance.lines)
+
+
+async def test_status_update_as_the_asker(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    proposal = proposal_of(await run_tool(TOOL["post_status_update"], {"incident": TRIGGERED, "message": "ETA 15m"},
+                                          ctx))
+    assert proposal.operations[0].body == {"message": "ETA 15m"}
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and outcome.lines == ["Status update posted."]
+    update = incident(demo, TRIGGERED).status_updates[-1]
+    assert (update.message, update.user_id) == ("ETA 15m", ctx.asker.user_id)
+
+
+async def test_snooze_only_acknowledged_incidents(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)  # Sam Rivera, America/New_York (EDT since 8 March)
+    triggered = await run_tool(TOOL["snooze_incident"], {"incident": TRIGGERED, "minutes": 60}, ctx)
+    assert triggered.status == "error" and "only acknowledged incidents can be snoozed" in (triggered.error or "")
+    assert "acknowledge_incidents" in (triggered.hint or "")
+    resolved = await run_tool(TOOL["snooze_incident"], {"incident": RESOLVED, "minutes": 60}, ctx)
+    out_of_range = await run_tool(TOOL["snooze_incident"], {"incident": ACKNOWLEDGED, "minutes": 10081}, ctx)
+    assert resolved.status == out_of_range.status == "error"
+    proposal = proposal_of(await run_tool(TOOL["snooze_incident"], {"incident": ACKNOWLEDGED, "minutes": 150}, ctx))
+    assert proposal.summary == "Snooze #1204 High CPU on db-primary-1 for 2 h 30 min"
+    assert "until 2026-03-10T12:30-04:00" in proposal.lines[1]
+    assert proposal.operations[0].body == {"duration": 9000}
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and outcome.lines == ["#1204 High CPU on db-primary-1: snoozed until 2026-03-10T12:30-04:00."]
+    snoozed = incident(demo, ACKNOWLEDGED)
+    assert snoozed.snoozed_until is not None and (snoozed.snoozed_until - demo.world.now).total_seconds() == 9000
+
+
+async def test_reassign_to_a_person(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    proposal = proposal_of(await run_tool(TOOL["reassign_incident"],
+                                          {"incident": ACKNOWLEDGED, "to_user": "aisha.khan@acme-payments.example",
+                                           "escalation_level": None}, ctx))
+    assert proposal.lines[1] == "Reassign to Aisha Khan. It goes back to triggered and pages them."
+    aisha = demo.world.user_by_email(AISHA)
+    assert aisha is not None
+    assert proposal.operations[0].body == {"incident": {
+        "type": "incident_reference", "assignments": [{"assignee": {"id": aisha.id, "type": "user_reference"}}]}}
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and outcome.lines == ["#1204 High CPU on db-primary-1: triggered, assigned to Aisha Khan."]
+    assert incident(demo, ACKNOWLEDGED).assigned_user_ids == [aisha.id]
+    again = await run_tool(TOOL["reassign_incident"], {"incident": ACKNOWLEDGED, "to_user": "Aisha Khan"}, ctx)
+    assert proposal_of(again).operations == () and "already assigned to Aisha Khan" in again.data["no_ops"][0]
+
+
+async def test_escalate_to_a_level(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    proposal = proposal_of(await run_tool(TOOL["reassign_incident"], {"incident": TRIGGERED, "escalation_level": 2},
+                                          ctx))
+    assert proposal.lines[1] == "Escalate to level 2: Payments Secondary, Diego Alvarez (Payments). They are paged."
+    assert proposal.operations[0].body == {"incident": {"type": "incident_reference", "escalation_level": 2}}
+    assert (await execute(proposal, ctx.asker, ctx.client)).ok
+    assert incident(demo, TRIGGERED).escalation_level == 2
+    too_high = await run_tool(TOOL["reassign_incident"], {"incident": TRIGGERED, "escalation_level": 9}, ctx)
+    assert too_high.status == "error" and "levels 1 to 2" in (too_high.error or "")
+
+
+async def test_reassign_argument_errors(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    both = await run_tool(TOOL["reassign_incident"], {"incident": TRIGGERED, "to_user": "me", "escalation_level": 2},
+                          ctx)
+    neither = await run_tool(TOOL["reassign_incident"], {"incident": TRIGGERED}, ctx)
+    assert both.status == neither.status == "error"
+    assert both.error == "Give exactly one of to_user and escalation_level."
+    typo = await run_tool(TOOL["reassign_incident"], {"incident": TRIGGERED, "to_user": "Aisha Kahn"}, ctx)
+    assert typo.status == "error" and "Closest: Aisha Khan" in (typo.error or "")
+    resolved = await run_tool(TOOL["reassign_incident"], {"incident": RESOLVED, "to_user": "me"}, ctx)
+    assert resolved.status == "error" and "resolved" in (resolved.error or "")
+    assert {r.method for r in demo.requests} == {"GET"}
