@@ -43,12 +43,14 @@ async def make_ctx() -> AsyncIterator[ContextFactory]:
 
     def build(sandbox: Sandbox, email: str | None = None, *, validate: bool = True) -> ToolContext:
         world = sandbox.world
+        token = default_token("large" if len(world.services) > 100 else "demo")
         if email is None:
-            grant = world.tokens[default_token("large" if len(world.services) > 100 else "demo")]
-            email = world.users[grant.user_id].email
+            email = world.users[world.tokens[token].user_id].email
+        # The person's own token when the account has one (their role and team scope apply).
+        token = next((t for t, g in world.tokens.items() if not g.read_only and not g.revoked
+                      and world.users[g.user_id].email == email), token)
         transport = sandbox_transport(sandbox) if validate else sandbox.transport()
-        client = PagerDutyClient(default_token("large" if len(world.services) > 100 else "demo"),
-                                 transport=transport)
+        client = PagerDutyClient(token, transport=transport)
         clients.append(client)
         return ToolContext(client, asker_for(sandbox, email), world.now)
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from bot.pagerduty import PagerDutyClient
 from bot.sandbox import Sandbox
 from bot.sandbox.model import World
 from bot.tools.base import RESULT_BUDGET_CHARS, ToolContext, ToolResult
 from bot.tools.runner import run_tool
 from bot.tools.schema import openai_tool
 from bot.tools.services import TOOLS
-from tests.helpers import sandbox_transport
-from tests.tools.conftest import ContextFactory, asker_for
+from tests.tools.conftest import ContextFactory
 
 HEALTH = TOOLS[0]
 
@@ -41,13 +38,10 @@ def row(result: ToolResult, name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def restricted_ctx(demo: Sandbox) -> AsyncIterator[ToolContext]:
+def restricted_ctx(demo: Sandbox, make_ctx: ContextFactory) -> ToolContext:
     """Riley Walsh (Restricted Access, Mobile), calling PagerDuty with Riley's own token."""
-    world = demo.world
-    token, grant = next((t, g) for t, g in world.tokens.items()
-                        if world.users[g.user_id].role == "restricted_access" and not g.revoked)
-    async with PagerDutyClient(token, transport=sandbox_transport(demo)) as client:
-        yield ToolContext(client, asker_for(demo, world.users[grant.user_id].email), world.now)
+    riley = next(u for u in demo.world.users.values() if u.role == "restricted_access")
+    return make_ctx(demo, riley.email)
 
 
 def test_schema_is_small() -> None:
