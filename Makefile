@@ -24,7 +24,7 @@ unit: $(STAMP)
 test: lint unit
 
 demo: $(STAMP)
-	$(BIN)/alex demo
+	$(BIN)/alex chat --sandbox
 
 sandbox: $(STAMP)
 	$(BIN)/alex sandbox --dataset demo

@@ -2,8 +2,9 @@
 
 Pure: no I/O. Inputs are shift entries (``start``, ``end``, who) for a window ``[start, end)``, as
 PagerDuty renders a *final* schedule (overrides already applied), or PagerDuty's own dicts converted by
-:func:`shifts_from_v2`, :func:`shifts_from_v3` and :func:`oncalls_from_api`. All datetimes are aware;
-results are in UTC and shown in the asker's zone by the caller.
+:func:`shifts_from_v2` and :func:`shifts_from_v3`; escalation levels take ``/oncalls`` rows parsed by
+:func:`bot.analysis.oncall.parse_oncalls`; the interval arithmetic is :mod:`bot.analysis.intervals`.
+All datetimes are aware; results are in UTC and shown in the asker's zone by the caller.
 
 * A **gap** is a maximal interval of the window in which nobody is on call.
 * **Coverage %** is the covered share of the window, rounded to 2 decimals (PagerDuty's
@@ -18,45 +19,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
+
+from bot.analysis.intervals import Interval, clip, complement, coverage_percent, union
+from bot.analysis.oncall import OnCall, spans
+from bot.analysis.windows import parse_instant
 
 __all__ = [
     "Coverage",
     "Handoff",
-    "Interval",
     "LevelCoverage",
-    "OnCallPeriod",
     "Shift",
-    "complement",
     "coverage",
-    "coverage_percent",
     "handoffs",
     "level_coverage",
     "merge_shifts",
-    "oncalls_from_api",
-    "parse_time",
     "shifts_from_v2",
     "shifts_from_v3",
-    "union",
     "uncovered_by_all",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """``[start, end)``."""
-
-    start: datetime
-    end: datetime
-
-    @property
-    def duration(self) -> timedelta:
-        return self.end - self.start
-
-    @property
-    def hours(self) -> float:
-        return round(self.duration.total_seconds() / 3600, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,17 +77,6 @@ class Coverage:
 
 
 @dataclass(frozen=True, slots=True)
-class OnCallPeriod:
-    """One ``/oncalls`` row: ``user`` on call at escalation ``level``; None bounds mean "permanently"."""
-
-    level: int
-    user: str
-    start: datetime | None
-    end: datetime | None
-    schedule: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class LevelCoverage:
     """One escalation level over a window: who is on call, whether always, and when nobody is."""
 
@@ -121,48 +92,6 @@ class LevelCoverage:
         return not self.gaps
 
 
-# --------------------------------------------------------------------------- interval arithmetic
-
-
-def union(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sorted, non-overlapping intervals covering the same instants (touching ones are joined)."""
-    merged: list[Interval] = []
-    for item in sorted((i for i in intervals if i.end > i.start), key=lambda i: (i.start, i.end)):
-        if merged and item.start <= merged[-1].end:
-            last = merged[-1]
-            merged[-1] = Interval(last.start, max(last.end, item.end))
-        else:
-            merged.append(item)
-    return merged
-
-
-def clip(intervals: Iterable[Interval], start: datetime, end: datetime) -> list[Interval]:
-    clipped = (Interval(max(i.start, start), min(i.end, end)) for i in intervals)
-    return [i for i in clipped if i.end > i.start]
-
-
-def complement(intervals: Iterable[Interval], start: datetime, end: datetime) -> list[Interval]:
-    """The maximal parts of ``[start, end)`` that no interval covers."""
-    holes: list[Interval] = []
-    cursor = start
-    for item in union(clip(intervals, start, end)):
-        if item.start > cursor:
-            holes.append(Interval(cursor, item.start))
-        cursor = max(cursor, item.end)
-    if cursor < end:
-        holes.append(Interval(cursor, end))
-    return holes
-
-
-def coverage_percent(covered: Iterable[Interval], start: datetime, end: datetime) -> float:
-    """Covered share of ``[start, end)`` in percent, 2 decimals; an empty window counts as covered."""
-    total = (end - start).total_seconds()
-    if total <= 0:
-        return 100.0
-    seconds = sum(i.duration.total_seconds() for i in union(clip(covered, start, end)))
-    return round(100 * seconds / total, 2)
-
-
 # --------------------------------------------------------------------------- schedules
 
 
@@ -171,21 +100,13 @@ def merge_shifts(shifts: Iterable[Shift], start: datetime, end: datetime) -> lis
     in order of start (then name)."""
     by_user: dict[str, list[Shift]] = {}
     for shift in shifts:
-        lo, hi = max(shift.start, start), min(shift.end, end)
-        if hi > lo:
-            by_user.setdefault(shift.user, []).append(Shift(lo, hi, shift.user, shift.user_id))
+        by_user.setdefault(shift.user, []).append(shift)
     merged: list[Shift] = []
-    for items in by_user.values():
-        items.sort(key=lambda s: s.start)
-        current = items[0]
-        for shift in items[1:]:
-            if shift.start <= current.end:
-                current = Shift(current.start, max(current.end, shift.end), current.user,
-                                current.user_id or shift.user_id)
-            else:
-                merged.append(current)
-                current = shift
-        merged.append(current)
+    for user, own in by_user.items():
+        own.sort(key=lambda s: max(s.start, start))  # a run keeps the first id known in it
+        for run in union(clip((Interval(s.start, s.end) for s in own), start, end)):
+            ids = (s.user_id for s in own if s.user_id and s.start < run.end and s.end > run.start)
+            merged.append(Shift(run.start, run.end, user, next(ids, None)))
     merged.sort(key=lambda s: (s.start, s.end, s.user))
     return merged
 
@@ -214,33 +135,29 @@ def coverage(shifts: Iterable[Shift], start: datetime, end: datetime,
     merged = merge_shifts(shifts, start, end)
     covered = [Interval(s.start, s.end) for s in merged]
     holes = union([*complement(covered, start, end), *clip(explicit_gaps, start, end)])
-    gap_seconds = sum(h.duration.total_seconds() for h in holes)
-    total = (end - start).total_seconds()
-    percent = 100.0 if total <= 0 else round(100 * (total - gap_seconds) / total, 2)
+    percent = coverage_percent(complement(holes, start, end), start, end)
     return Coverage(start, end, tuple(merged), tuple(holes), percent, tuple(handoffs(merged, start, end)))
 
 
 # --------------------------------------------------------------------------- escalation levels
 
 
-def level_coverage(periods: Iterable[OnCallPeriod], levels: Iterable[int], start: datetime,
+def level_coverage(periods: Iterable[OnCall], levels: Iterable[int], start: datetime,
                    end: datetime) -> list[LevelCoverage]:
     """Per escalation level (every level in ``levels``, even one nobody is on call for): who is on
     call in ``[start, end)``, the covered time, and the gaps when nobody is."""
-    by_level: dict[int, list[OnCallPeriod]] = {level: [] for level in levels}
+    by_level: dict[int, list[OnCall]] = {level: [] for level in levels}
     for period in periods:
         by_level.setdefault(period.level, []).append(period)
     result: list[LevelCoverage] = []
     for level in sorted(by_level):
         rows = by_level[level]
-        permanent = tuple(dict.fromkeys(r.user for r in rows if r.start is None and r.end is None))
-        spans = [Interval(r.start or start, r.end or end) for r in rows]
-        covered = union(clip(spans, start, end))
+        permanent = tuple(dict.fromkeys(r.user_name for r in rows if r.start is None and r.end is None))
+        covered = union(clip(spans(rows, start, end), start, end))
         users = tuple(dict.fromkeys(
-            r.user for r in sorted(rows, key=lambda r: r.start or start)
+            r.user_name for r in sorted(rows, key=lambda r: r.start or start)
             if (r.start or start) < end and (r.end or end) > start))
-        holes = complement(covered, start, end)
-        result.append(LevelCoverage(level, users, permanent, tuple(covered), tuple(holes),
+        result.append(LevelCoverage(level, users, permanent, tuple(covered), tuple(complement(covered, start, end)),
                                     coverage_percent(covered, start, end)))
     return result
 
@@ -251,14 +168,6 @@ def uncovered_by_all(levels: Sequence[LevelCoverage], start: datetime, end: date
 
 
 # --------------------------------------------------------------------------- PagerDuty shapes
-
-
-def parse_time(text: str) -> datetime:
-    """A PagerDuty ISO-8601 timestamp (``Z`` or an offset) as an aware UTC datetime."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _name(ref: Any) -> str:
@@ -273,7 +182,7 @@ def shifts_from_v2(entries: Iterable[Mapping[str, Any]]) -> list[Shift]:
     for entry in entries:
         user = entry.get("user")
         user_id = user.get("id") if isinstance(user, Mapping) else None
-        shifts.append(Shift(parse_time(str(entry["start"])), parse_time(str(entry["end"])), _name(user),
+        shifts.append(Shift(parse_instant(str(entry["start"])), parse_instant(str(entry["end"])), _name(user),
                             str(user_id) if user_id else None))
     return shifts
 
@@ -285,7 +194,7 @@ def shifts_from_v3(assignments: Iterable[Mapping[str, Any]],
     shifts: list[Shift] = []
     gaps: list[Interval] = []
     for item in assignments:
-        start, end = parse_time(str(item["start_time"])), parse_time(str(item["end_time"]))
+        start, end = parse_instant(str(item["start_time"])), parse_instant(str(item["end_time"]))
         member = item.get("member")
         member = member if isinstance(member, Mapping) else {}
         user_id = member.get("user_id")
@@ -294,17 +203,3 @@ def shifts_from_v3(assignments: Iterable[Mapping[str, Any]],
         else:
             shifts.append(Shift(start, end, names.get(str(user_id), str(user_id)), str(user_id)))
     return shifts, gaps
-
-
-def oncalls_from_api(rows: Iterable[Mapping[str, Any]]) -> list[OnCallPeriod]:
-    """``/oncalls`` rows; ``start``/``end`` null (a user target on the rule) stay None: permanent."""
-    periods: list[OnCallPeriod] = []
-    for row in rows:
-        start, end = row.get("start"), row.get("end")
-        schedule = row.get("schedule")
-        periods.append(OnCallPeriod(
-            int(row.get("escalation_level") or 0), _name(row.get("user")),
-            parse_time(start) if isinstance(start, str) and start else None,
-            parse_time(end) if isinstance(end, str) and end else None,
-            _name(schedule) if isinstance(schedule, Mapping) else None))
-    return periods

@@ -12,6 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from bot.analysis.intervals import Interval, complement
+from bot.analysis.windows import instant_or_none
+
 
 @dataclass(frozen=True, slots=True)
 class OnCall:
@@ -60,12 +63,6 @@ class MyOnCall:
     upcoming: OnCall | None
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def _ref(row: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = row.get(key)
     return value if isinstance(value, Mapping) else {}
@@ -86,8 +83,8 @@ def parse_oncalls(rows: Iterable[Mapping[str, Any]]) -> list[OnCall]:
             user_name=str(user.get("summary") or user.get("name") or user["id"]),
             schedule_id=str(schedule["id"]) if schedule.get("id") else None,
             schedule_name=str(schedule.get("summary") or schedule.get("name") or "") if schedule else None,
-            start=_time(row.get("start")),
-            end=_time(row.get("end")),
+            start=instant_or_none(row.get("start")),
+            end=instant_or_none(row.get("end")),
         ))
     return parsed
 
@@ -174,22 +171,14 @@ def my_oncall(rows: Iterable[OnCall], now: datetime) -> MyOnCall:
     return MyOnCall(current, upcoming)
 
 
-def uncovered(entries: Iterable[OnCall], since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+def spans(entries: Iterable[OnCall], since: datetime, until: datetime) -> list[Interval]:
+    """The entries as intervals, an open bound (permanent on-call) standing for the window's edge."""
+    return [Interval(e.start or since, e.end or until) for e in entries]
+
+
+def uncovered(entries: Iterable[OnCall], since: datetime, until: datetime) -> list[Interval]:
     """The parts of ``[since, until)`` nobody in ``entries`` covers (coverage gaps), in order.
 
     A permanent entry covers everything; an instant window (``since == until``) has no gaps to
     report here (an empty level already says nobody is on call then)."""
-    if until <= since:
-        return []
-    spans = sorted((e.start or since, e.end or until) for e in entries)
-    gaps: list[tuple[datetime, datetime]] = []
-    cursor = since
-    for start, end in spans:
-        if start > cursor:
-            gaps.append((cursor, min(start, until)))
-        cursor = max(cursor, end)
-        if cursor >= until:
-            break
-    if cursor < until:
-        gaps.append((cursor, until))
-    return [(lo, hi) for lo, hi in gaps if lo < hi]
+    return complement(spans(entries, since, until), since, until)

@@ -1,14 +1,16 @@
 """Time windows from what people say ("next week", "tomorrow", "next 3 days", ISO-8601), in their zone.
 
 Calendar words are computed on the asker's local calendar and converted to UTC, so "today" is a
-23-hour day on a spring-forward Sunday and weeks start on Monday at local midnight.
+23-hour day on a spring-forward Sunday and weeks start on Monday at local midnight. The ISO-8601
+timestamp parser (:func:`parse_instant`, PagerDuty's fields too) and :func:`local_iso` (every time shown)
+live here as well.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 ACCEPTED = ("now, today, tonight, tomorrow, yesterday, this week, next week, last week, this weekend, "
@@ -94,12 +96,23 @@ def _iso_window(text: str, tz: ZoneInfo) -> Window:
     raise WindowError(f"I can't read {text!r} as a time window. Use {ACCEPTED}.")
 
 
-def parse_instant(text: str, tz: ZoneInfo) -> datetime:
-    """An ISO-8601 time; without an offset it is read in ``tz`` (a date alone is local midnight)."""
+def parse_instant(text: str, tz: tzinfo = UTC) -> datetime:
+    """An ISO-8601 time (``Z`` or an offset, as PagerDuty sends them) in UTC; without an offset it is
+    read in ``tz`` (a date alone is local midnight). Raises ValueError when unreadable."""
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
+
+
+def instant_or_none(value: object) -> datetime | None:
+    """A PagerDuty timestamp field in UTC, or None when it is missing, blank or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        return None
 
 
 def local_iso(value: datetime, tz: ZoneInfo) -> str:
@@ -107,3 +120,7 @@ def local_iso(value: datetime, tz: ZoneInfo) -> str:
     local = value.astimezone(tz)
     offset = local.strftime("%z")
     return local.strftime("%Y-%m-%dT%H:%M") + (f"{offset[:3]}:{offset[3:]}" if offset != "+0000" else "Z")
+
+
+def local_iso_or_none(value: datetime | None, tz: ZoneInfo) -> str | None:
+    return None if value is None else local_iso(value, tz)

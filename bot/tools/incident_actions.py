@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field
 
 from bot.analysis.windows import local_iso
 from bot.tools.base import Operation, Proposal, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.common import TITLE_SHOWN, incident_label, ref_name
 from bot.tools.proposals import WRITE_ROLES_HINT, refusal
 from bot.tools.resolve import ToolError, clean_ref, get_incident, resolve_service, resolve_user
 
@@ -25,7 +26,6 @@ MAX_TEXT = 2_000
 MAX_TITLE = 1_024
 MAX_SNOOZE_MINUTES = 7 * 24 * 60
 _READ_CONCURRENCY = 8
-_TITLE_SHOWN = 80
 
 
 class _WriteArgs(ToolArgs):
@@ -41,18 +41,8 @@ def ensure_can_write(ctx: ToolContext, action: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def label(incident: dict[str, Any]) -> str:
-    title = str(incident.get("title", ""))
-    short = title if len(title) <= _TITLE_SHOWN else title[: _TITLE_SHOWN - 1] + "…"
-    return f"#{incident.get('incident_number', incident.get('id'))} {short}"
-
-
-def _ref_name(ref: Any) -> str:
-    return str(ref.get("summary") or ref.get("name") or ref.get("id")) if isinstance(ref, dict) else ""
-
-
 def assignees(incident: dict[str, Any]) -> list[str]:
-    return [_ref_name(a.get("assignee")) for a in incident.get("assignments", [])]
+    return [ref_name(a.get("assignee")) for a in incident.get("assignments", [])]
 
 
 def state(incident: dict[str, Any]) -> str:
@@ -60,7 +50,7 @@ def state(incident: dict[str, Any]) -> str:
     status = str(incident.get("status"))
     people = assignees(incident)
     who = f", assigned to {', '.join(people)}" if people and status != "resolved" else ""
-    return f"{_ref_name(incident.get('service'))}, {status}{who}"
+    return f"{ref_name(incident.get('service'))}, {status}{who}"
 
 
 def numbers(incidents: Iterable[dict[str, Any]]) -> str:
@@ -146,11 +136,11 @@ async def acknowledge_incidents(args: AcknowledgeIncidents, ctx: ToolContext) ->
         status = incident.get("status")
         if status == "triggered":
             targets.append(incident)
-            lines.append(f"{label(incident)} ({state(incident)}) -> acknowledged")
+            lines.append(f"{incident_label(incident)} ({state(incident)}) -> acknowledged")
         elif status == "acknowledged":
-            noops.append(f"{label(incident)} is already acknowledged ({state(incident)})")
+            noops.append(f"{incident_label(incident)} is already acknowledged ({state(incident)})")
         else:
-            noops.append(f"{label(incident)} is already resolved; acknowledging would reopen it, so it is "
+            noops.append(f"{incident_label(incident)} is already resolved; acknowledging would reopen it, so it is "
                          "left alone")
     operations = [_bulk(targets, "acknowledged")] if targets else []
     summary = f"Acknowledge {numbers(targets or incidents)}"
@@ -176,10 +166,10 @@ async def resolve_incidents(args: ResolveIncidents, ctx: ToolContext) -> ToolRes
     noops: list[str] = []
     for incident in incidents:
         if incident.get("status") == "resolved":
-            noops.append(f"{label(incident)} is already resolved")
+            noops.append(f"{incident_label(incident)} is already resolved")
         else:
             targets.append(incident)
-            lines.append(f"{label(incident)} ({state(incident)}) -> resolved")
+            lines.append(f"{incident_label(incident)} ({state(incident)}) -> resolved")
     if note is not None and targets:
         lines.append(f"Resolution note: {note}")
     operations = [_bulk(targets, "resolved", note)] if targets else []
@@ -200,9 +190,10 @@ async def add_incident_note(args: AddIncidentNote, ctx: ToolContext) -> ToolResu
     ensure_can_write(ctx, "add_incident_note")
     note = _text(args.note, "note")
     incident = await get_incident(ctx, args.incident)
-    lines = [f"{label(incident)} ({state(incident)})", f"Note: {note}"]
+    lines = [f"{incident_label(incident)} ({state(incident)})", f"Note: {note}"]
     operation = Operation("POST", f"/incidents/{incident['id']}/notes", {"note": {"content": note}})
-    return _proposal("add_incident_note", f"Add a note to {label(incident)}", [incident], lines, [operation], [])
+    return _proposal("add_incident_note", f"Add a note to {incident_label(incident)}", [incident], lines,
+                     [operation], [])
 
 
 # -------------------------------------------------------------------------------------- create
@@ -230,8 +221,8 @@ async def create_incident(args: CreateIncident, ctx: ToolContext) -> ToolResult:
     if key is not None:
         duplicate = await _open_with_key(ctx, service["id"], key)
         if duplicate is not None:
-            noop = (f"PagerDuty would refuse: open incident {label(duplicate)} ({state(duplicate)}) already has "
-                    f"the incident key {key!r} on {name}. Add a note to it instead, or use another key.")
+            noop = (f"PagerDuty would refuse: open incident {incident_label(duplicate)} ({state(duplicate)}) "
+                    f"already has the incident key {key!r} on {name}. Add a note to it instead, or use another key.")
             return _proposal("create_incident", f"Create an incident on {name}", [], [], [], [noop])
     incident: dict[str, Any] = {"type": "incident", "title": title,
                                 "service": {"id": service["id"], "type": "service_reference"}}
@@ -242,7 +233,7 @@ async def create_incident(args: CreateIncident, ctx: ToolContext) -> ToolResult:
         incident["body"] = {"type": "incident_body", "details": details}
     if key is not None:
         incident["incident_key"] = key
-    policy = _ref_name(service.get("escalation_policy"))
+    policy = ref_name(service.get("escalation_policy"))
     lines = [f"New incident on {name}: {title}", f"Urgency: {urgency}"]
     if details is not None:
         lines.append(f"Details: {details}")
@@ -253,7 +244,7 @@ async def create_incident(args: CreateIncident, ctx: ToolContext) -> ToolResult:
     if service.get("status") == "maintenance":
         lines.append(f"{name} is in maintenance: nobody will be notified until the maintenance ends.")
     operation = Operation("POST", "/incidents", {"incident": incident})
-    return _proposal("create_incident", f"Create an incident on {name}: {title[:_TITLE_SHOWN]}", [], lines,
+    return _proposal("create_incident", f"Create an incident on {name}: {title[:TITLE_SHOWN]}", [], lines,
                      [operation], [])
 
 
@@ -279,9 +270,9 @@ async def post_status_update(args: PostStatusUpdate, ctx: ToolContext) -> ToolRe
     ensure_can_write(ctx, "post_status_update")
     message = _text(args.message, "message")
     incident = await get_incident(ctx, args.incident)
-    lines = [f"{label(incident)} ({state(incident)})", f"Status update to its subscribers: {message}"]
+    lines = [f"{incident_label(incident)} ({state(incident)})", f"Status update to its subscribers: {message}"]
     operation = Operation("POST", f"/incidents/{incident['id']}/status_updates", {"message": message})
-    return _proposal("post_status_update", f"Post a status update on {label(incident)}", [incident], lines,
+    return _proposal("post_status_update", f"Post a status update on {incident_label(incident)}", [incident], lines,
                      [operation], [])
 
 
@@ -301,15 +292,15 @@ async def snooze_incident(args: SnoozeIncident, ctx: ToolContext) -> ToolResult:
     incident = await get_incident(ctx, args.incident)
     status = incident.get("status")
     if status == "triggered":
-        raise ToolError(f"{label(incident)} is triggered: only acknowledged incidents can be snoozed.",
+        raise ToolError(f"{incident_label(incident)} is triggered: only acknowledged incidents can be snoozed.",
                         "Acknowledge it first (acknowledge_incidents), then snooze it.")
     if status == "resolved":
-        raise ToolError(f"{label(incident)} is already resolved: there is nothing to snooze.")
+        raise ToolError(f"{incident_label(incident)} is already resolved: there is nothing to snooze.")
     until = local_iso(ctx.now + timedelta(minutes=args.minutes), ctx.tz)
-    lines = [f"{label(incident)} ({state(incident)})",
+    lines = [f"{incident_label(incident)} ({state(incident)})",
              f"Snooze for {_duration(args.minutes)}, until {until}; then it triggers again and pages."]
     operation = Operation("POST", f"/incidents/{incident['id']}/snooze", {"duration": args.minutes * 60})
-    return _proposal("snooze_incident", f"Snooze {label(incident)} for {_duration(args.minutes)}", [incident],
+    return _proposal("snooze_incident", f"Snooze {incident_label(incident)} for {_duration(args.minutes)}", [incident],
                      lines, [operation], [])
 
 
@@ -338,8 +329,8 @@ async def reassign_incident(args: ReassignIncident, ctx: ToolContext) -> ToolRes
                         "to_user names a person; escalation_level is a level of the incident's policy.")
     incident = await get_incident(ctx, args.incident)
     if incident.get("status") == "resolved":
-        raise ToolError(f"{label(incident)} is resolved: it cannot be reassigned or escalated.")
-    current = f"{label(incident)} ({state(incident)})"
+        raise ToolError(f"{incident_label(incident)} is resolved: it cannot be reassigned or escalated.")
+    current = f"{incident_label(incident)} ({state(incident)})"
     handover = (" It goes back to triggered and pages them." if incident.get("status") == "acknowledged"
                 else " They are paged.")
     body: dict[str, Any] = {"type": "incident_reference"}
@@ -347,17 +338,17 @@ async def reassign_incident(args: ReassignIncident, ctx: ToolContext) -> ToolRes
         user = await resolve_user(ctx, args.to_user)
         who = str(user.get("name") or user.get("summary") or user["id"])
         if [a.get("assignee", {}).get("id") for a in incident.get("assignments", [])] == [user["id"]]:
-            return _proposal("reassign_incident", f"Reassign {label(incident)} to {who}", [], [], [],
+            return _proposal("reassign_incident", f"Reassign {incident_label(incident)} to {who}", [], [], [],
                              [f"{current}: already assigned to {who} alone"])
         body["assignments"] = [{"assignee": {"id": user["id"], "type": "user_reference"}}]
         lines = [current, f"Reassign to {who}.{handover}"]
-        summary = f"Reassign {label(incident)} to {who}"
+        summary = f"Reassign {incident_label(incident)} to {who}"
     else:
         level = args.escalation_level or 0
         targets = await _level_targets(ctx, incident, level)
         body["escalation_level"] = level
         lines = [current, f"Escalate to level {level}: {targets}.{handover}"]
-        summary = f"Escalate {label(incident)} to level {level}"
+        summary = f"Escalate {incident_label(incident)} to level {level}"
     operation = Operation("PUT", f"/incidents/{incident['id']}", {"incident": body})
     return _proposal("reassign_incident", summary, [incident], lines, [operation], [])
 
@@ -365,13 +356,14 @@ async def reassign_incident(args: ReassignIncident, ctx: ToolContext) -> ToolRes
 async def _level_targets(ctx: ToolContext, incident: dict[str, Any], level: int) -> str:
     policy_id = (incident.get("escalation_policy") or {}).get("id")
     if not policy_id:
-        raise ToolError(f"{label(incident)} has no escalation policy to escalate through.", "Use to_user instead.")
+        raise ToolError(f"{incident_label(incident)} has no escalation policy to escalate through.",
+                        "Use to_user instead.")
     body = await ctx.client.get(f"/escalation_policies/{policy_id}", deadline=ctx.deadline)
     policy = body.get("escalation_policy", {})
     rules = policy.get("escalation_rules", [])
     if not 1 <= level <= len(rules):
         raise ToolError(f"The {policy.get('name')} escalation policy has levels 1 to {len(rules)}; got {level}.")
-    names = [_ref_name(t) for t in rules[level - 1].get("targets", [])]
+    names = [ref_name(t) for t in rules[level - 1].get("targets", [])]
     return f"{', '.join(names) or 'nobody'} ({policy.get('name')})"
 
 

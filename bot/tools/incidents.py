@@ -10,7 +10,6 @@ the result is marked partial.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
@@ -19,9 +18,10 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 
 from bot.analysis.patterns import IncidentFact, compute_patterns
-from bot.analysis.windows import WindowError, local_iso, resolve_window
+from bot.analysis.windows import instant_or_none, local_iso, local_iso_or_none
 from bot.pagerduty.pagination import Page
 from bot.tools.base import DEFAULT_LIST, MAX_LIST, RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.common import asked_window, json_size
 from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_service, resolve_team
 from bot.tools.resolve import get_incident as fetch_incident
 
@@ -111,7 +111,7 @@ def _fit(rows: list[dict[str, Any]], base: int) -> list[dict[str, Any]]:
     """As many rows as keep the whole answer under the budget (at least one); "more" tells the rest."""
     size = base
     for count, row in enumerate(rows):
-        size += len(json.dumps(row, separators=(",", ":"), ensure_ascii=False, default=str)) + 1
+        size += json_size(row) + 1
         if size > _BUDGET and count > 0:
             return rows[:count]
     return rows
@@ -148,10 +148,7 @@ def _window(text: str | None, with_resolved: bool, ctx: ToolContext) -> tuple[da
         if not with_resolved:
             return None
         text = DEFAULT_RESOLVED_WINDOW
-    try:
-        window = resolve_window(text, ctx.now, ctx.tz)
-    except WindowError as exc:
-        raise ToolError(str(exc), "Pass a window such as 'today' or 'last 7 days', or null.") from exc
+    window = asked_window(ctx, text, "Pass a window such as 'today' or 'last 7 days', or null.")
     if window.start >= ctx.now:
         raise ToolError(f"The window {text!r} is in the future; incidents are created in the past.",
                         "Use a past window such as 'today' or 'last 24 hours'.")
@@ -186,7 +183,7 @@ def _sample_label(read: int, total: int, history: Page) -> str:
 
 
 def _row(incident: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    created = _time(incident.get("created_at"))
+    created = instant_or_none(incident.get("created_at"))
     row: dict[str, Any] = {
         "number": incident.get("incident_number"),
         "title": _clip(str(incident.get("title") or incident.get("summary") or ""), MAX_TITLE),
@@ -259,8 +256,8 @@ async def _log(ctx: ToolContext, incident_id: str) -> Page:
 
 def _detail(incident: dict[str, Any], notes: list[dict[str, Any]], log: Page, ctx: ToolContext) -> dict[str, Any]:
     tz = ctx.tz
-    created = _time(incident.get("created_at"))
-    acks = sorted(t for t in (_time(a.get("at")) for a in incident.get("acknowledgements") or []) if t)
+    created = instant_or_none(incident.get("created_at"))
+    acks = sorted(t for t in (instant_or_none(a.get("at")) for a in incident.get("acknowledgements") or []) if t)
     resolved = _resolved_at(incident)
     out: dict[str, Any] = {
         "number": incident.get("incident_number"),
@@ -272,9 +269,9 @@ def _detail(incident: dict[str, Any], notes: list[dict[str, Any]], log: Page, ct
         "escalation_policy": _summary(incident.get("escalation_policy")),
         "assignees": _names(a.get("assignee") for a in incident.get("assignments") or []),
         "acknowledgers": _names(a.get("acknowledger") for a in incident.get("acknowledgements") or []),
-        "created": local_iso(created, tz) if created else None,
+        "created": local_iso_or_none(created, tz),
         "acknowledged": local_iso(acks[0], tz) if acks else None,
-        "resolved": local_iso(resolved, tz) if resolved else None,
+        "resolved": local_iso_or_none(resolved, tz),
     }
     if created is not None and incident.get("status") != "resolved":
         out["age"] = format_age(ctx.now - created)
@@ -299,8 +296,8 @@ def _detail(incident: dict[str, Any], notes: list[dict[str, Any]], log: Page, ct
 
 
 def _note(note: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
-    at = _time(note.get("created_at"))
-    return {"at": local_iso(at, tz) if at else None, "by": _summary(note.get("user")),
+    at = instant_or_none(note.get("created_at"))
+    return {"at": local_iso_or_none(at, tz), "by": _summary(note.get("user")),
             "text": _clip(str(note.get("content") or ""), MAX_NOTE)}
 
 
@@ -328,9 +325,9 @@ EVENT_WORDS = {
 
 def _event(entry: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     kind = str(entry.get("type") or "")
-    at = _time(entry.get("created_at"))
+    at = instant_or_none(entry.get("created_at"))
     event: dict[str, Any] = {
-        "at": local_iso(at, tz) if at else None,
+        "at": local_iso_or_none(at, tz),
         "what": EVENT_WORDS.get(kind, kind.removesuffix("_log_entry").replace("_", " ")),
     }
     agent = entry.get("agent") or {}
@@ -355,10 +352,10 @@ def _event(entry: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
 
 def incident_fact(incident: dict[str, Any]) -> IncidentFact | None:
     """A PagerDuty incident object as the pattern analysis sees it (None without a creation time)."""
-    created = _time(incident.get("created_at"))
+    created = instant_or_none(incident.get("created_at"))
     if created is None:
         return None
-    acks = [t for t in (_time(a.get("at")) for a in incident.get("acknowledgements") or []) if t]
+    acks = [t for t in (instant_or_none(a.get("at")) for a in incident.get("acknowledgements") or []) if t]
     return IncidentFact(
         number=int(incident.get("incident_number") or 0),
         title=str(incident.get("title") or incident.get("summary") or ""),
@@ -386,20 +383,10 @@ def format_age(span: timedelta) -> str:
     return f"{mins}m"
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
 def _resolved_at(incident: dict[str, Any]) -> datetime | None:
     if incident.get("status") != "resolved":
         return None
-    return _time(incident.get("resolved_at")) or _time(incident.get("last_status_change_at"))
+    return instant_or_none(incident.get("resolved_at")) or instant_or_none(incident.get("last_status_change_at"))
 
 
 def _summary(ref: Any) -> str | None:

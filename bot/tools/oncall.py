@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import json
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -26,9 +25,10 @@ from bot.analysis.oncall import (
     parse_oncalls,
     uncovered,
 )
-from bot.analysis.windows import Window, WindowError, local_iso, resolve_window
+from bot.analysis.windows import Window, local_iso, local_iso_or_none
 from bot.pagerduty import Page
-from bot.tools.base import RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.common import ONCALLS_AHEAD, asked_window, fit
 from bot.tools.resolve import (
     ToolError,
     clean_ref,
@@ -40,14 +40,12 @@ from bot.tools.resolve import (
     resolve_user,
 )
 
-MAX_FUTURE = timedelta(days=90)
-"""PagerDuty answers ``/oncalls`` at most 90 days ahead."""
 MAX_ROWS = 500
 MAX_POLICIES = 10
 MAX_PER_LEVEL = 8
 MAX_PERSON_ROWS = 20
-FIT_CHARS = RESULT_BUDGET_CHARS - 500
 _SHRINK = ((MAX_PER_LEVEL, MAX_POLICIES), (4, MAX_POLICIES), (2, MAX_POLICIES), (2, 5), (1, 5), (1, 3))
+"""(people per level, policies) tried in turn until a long window over many policies fits the budget."""
 _ME = {"me", "myself", "i", "i'm", "im"}
 
 TargetType = Literal["service", "schedule", "escalation_policy", "team", "user", "me"]
@@ -89,11 +87,8 @@ async def policy_of_service(ctx: ToolContext, service: dict[str, Any]) -> dict[s
 
 def query_window(text: str | None, ctx: ToolContext) -> tuple[Window, datetime, datetime, bool]:
     """The asked window, and the since/until sent to PagerDuty (cut at 90 days ahead: ``cut``)."""
-    try:
-        window = resolve_window(text, ctx.now, ctx.tz)
-    except WindowError as err:
-        raise ToolError(str(err), "Use a window such as now, tomorrow or next week.") from err
-    limit = ctx.now + MAX_FUTURE
+    window = asked_window(ctx, text, "Use a window such as now, tomorrow or next week.")
+    limit = ctx.now + ONCALLS_AHEAD
     since, until = window.start, min(window.end, limit)
     if since > limit:
         raise ToolError("PagerDuty only knows on-call shifts up to 90 days ahead.", "Ask about a nearer window.")
@@ -125,8 +120,8 @@ def person_json(entry: OnCall, ctx: ToolContext, *, schedule: bool = True) -> di
     body: dict[str, Any] = {"name": entry.user_name}
     if schedule:
         body["schedule"] = entry.schedule_name
-    body["from"] = local_iso(entry.start, ctx.tz) if entry.start else None
-    body["until"] = local_iso(entry.end, ctx.tz) if entry.end else None
+    body["from"] = local_iso_or_none(entry.start, ctx.tz)
+    body["until"] = local_iso_or_none(entry.end, ctx.tz)
     if entry.permanent:
         body["permanent"] = True
     return body
@@ -172,19 +167,20 @@ def _policy_result(target: dict[str, Any], window: Window, cut: bool, ctx: ToolC
     grouped = [g if g.policy_name else replace(g, policy_name=names.get(g.policy_id, ""))
                for g in group_levels(rows, counts)]
     urls = {str(p["id"]): str(p["html_url"]) for p in policies if p.get("html_url")}
-    data: dict[str, Any] = {}
-    for per_level, max_policies in _SHRINK:  # long windows over many policies: fewer rows until it fits
+
+    def build(shrink: tuple[int, int]) -> dict[str, Any]:
+        per_level, max_policies = shrink
         shown, nobody = levels_json(grouped, urls, ctx, since, until, per_level=per_level,
                                     max_policies=max_policies)
-        data = {"target": target, "window": window_json(window, ctx, cut), "time_zone": ctx.tz.key,
-                "policies": shown}
+        data: dict[str, Any] = {"target": target, "window": window_json(window, ctx, cut), "time_zone": ctx.tz.key,
+                                "policies": shown}
         if len(grouped) > max_policies:
             data["more_policies"] = len(grouped) - max_policies
         if nobody:
             data["nobody_on_call"] = nobody[:MAX_POLICIES]
-        if len(json.dumps(data, separators=(",", ":"), ensure_ascii=False)) <= FIT_CHARS:
-            break
-    return ToolResult.ok(data, partial=page.more)
+        return data
+
+    return ToolResult.ok(fit(build, _SHRINK), partial=page.more)
 
 
 def _target(kind: str, obj: dict[str, Any], *extra: str) -> dict[str, Any]:
@@ -281,7 +277,7 @@ async def _render_unused_schedule(ctx: ToolContext, schedule: dict[str, Any], si
 async def _for_user(ctx: ToolContext, who: str, window: Window, since: datetime, until: datetime,
                     cut: bool) -> ToolResult:
     user = await resolve_user(ctx, who)
-    ahead = ctx.now + MAX_FUTURE
+    ahead = ctx.now + ONCALLS_AHEAD
     filters = {"user_ids[]": [user["id"]]}
     at_now = window.is_instant and window.start == ctx.now
     if at_now:

@@ -13,9 +13,10 @@ from urllib.parse import quote
 
 from pydantic import Field
 
-from bot.analysis.windows import WindowError, local_iso, parse_instant, resolve_window
+from bot.analysis.windows import local_iso, parse_instant
 from bot.pagerduty import format_datetime
 from bot.tools.base import Operation, Proposal, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.common import asked_window
 from bot.tools.incident_actions import ensure_can_write
 from bot.tools.resolve import ToolError, clean_ref, resolve_schedule, resolve_user
 
@@ -56,19 +57,16 @@ def _span(ctx: ToolContext, args: CreateOverride) -> tuple[datetime, datetime, s
     window = args.window.strip() if args.window and args.window.strip() else None
     if window is not None and given:
         raise ToolError("Give either window or start and end, not both.")
-    try:
-        if window is not None:
-            span = resolve_window(window, ctx.now, ctx.tz)
-            if span.is_instant:
-                raise ToolError(f"{window!r} is a moment, not a span.", "Use start and end, or 'next 4 hours'.")
-            start, end = span.start, span.end
-        elif len(given) == 2 and args.start is not None and args.end is not None:
-            start, end = _instant(ctx, args.start), _instant(ctx, args.end)
-        else:
-            raise ToolError("An override needs both start and end, or a window.",
-                            "Ask the user until when, e.g. end = '2026-03-11T18:00'.")
-    except WindowError as err:
-        raise ToolError(str(err)) from err
+    if window is not None:
+        span = asked_window(ctx, window, None)
+        if span.is_instant:
+            raise ToolError(f"{window!r} is a moment, not a span.", "Use start and end, or 'next 4 hours'.")
+        start, end = span.start, span.end
+    elif len(given) == 2 and args.start is not None and args.end is not None:
+        start, end = _instant(ctx, args.start), _instant(ctx, args.end)
+    else:
+        raise ToolError("An override needs both start and end, or a window.",
+                        "Ask the user until when, e.g. end = '2026-03-11T18:00'.")
     if end <= start:
         raise ToolError(f"The override ends ({local_iso(end, ctx.tz)}) before it starts ({local_iso(start, ctx.tz)}).")
     if end <= ctx.now:
@@ -87,7 +85,7 @@ def _instant(ctx: ToolContext, text: str) -> datetime:
         return parse_instant(text, ctx.tz)
     except ValueError:
         pass
-    span = resolve_window(text, ctx.now, ctx.tz)  # "now"; a span name is not one instant
+    span = asked_window(ctx, text, None)  # "now"; a span name is not one instant
     if not span.is_instant:
         raise ToolError(f"{text!r} is a span, not a time.", "Use window for spans, or an ISO-8601 time.")
     return span.start
@@ -126,8 +124,8 @@ def _replaced(entries: list[dict[str, Any]], start: datetime, end: datetime, ctx
     pieces: list[tuple[datetime, datetime, str | None, str]] = []
     cursor = start
     for entry in sorted(entries, key=lambda e: str(e.get("start"))):
-        lo = max(_when(entry.get("start")), start)
-        hi = min(_when(entry.get("end")), end)
+        lo = max(parse_instant(str(entry.get("start"))), start)
+        hi = min(parse_instant(str(entry.get("end"))), end)
         if hi <= lo:
             continue
         if lo > cursor:
@@ -154,10 +152,6 @@ def _replaced(entries: list[dict[str, Any]], start: datetime, end: datetime, ctx
     return shown
 
 
-def _when(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def _length(span: timedelta) -> str:
     minutes = int(span.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
@@ -182,21 +176,21 @@ async def delete_override(args: DeleteOverride, ctx: ToolContext) -> ToolResult:
         raise ToolError(f"{name} has no current or upcoming override {wanted}."
                         + (f" Its overrides: {known}." if known else " It has none in the next 90 days."),
                         "Use one of those IDs (list_overrides shows them); finished overrides can't be removed.")
-    started = _when(found.get("start")) <= ctx.now
+    started = parse_instant(str(found.get("start"))) <= ctx.now
     line = f"Override {wanted} on {name}: {_describe(found, ctx)}"
     lines = [line, "It is under way: PagerDuty ends it now instead of deleting it." if started
              else "It has not started: it is removed."]
     operation = Operation("DELETE", f"/schedules/{schedule['id']}/overrides/{quote(wanted, safe='')}")
     user = (found.get("user") or {}).get("summary") or "someone"
-    since = local_iso(_when(found.get("start")), ctx.tz)
+    since = local_iso(parse_instant(str(found.get("start"))), ctx.tz)
     summary = f"{'End' if started else 'Delete'} the override on {name} ({user}, from {since})"
     return ToolResult.propose(Proposal("delete_override", summary, tuple(lines), (operation,)))
 
 
 def _describe(override: dict[str, Any], ctx: ToolContext) -> str:
     user = (override.get("user") or {}).get("summary") or "someone"
-    return (f"{user} from {local_iso(_when(override.get('start')), ctx.tz)} "
-            f"to {local_iso(_when(override.get('end')), ctx.tz)}")
+    return (f"{user} from {local_iso(parse_instant(str(override.get('start'))), ctx.tz)} "
+            f"to {local_iso(parse_instant(str(override.get('end'))), ctx.tz)}")
 
 
 TOOLS: list[Tool[Any]] = [

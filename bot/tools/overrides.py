@@ -13,12 +13,12 @@ from urllib.parse import quote
 
 from pydantic import Field
 
-from bot.analysis.coverage import parse_time
-from bot.analysis.windows import Window, local_iso
+from bot.analysis.windows import Window, local_iso, parse_instant
 from bot.pagerduty import InvalidInputError, NotFoundError
 from bot.tools.base import MAX_LIST, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.common import fit
 from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_schedule
-from bot.tools.schedules import fit, resolve_span, user_names, window_json
+from bot.tools.schedules import CAPS, resolve_span, user_names, window_json
 
 
 class ListOverrides(ToolArgs):
@@ -34,7 +34,7 @@ Row = tuple[datetime, dict[str, Any]]
 
 def _row(ctx: ToolContext, override_id: Any, start_text: Any, end_text: Any, who: str,
          extra: dict[str, Any]) -> Row:
-    start, end = parse_time(str(start_text)), parse_time(str(end_text))
+    start, end = parse_instant(str(start_text)), parse_instant(str(end_text))
     row: dict[str, Any] = {"who": who, "from": local_iso(start, ctx.tz), "to": local_iso(end, ctx.tz),
                            "override_id": override_id}
     if start <= ctx.now < end:
@@ -117,7 +117,7 @@ async def list_overrides(args: ListOverrides, ctx: ToolContext) -> ToolResult:
             data["kind"] = "shift-based: each override replaces one rotation's member"
         return data
 
-    data = fit(build)
+    data = fit(build, CAPS)
     if not rows:
         return ToolResult.nothing(f"No overrides on {name} in {window.label}.", data)
     return ToolResult.ok(data)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.analysis.windows import local_iso
+from bot.analysis.windows import instant_or_none, local_iso
 from bot.pagerduty import NotFoundError, PagerDutyClient, PagerDutyError
 from bot.tools.base import READ_ONLY_ROLES, Asker, Operation, Proposal
+from bot.tools.common import incident_label, ref_name
 from bot.tools.runner import explain_pagerduty_error
 
 _ROLE_NAMES = {"observer": "observer", "read_only_user": "stakeholder",
@@ -160,7 +160,7 @@ class _Run:
                 return lines
             body = await self._send(op, {"incidents": items})
         incidents = body.get("incidents", []) if isinstance(body, dict) else []
-        return lines + [f"{_label(i)}: {i.get('status')}" for i in incidents if isinstance(i, dict)]
+        return lines + [f"{incident_label(i)}: {i.get('status')}" for i in incidents if isinstance(i, dict)]
 
     async def _still_applicable(self, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
         gate = asyncio.Semaphore(_REREAD_CONCURRENCY)
@@ -182,9 +182,9 @@ class _Run:
             if incident is None:
                 lines.append(f"{item['id']}: no longer visible in PagerDuty; left alone.")
             elif incident.get("status") == wanted:
-                lines.append(f"{_label(incident)}: already {wanted}; nothing to do.")
+                lines.append(f"{incident_label(incident)}: already {wanted}; nothing to do.")
             elif wanted == "acknowledged" and incident.get("status") == "resolved":
-                lines.append(f"{_label(incident)}: resolved in the meantime; not reopened.")
+                lines.append(f"{incident_label(incident)}: resolved in the meantime; not reopened.")
             else:
                 keep.append(item)
         return keep, lines
@@ -199,7 +199,7 @@ class _Run:
             return [f"Override {path.rsplit('/', 1)[-1]} deleted (one already under way ends now instead)."]
         if path.endswith("/notes"):
             note = data.get("note", {})
-            return [f"Note added by {_name(note.get('user')) or 'you'}."]
+            return [f"Note added by {ref_name(note.get('user')) or 'you'}."]
         if path.endswith("/status_updates"):
             return ["Status update posted."]
         incident = data.get("incident")
@@ -208,13 +208,13 @@ class _Run:
         if path.endswith("/snooze"):
             until = next((a.get("at") for a in incident.get("pending_actions", [])
                           if a.get("type") == "unacknowledge"), None)
-            return [f"{_label(incident)}: snoozed" + (f" until {self._local(until)}." if until else ".")]
+            return [f"{incident_label(incident)}: snoozed" + (f" until {self._local(until)}." if until else ".")]
         if op.method == "POST":
-            service = _name(incident.get("service"))
-            return [f"Created {_label(incident)} on {service} ({incident.get('status')}, "
+            service = ref_name(incident.get("service"))
+            return [f"Created {incident_label(incident)} on {service} ({incident.get('status')}, "
                     f"{incident.get('urgency')} urgency): {incident.get('html_url')}"]
-        assignees = ", ".join(_name(a.get("assignee")) for a in incident.get("assignments", [])) or "nobody"
-        return [f"{_label(incident)}: {incident.get('status')}, assigned to {assignees}."]
+        assignees = ", ".join(ref_name(a.get("assignee")) for a in incident.get("assignments", [])) or "nobody"
+        return [f"{incident_label(incident)}: {incident.get('status')}, assigned to {assignees}."]
 
     def _overrides(self, body: Any) -> list[str]:
         raw = body.get("overrides", []) if isinstance(body, dict) else body if isinstance(body, list) else []
@@ -227,7 +227,7 @@ class _Run:
             override = item.get("override", item)
             override = override if isinstance(override, dict) else {}
             if isinstance(status, int) and 200 <= status < 300:
-                lines.append(f"Override {override.get('id')}: {_name(override.get('user'))} from "
+                lines.append(f"Override {override.get('id')}: {ref_name(override.get('user'))} from "
                              f"{self._local(override.get('start'))} to {self._local(override.get('end'))}.")
             else:
                 self.refused_items = True
@@ -235,10 +235,8 @@ class _Run:
         return lines or ["PagerDuty answered without the created override; check the schedule."]
 
     def _local(self, value: Any) -> str:
-        try:
-            return local_iso(datetime.fromisoformat(str(value).replace("Z", "+00:00")), self.tz)
-        except ValueError:
-            return str(value)
+        at = instant_or_none(value)
+        return str(value) if at is None else local_iso(at, self.tz)
 
 
 def _already_done(error: PagerDutyError) -> str:
@@ -248,18 +246,6 @@ def _already_done(error: PagerDutyError) -> str:
 
 def _what(op: Operation) -> str:
     return f"{op.method} {op.path}"
-
-
-def _label(incident: dict[str, Any]) -> str:
-    title = str(incident.get("title", ""))
-    short = title if len(title) <= 80 else title[:79] + "…"
-    return f"#{incident.get('incident_number', incident.get('id'))} {short}".strip()
-
-
-def _name(ref: Any) -> str:
-    if not isinstance(ref, dict):
-        return ""
-    return str(ref.get("summary") or ref.get("name") or ref.get("id") or "")
 
 
 def _lower_first(text: str) -> str:

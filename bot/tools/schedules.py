@@ -13,7 +13,6 @@ policy. All arithmetic is :mod:`bot.analysis.coverage`'s.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,18 +25,19 @@ from pydantic import Field
 from bot.analysis.coverage import (
     Coverage,
     Handoff,
-    Interval,
     Shift,
     coverage,
     level_coverage,
-    oncalls_from_api,
     shifts_from_v2,
     shifts_from_v3,
     uncovered_by_all,
 )
-from bot.analysis.windows import Window, WindowError, local_iso, resolve_window
+from bot.analysis.intervals import Interval
+from bot.analysis.oncall import parse_oncalls
+from bot.analysis.windows import Window, local_iso
 from bot.pagerduty import InvalidInputError, NotFoundError, Page, PagerDutyError
-from bot.tools.base import RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.common import ONCALLS_AHEAD, asked_window, fit
 from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_named, resolve_policy
 
 MAX_WINDOW = timedelta(days=35)
@@ -49,10 +49,8 @@ MAX_NAME_LOOKUPS = 15
 OVERVIEW_V3 = 3
 """Shift-based schedules the overview also checks, on accounts whose schedules fit one page."""
 MAX_OVERVIEW = 1_000
-ONCALLS_FUTURE = timedelta(days=90)
-"""``/oncalls`` answers at most 90 days ahead."""
-_BUDGET = RESULT_BUDGET_CHARS - 500
-_CAPS = (MAX_SHIFTS, 20, 10, 5, 2)
+CAPS = (MAX_SHIFTS, 20, 10, 5, 2)
+"""List lengths tried, richest first, until a result fits (:func:`bot.tools.common.fit`)."""
 
 
 class GetSchedule(ToolArgs):
@@ -77,10 +75,7 @@ class FindCoverageGaps(ToolArgs):
 
 def resolve_span(ctx: ToolContext, text: str | None, default: str) -> Window:
     """The window the user named (an instant means the 24 h from it), at most :data:`MAX_WINDOW`."""
-    try:
-        window = resolve_window(text, ctx.now, ctx.tz, default=default)
-    except WindowError as err:
-        raise ToolError(str(err), "Pass a window such as 'next week' or 'next 3 days'.") from err
+    window = asked_window(ctx, text, "Pass a window such as 'next week' or 'next 3 days'.", default=default)
     if window.is_instant:
         window = Window(window.start, window.start + timedelta(days=1), window.label)
     if window.end - window.start > MAX_WINDOW:
@@ -104,16 +99,6 @@ def _shift(shift: Shift, tz: ZoneInfo) -> dict[str, Any]:
 def _handoff(handoff: Handoff, tz: ZoneInfo) -> dict[str, Any]:
     return {"at": local_iso(handoff.at, tz), "from": " + ".join(handoff.before) or "nobody",
             "to": " + ".join(handoff.after) or "nobody"}
-
-
-def fit(build: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
-    """The richest ``build(cap)`` whose JSON stays inside the result budget."""
-    data: dict[str, Any] = {}
-    for cap in _CAPS:
-        data = build(cap)
-        if len(json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)) <= _BUDGET:
-            break
-    return data
 
 
 # --------------------------------------------------------------------------- loading schedules
@@ -144,16 +129,13 @@ async def user_names(ctx: ToolContext, user_ids: Sequence[str], schedule_id: str
     """Names of v3 members (ids only): one ``/oncalls`` for the schedule's window names everyone on call
     through a policy; the rest cost a ``GET /users/{id}`` each (concurrently, at most 15)."""
     names: dict[str, str] = {}
-    if schedule_id and window and user_ids and window.end <= ctx.now + ONCALLS_FUTURE:
+    if schedule_id and window and user_ids and window.end <= ctx.now + ONCALLS_AHEAD:
         try:
             page = await ctx.client.fetch("/oncalls", "oncalls", {
                 "schedule_ids[]": [schedule_id], **_window_params(window)}, max_items=200, deadline=ctx.deadline)
         except (InvalidInputError, NotFoundError):
             page = Page()
-        for row in page.items:
-            user = row.get("user") or {}
-            if user.get("id") and user.get("summary"):
-                names[str(user["id"])] = str(user["summary"])
+        names.update((e.user_id, e.user_name) for e in parse_oncalls(page.items))
     missing = [u for u in user_ids if u not in names]
 
     async def one(user_id: str) -> tuple[str, str]:
@@ -212,8 +194,7 @@ async def load_schedule(ctx: ToolContext, name: str, window: Window) -> Loaded:
     # Not a layer-based schedule: a shift-based one (only found via the policies that target it)...
     policies = await ctx.client.fetch("/escalation_policies", "escalation_policies", max_items=MAX_OVERVIEW,
                                       concurrent=True, deadline=ctx.deadline)
-    v3 = {str(t["id"]): str(t.get("summary") or "") for p in policies.items for r in p.get("escalation_rules", [])
-          for t in r.get("targets", []) if t.get("type") == "schedule_v3_reference"}
+    v3 = v3_targets(policies.items)
     chosen = ([i for i, n in v3.items() if n.lower() == wanted.lower()]
               or [i for i, n in v3.items() if wanted.lower() in n.lower()])
     if len(chosen) == 1:
@@ -221,6 +202,12 @@ async def load_schedule(ctx: ToolContext, name: str, window: Window) -> Loaded:
     # ...or a typo: the error names the closest schedules.
     await resolve_named(ctx, "schedule", "/schedules", "schedules", wanted)  # raises: closest names
     raise ToolError(f"No schedule named {wanted!r}.", "Check the name.")
+
+
+def v3_targets(policies: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Shift-based (v3) schedules the policies target, id -> name (``/schedules`` does not list them)."""
+    return {str(t["id"]): str(t.get("summary") or "") for p in policies for r in p.get("escalation_rules", [])
+            for t in r.get("targets", []) if t.get("type") == "schedule_v3_reference"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,9 +228,7 @@ async def load_all_schedules(ctx: ToolContext, window: Window) -> AllSchedules:
     if not page.more and len(page.items) <= 100:
         policies = await ctx.client.fetch("/escalation_policies", "escalation_policies", max_items=100,
                                           deadline=ctx.deadline)
-        v3_ids = list(dict.fromkeys(
-            str(t["id"]) for p in policies.items for r in p.get("escalation_rules", [])
-            for t in r.get("targets", []) if t.get("type") == "schedule_v3_reference"))
+        v3_ids = list(v3_targets(policies.items))
         extra = await asyncio.gather(*(_optional_v3(ctx, i, window) for i in v3_ids[:OVERVIEW_V3]))
         loaded += [x for x in extra if x is not None]
         v3_checked = not policies.more and len(v3_ids) <= OVERVIEW_V3 and None not in extra
@@ -317,7 +302,7 @@ def _policy_detail(ctx: ToolContext, policy: dict[str, Any], rows: list[dict[str
                    window: Window, cap: int) -> dict[str, Any]:
     tz = ctx.tz
     rules = policy.get("escalation_rules") or []
-    levels = level_coverage(oncalls_from_api(rows), range(1, len(rules) + 1), window.start, window.end)
+    levels = level_coverage(parse_oncalls(rows), range(1, len(rules) + 1), window.start, window.end)
     nobody = uncovered_by_all(levels, window.start, window.end)
     described: list[dict[str, Any]] = []
     for level in levels:
@@ -353,9 +338,9 @@ async def get_schedule(args: GetSchedule, ctx: ToolContext) -> ToolResult:
         every = await load_all_schedules(ctx, window)
         if not every.loaded:
             return ToolResult.nothing("No schedules are visible to this PagerDuty user.")
-        return ToolResult.ok(fit(overview(ctx, every, window)), partial=every.partial)
+        return ToolResult.ok(fit(overview(ctx, every, window), CAPS), partial=every.partial)
     loaded = await load_schedule(ctx, args.schedule, window)
-    return ToolResult.ok(fit(schedule_detail(ctx, loaded, window)))
+    return ToolResult.ok(fit(schedule_detail(ctx, loaded, window), CAPS))
 
 
 async def _named(ctx: ToolContext, names: list[str], window: Window) -> list[Loaded | ToolError]:
@@ -378,7 +363,7 @@ async def find_coverage_gaps(args: FindCoverageGaps, ctx: ToolContext) -> ToolRe
         every = await load_all_schedules(ctx, window)
         if not every.loaded:
             return ToolResult.nothing("No schedules are visible to this PagerDuty user.")
-        return ToolResult.ok(fit(overview(ctx, every, window)), partial=every.partial)
+        return ToolResult.ok(fit(overview(ctx, every, window), CAPS), partial=every.partial)
 
     policy: dict[str, Any] | None = None
     oncall_rows: list[dict[str, Any]] = []
@@ -412,7 +397,7 @@ async def find_coverage_gaps(args: FindCoverageGaps, ctx: ToolContext) -> ToolRe
             data.update(_policy_detail(ctx, policy, oncall_rows, window, cap))
         return data
 
-    return ToolResult.ok(fit(build), partial=partial)
+    return ToolResult.ok(fit(build, CAPS), partial=partial)
 
 
 TOOLS: list[Tool[Any]] = [

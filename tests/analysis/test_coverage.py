@@ -7,19 +7,16 @@ from zoneinfo import ZoneInfo
 
 from bot.analysis.coverage import (
     Handoff,
-    Interval,
-    OnCallPeriod,
     Shift,
-    complement,
     coverage,
     level_coverage,
     merge_shifts,
-    oncalls_from_api,
     shifts_from_v2,
     shifts_from_v3,
     uncovered_by_all,
-    union,
 )
+from bot.analysis.intervals import Interval, complement, union
+from bot.analysis.oncall import OnCall, parse_oncalls
 from bot.analysis.windows import local_iso
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -28,6 +25,12 @@ LONDON = ZoneInfo("Europe/London")
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def period(level: int, user: str, start: datetime | None, end: datetime | None,
+           schedule: str | None = None) -> OnCall:
+    """An /oncalls row as parsed (policy and ids left blank: the level arithmetic reads names only)."""
+    return OnCall("", "", level, "", user, None, schedule, start, end)
 
 
 def test_gap_crossing_local_midnight() -> None:
@@ -166,15 +169,15 @@ def test_escalation_levels_schedule_gap_permanent_user_and_empty_level() -> None
     start, end = utc("2026-03-13T00:00"), utc("2026-03-15T00:00")  # 48 h
     periods = [
         # Level 1: real (unclipped) on-call periods reaching outside the window, no gap inside it.
-        OnCallPeriod(1, "Sam Rivera", utc("2026-03-09T13:00"), utc("2026-03-14T10:00"), "Platform Primary"),
-        OnCallPeriod(1, "Ben Carter", utc("2026-03-14T10:00"), utc("2026-03-21T13:00"), "Platform Primary"),
+        period(1, "Sam Rivera", utc("2026-03-09T13:00"), utc("2026-03-14T10:00"), "Platform Primary"),
+        period(1, "Ben Carter", utc("2026-03-14T10:00"), utc("2026-03-21T13:00"), "Platform Primary"),
         # Level 2: nobody Fri 20:00Z -> Sat 08:00Z.
-        OnCallPeriod(2, "Emma Clarke", utc("2026-03-09T09:00"), utc("2026-03-13T20:00"), "Platform Secondary"),
-        OnCallPeriod(2, "Aisha Khan", utc("2026-03-14T08:00"), utc("2026-03-16T09:00"), "Platform Secondary"),
+        period(2, "Emma Clarke", utc("2026-03-09T09:00"), utc("2026-03-13T20:00"), "Platform Secondary"),
+        period(2, "Aisha Khan", utc("2026-03-14T08:00"), utc("2026-03-16T09:00"), "Platform Secondary"),
         # Level 3: a user target, permanently on call.
-        OnCallPeriod(3, "Priya Raman", None, None),
+        period(3, "Priya Raman", None, None),
         # A period entirely outside the window does not name anyone.
-        OnCallPeriod(2, "Ben Carter", utc("2026-03-01T00:00"), utc("2026-03-02T00:00")),
+        period(2, "Ben Carter", utc("2026-03-01T00:00"), utc("2026-03-02T00:00")),
     ]
     levels = level_coverage(periods, range(1, 5), start, end)
     assert [lv.level for lv in levels] == [1, 2, 3, 4]
@@ -196,7 +199,8 @@ def test_oncalls_rows_with_null_bounds_are_permanent() -> None:
         {"escalation_level": 3, "user": {"id": "PU2", "summary": "Priya Raman"}, "schedule": None,
          "start": None, "end": None},
     ]
-    assert oncalls_from_api(rows) == [
-        OnCallPeriod(2, "Emma Clarke", utc("2026-03-09T09:00"), utc("2026-03-13T20:00"), "Platform Secondary"),
-        OnCallPeriod(3, "Priya Raman", None, None, None),
+    assert parse_oncalls(rows) == [
+        OnCall("", "", 2, "PU1", "Emma Clarke", "PS1", "Platform Secondary", utc("2026-03-09T09:00"),
+               utc("2026-03-13T20:00")),
+        OnCall("", "", 3, "PU2", "Priya Raman", None, None, None, None),
     ]

@@ -1,0 +1,158 @@
+"""The agent: one message in, one :class:`~bot.agent.turn.Turn` out, whichever way it can be answered.
+
+* A message that is exactly a command ("oncall platform-engineering", "ack 1004") runs in command
+  mode: no LLM call at all (the fast path).
+* Without a model configured, everything is command mode; other text gets the command list.
+* Otherwise the LLM tool loop answers, with the thread's earlier exchanges from memory. When the model
+  fails (unreachable, too slow, empty), the answer falls back to command mode and says so.
+
+Proposals the model prepares come back in ``turn.proposals``; nothing is written until
+:meth:`Agent.confirm` runs one, as the person who asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.agent.commands import Command, help_text, parse_command, run_command
+from bot.agent.llm import ChatModel, make_chat_model
+from bot.agent.loop import Limits, ModelFailed, run_llm_turn
+from bot.agent.memory import Message, ThreadMemory
+from bot.agent.prompt import DM, ChannelInfo
+from bot.agent.turn import Turn
+from bot.tools.base import Proposal, Tool, ToolContext
+from bot.tools.proposals import Outcome, execute
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger("bot.agent")
+
+NO_LLM_REPLY = ("No LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL), so I understand exact "
+                "commands only:")
+NO_LLM_NOTICE = "Command mode: no LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL)."
+
+
+class Agent:
+    """Answers messages for one deployment: a model (or none), thread memory (or none), the tools."""
+
+    def __init__(self, model: ChatModel | None, memory: ThreadMemory | None = None, *,
+                 limits: Limits | None = None, tools: Sequence[Tool[Any]] | None = None,
+                 model_name: str | None = None, command_fast_path: bool = True) -> None:
+        """``command_fast_path=False`` sends exact commands to the model too (to measure the model
+        on them); they still run as commands when the model fails."""
+        if tools is None:
+            from bot.tools.registry import ALL_TOOLS
+
+            tools = ALL_TOOLS
+        self.model = model
+        self.memory = memory
+        self.limits = limits or Limits()
+        self.tools = list(tools)
+        self.model_name = model_name or (getattr(model, "model", None) if model is not None else None)
+        self.command_fast_path = command_fast_path
+
+    @classmethod
+    def from_settings(cls, settings: Settings, memory: ThreadMemory | None = None) -> Agent:
+        """The configured model (None: command mode), limits from ``settings``, and ``memory``."""
+        model = make_chat_model(settings)
+        return cls(model, memory, limits=Limits.from_settings(settings),
+                   model_name=settings.llm_model if model is not None else None)
+
+    def describe_mode(self) -> str:
+        if self.model is None:
+            return "command mode: no LLM configured (set OPENAI_API_KEY or OPENAI_BASE_URL to use one)"
+        return f"LLM {self.model_name or 'configured'}"
+
+    async def respond(self, message: str, ctx: ToolContext, *, thread_id: str | None = None,
+                      channel: ChannelInfo = DM) -> Turn:
+        """Answer ``message`` from ``ctx.asker``; ``thread_id`` links follow-ups through memory."""
+        started = time.monotonic()
+        text = message.strip()
+        command = parse_command(text)
+        if command is not None and (self.command_fast_path or self.model is None):
+            turn = await self._run_command(command, ctx, started)
+            await self._remember(thread_id, [_said("user", text), _said("assistant", turn.reply)])
+            return turn
+        if self.model is None:
+            return _finish(Turn(f"{NO_LLM_REPLY}\n\n{help_text()}", "command", notice=NO_LLM_NOTICE), started)
+        history = await self._history(thread_id)
+        transcript: list[Message] = []
+        try:
+            turn = await run_llm_turn(self.model, text, ctx, history=history, tools=self.tools, channel=channel,
+                                      limits=self.limits, transcript=transcript)
+        except ModelFailed as failed:
+            return await self._fallback(failed, text, ctx, thread_id, started)
+        await self._remember(thread_id, transcript)
+        return turn
+
+    async def confirm(self, proposal: Proposal, ctx: ToolContext, *, thread_id: str | None = None) -> Outcome:
+        """Execute a confirmed proposal as ``ctx.asker`` (``From`` = their e-mail, within their role)."""
+        deadline = time.monotonic() + self.limits.deadline_s
+        outcome = await execute(proposal, ctx.asker, ctx.client, deadline=deadline)
+        await self._remember(thread_id, [
+            _said("user", f"Confirmed: {proposal.summary}"),
+            _said("assistant", "\n".join([outcome.summary, *outcome.lines]))])
+        return outcome
+
+    async def aclose(self) -> None:
+        """Close the model client and the memory."""
+        if self.model is not None:
+            await self.model.aclose()
+        if self.memory is not None:
+            await self.memory.aclose()
+
+    async def _run_command(self, command: Command, ctx: ToolContext, started: float) -> Turn:
+        return _finish(await run_command(command, ctx), started)
+
+    async def _fallback(self, failed: ModelFailed, text: str, ctx: ToolContext, thread_id: str | None,
+                        started: float) -> Turn:
+        """Command mode after the model failed: say so, keep what was already done, run a command if it is one."""
+        done = failed.turn  # its proposals were never shown to anyone: dropped
+        reason = failed.reason.strip().rstrip(".") + "."
+        unavailable = f"The model is unavailable right now. {reason}"
+        turn = Turn("", "command", tool_calls=list(done.tool_calls), pd_requests=done.pd_requests,
+                    llm_calls=done.llm_calls, usage=done.usage,
+                    timings={k: v for k, v in done.timings.items() if k != "total"},
+                    notice=f"Model unavailable ({failed.kind}): {reason} Answered in command mode.")
+        command = parse_command(text)
+        if command is None:
+            turn.reply = f"{unavailable} Exact commands still work:\n\n{help_text()}"
+            return _finish(turn, started)
+        ctx.deadline = time.monotonic() + self.limits.deadline_s  # the model may have used up the last one
+        answer = await run_command(command, ctx)
+        turn.reply = f"{unavailable} I ran this as a command:\n\n{answer.reply}"
+        turn.tool_calls += answer.tool_calls
+        turn.proposals = list(answer.proposals)
+        turn.pd_requests += answer.pd_requests
+        await self._remember(thread_id, [_said("user", text), _said("assistant", answer.reply)])
+        return _finish(turn, started)
+
+    async def _history(self, thread_id: str | None) -> list[Message]:
+        if thread_id is None or self.memory is None:
+            return []
+        try:
+            return await self.memory.load(thread_id)
+        except Exception as exc:  # an unreadable memory must not stop the answer
+            log.warning("thread memory unavailable: %s", type(exc).__name__)
+            return []
+
+    async def _remember(self, thread_id: str | None, messages: list[Message]) -> None:
+        if thread_id is None or self.memory is None or not messages:
+            return
+        try:
+            await self.memory.append(thread_id, messages)
+        except Exception as exc:
+            log.warning("thread memory not saved: %s", type(exc).__name__)
+
+
+def _said(role: str, content: str) -> Message:
+    return {"role": role, "content": content}
+
+
+def _finish(turn: Turn, started: float) -> Turn:
+    turn.timings.setdefault("total", (time.monotonic() - started) * 1000)
+    return turn

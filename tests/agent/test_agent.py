@@ -1,0 +1,164 @@
+"""The agent: command fast path, command mode without a model, fallback when the model fails,
+proposals executed only on confirm(), and thread memory across a restart.
+
+Scripted model (tests/fakes/scripted_llm.py) and the demo sandbox; no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.agent.agent import NO_LLM_NOTICE, NO_LLM_REPLY, Agent
+from bot.agent.commands import help_text, parse_command
+from bot.agent.llm import ModelUnavailable
+from bot.agent.memory import InMemoryThreadMemory, SQLiteThreadMemory
+from bot.sandbox import Sandbox
+from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
+from tests.tools.conftest import MANAGER_EMAIL, OBSERVER_EMAIL, ContextFactory
+
+ONCALL = "oncall platform-engineering"
+FREE_TEXT = "any idea who covers platform tonight?"
+"""Not a command: goes to the model."""
+UNREACHABLE = "The model server could not be reached."
+
+
+def triggered_number(sandbox: Sandbox) -> int:
+    """An open, triggered incident on a service every demo user can see."""
+    mobile = {s.id for s in sandbox.world.services.values() if s.name == "mobile-push"}
+    return min(i.number for i in sandbox.world.incidents.values()
+               if i.status == "triggered" and i.service_id not in mobile)
+
+
+def status_of(sandbox: Sandbox, number: int) -> str:
+    return next(i.status for i in sandbox.world.incidents.values() if i.number == number)
+
+
+def writes(sandbox: Sandbox) -> list[str]:
+    return [f"{r.method} {r.path}" for r in sandbox.requests if r.method != "GET"]
+
+
+async def test_exact_command_takes_the_fast_path_without_the_model(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    model = ScriptedModel([])
+    turn = await Agent(model).respond(ONCALL, make_ctx(demo))
+    assert model.calls == []
+    assert (turn.mode, turn.llm_calls, turn.notice) == ("command", 0, None)
+    assert turn.pd_requests > 0
+    assert turn.tool_calls[0].name == "who_is_on_call"
+    assert turn.reply
+    assert "total" in turn.timings
+
+
+async def test_without_a_model_free_text_gets_the_command_list(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    agent = Agent(None)
+    turn = await agent.respond("who should I page about the payments outage?", make_ctx(demo))
+    assert turn.mode == "command"
+    assert turn.reply.startswith(NO_LLM_REPLY)
+    assert help_text() in turn.reply
+    assert turn.notice == NO_LLM_NOTICE
+    assert (turn.llm_calls, turn.pd_requests) == (0, 0)
+    assert "command mode" in agent.describe_mode()
+
+    answered = await agent.respond(ONCALL, make_ctx(demo))
+    assert answered.mode == "command" and answered.tool_calls[0].name == "who_is_on_call"
+
+
+async def test_model_unavailable_falls_back_to_command_mode(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    model = ScriptedModel([ModelUnavailable(UNREACHABLE)])
+    turn = await Agent(model).respond("anything weird going on with payments?", make_ctx(demo))
+    assert turn.mode == "command"
+    assert "model is unavailable" in turn.reply and UNREACHABLE in turn.reply
+    assert "Exact commands still work" in turn.reply and help_text() in turn.reply
+    assert turn.notice is not None and UNREACHABLE in turn.notice
+    assert turn.llm_calls == 1
+    model.assert_complete()
+
+
+async def test_model_unavailable_still_answers_a_command(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    model = ScriptedModel([ModelUnavailable(UNREACHABLE)])
+    agent = Agent(model, command_fast_path=False)  # exact commands go to the model first
+    turn = await agent.respond(ONCALL, make_ctx(demo))
+    assert turn.mode == "command"
+    assert "model is unavailable" in turn.reply and "I ran this as a command:" in turn.reply
+    assert [c.name for c in turn.tool_calls] == ["who_is_on_call"]
+    assert turn.pd_requests > 0 and turn.llm_calls == 1
+    assert turn.notice is not None
+
+
+async def test_fallback_keeps_what_the_model_already_did_but_drops_its_proposals(
+        demo: Sandbox, make_ctx: ContextFactory) -> None:
+    number = triggered_number(demo)
+    model = ScriptedModel([
+        calls(call("who_is_on_call", {"service": "platform-engineering"}),
+              call("acknowledge_incidents", {"incidents": [str(number)]})),
+        TimeoutError()])
+    turn = await Agent(model).respond("who is on call for platform, and ack the incident", make_ctx(demo))
+    assert turn.mode == "command"
+    assert sorted(c.name for c in turn.tool_calls) == ["acknowledge_incidents", "who_is_on_call"]
+    assert turn.pd_requests > 0 and turn.llm_calls == 2
+    assert turn.proposals == []
+    assert writes(demo) == []
+
+
+async def test_a_proposed_write_runs_only_on_confirm_as_the_asker(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    number = triggered_number(demo)
+    model = ScriptedModel([calls(call("acknowledge_incidents", {"incidents": [str(number)]})),
+                           say(f"I prepared acknowledging #{number}; confirm to go ahead.")])
+    agent = Agent(model)
+    ctx = make_ctx(demo)
+    turn = await agent.respond(f"please acknowledge incident {number}", ctx)
+    assert turn.mode == "llm" and turn.llm_calls == 2
+    assert [p.action for p in turn.proposals] == ["acknowledge_incidents"]
+    assert status_of(demo, number) == "triggered"
+    assert writes(demo) == []
+
+    outcome = await agent.confirm(turn.proposals[0], make_ctx(demo))
+    assert outcome.ok, outcome.summary
+    assert status_of(demo, number) == "acknowledged"
+    assert demo.requests[-1].method == "PUT"
+    assert demo.requests[-1].from_email == MANAGER_EMAIL
+
+
+async def test_confirm_refuses_an_observer(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    number = triggered_number(demo)
+    model = ScriptedModel([calls(call("acknowledge_incidents", {"incidents": [str(number)]})), say("Prepared.")])
+    agent = Agent(model)
+    turn = await agent.respond(f"ack {number} please", make_ctx(demo))
+    outcome = await agent.confirm(turn.proposals[0], make_ctx(demo, OBSERVER_EMAIL))
+    assert not outcome.ok and "observer" in outcome.summary
+    assert status_of(demo, number) == "triggered"
+    assert writes(demo) == []
+
+
+async def test_follow_up_sees_the_earlier_exchange_after_a_restart(
+        demo: Sandbox, make_ctx: ContextFactory, tmp_path: Path) -> None:
+    assert parse_command(FREE_TEXT) is None
+    path = tmp_path / "state.sqlite3"
+    first = ScriptedModel([calls(call("who_is_on_call", {"service": "platform-engineering"})),
+                           say("Ben Carter is on call for platform-engineering.")])
+    agent = Agent(first, SQLiteThreadMemory(path))
+    await agent.respond(FREE_TEXT, make_ctx(demo), thread_id="T1")
+    await agent.aclose()
+
+    second = ScriptedModel([say("Next week it is Aisha Khan.")])
+    restarted = Agent(second, SQLiteThreadMemory(path))
+    turn = await restarted.respond("and next week?", make_ctx(demo), thread_id="T1")
+    assert turn.reply == "Next week it is Aisha Khan."
+    sent = [(m["role"], m.get("content")) for m in second.calls[0].messages if m["role"] != "system"]
+    assert ("user", FREE_TEXT) in sent
+    assert ("assistant", "Ben Carter is on call for platform-engineering.") in sent
+    assert sent[-1] == ("user", "and next week?")
+    assert any(m["role"] == "tool" for m in second.calls[0].messages)  # the tool result came along
+
+    other = ScriptedModel([say("Which service?")])
+    await Agent(other, SQLiteThreadMemory(path)).respond("and next week?", make_ctx(demo), thread_id="T2")
+    assert [m["role"] for m in other.calls[0].messages] == ["system", "user"]
+
+
+async def test_command_answers_are_remembered_for_the_model(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    memory = InMemoryThreadMemory()
+    model = ScriptedModel([say("The same people as above.")])
+    agent = Agent(model, memory)
+    command = await agent.respond(ONCALL, make_ctx(demo), thread_id="T")
+    await agent.respond("and who is that in the secondary?", make_ctx(demo), thread_id="T")
+    sent = [(m["role"], m.get("content")) for m in model.calls[0].messages]
+    assert ("user", ONCALL) in sent and ("assistant", command.reply) in sent
