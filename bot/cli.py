@@ -1,4 +1,4 @@
-"""The ``alex`` command line: chat, ask, demo, sandbox, tools (and, as they land, serve and bench)."""
+"""The ``alex`` command line: chat, ask, demo, sandbox, tools, eval, serve (and, as it lands, bench)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from bot.agent.cli import add_agent_parsers
+from bot.doctor.command import add_doctor_parser
 from bot.evals.command import add_eval_parser
 from bot.sandbox.cli import add_sandbox_parser
+from bot.slack.serve import add_serve_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,6 +19,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_agent_parsers(commands)
     add_sandbox_parser(commands)
     add_eval_parser(commands)
+    add_serve_parser(commands)
+    add_doctor_parser(commands)
     tools = commands.add_parser("tools", help="list the tools the LLM can call")
     tools.add_argument("--json", action="store_true", help="print exactly the OpenAI `tools` list sent to the LLM")
     tools.set_defaults(run=_run_tools)

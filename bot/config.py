@@ -5,8 +5,10 @@ Secrets are ``SecretStr``: printing or logging a ``Settings`` never shows them.
 
 from __future__ import annotations
 
+import re
+
 import httpx2
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.pagerduty import DEFAULT_BASE_URL, PagerDutyClient
@@ -45,6 +47,48 @@ class Settings(BaseSettings):
     state_path: str = Field(
         default="alex-state.sqlite3", validation_alias=AliasChoices("ALEX_STATE_PATH"),
         description="SQLite file for thread memory (survives restarts).")
+
+    # -- Slack (``alex serve``) -------------------------------------------------------------------
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"),
+        description="The app's Bot User OAuth Token (xoxb-...), OAuth & Permissions page.")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"),
+        description="Basic Information -> Signing Secret; verifies HTTP requests (not needed in Socket Mode).")
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"),
+        description="An app-level token (xapp-..., scope connections:write): set it to use Socket Mode.")
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", min_length=1, validation_alias=AliasChoices("SLACK_API_URL"),
+        description="The Slack Web API base URL (GovSlack: https://slack-gov.com/api/; tests: a fake).")
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias=AliasChoices("PORT"),
+                      description="HTTP mode: the port for POST /slack/events and GET /healthz.")
+    warroom_pattern: str = Field(
+        default=r"^inc-(\d+)", min_length=1, validation_alias=AliasChoices("ALEX_WARROOM_PATTERN"),
+        description="A regex on channel names; its first group is the incident number of a war room.")
+    allow_unmapped_reads: bool = Field(
+        default=True, validation_alias=AliasChoices("ALEX_ALLOW_UNMAPPED_READS"),
+        description="Whether Slack users with no PagerDuty account (matched by e-mail) may read.")
+    approver_group: str | None = Field(
+        default=None, validation_alias=AliasChoices("ALEX_APPROVER_GROUP"),
+        description="A Slack user group ID (S...) whose members may confirm anyone's proposals, as themselves.")
+    proposal_ttl_seconds: float = Field(
+        default=600.0, gt=0, le=86_400, validation_alias=AliasChoices("ALEX_PROPOSAL_TTL_SECONDS"),
+        description="How long a proposal's Confirm button works.")
+
+    @field_validator("warroom_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @field_validator("approver_group")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return (value.strip() or None) if value is not None else None
 
 
 def load_settings() -> Settings:

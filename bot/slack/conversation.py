@@ -1,0 +1,165 @@
+"""Answering one message: a mention in a channel or thread, or a DM.
+
+The answer always goes into the thread of the message (``thread_ts`` = the thread's, or the
+message's own ``ts`` to start one); a plain ``say()`` would not thread. Before any slow work the asker
+sees that alex is working: the thread's status ("is looking into it…", ``assistant.threads.setStatus``),
+or an :eyes: reaction where the status is not available. Follow-ups in the same thread share memory
+(thread id ``"<channel>:<thread_ts>"``).
+
+A greeting ("hi", "hello", or a bare "@alex") is answered with the suggested prompts
+(``prompts/suggested.md``) instead of going to the agent: that is how a DM conversation (or the app's
+Messages tab) starts. ``help`` lists the exact commands.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.agent.prompt import suggested_prompts
+from bot.agent.turn import Turn
+from bot.slack.identity import Identity, IdentityError
+from bot.slack.proposals_store import PendingProposal
+from bot.slack.render import SlackMessage, render_notice, render_turn
+from bot.slack.runtime import SlackRuntime
+from bot.slack.warroom import rewrite_for_war_room
+from bot.tools.base import Proposal
+
+log = logging.getLogger("bot.slack.conversation")
+
+WORKING_STATUS = "is looking into it…"
+LOADING_MESSAGES = ["Reading PagerDuty…", "Checking who is on call…", "Looking at the incidents…"]
+GREETINGS = frozenset({"", "hi", "hello", "hey", "hiya", "yo", "hallo", "start", "hi alex", "hello alex", "hey alex"})
+UNMAPPED_REFUSED = ("alex could not find a PagerDuty account with your Slack e-mail address, and this workspace "
+                    "only answers people who have one. Ask a PagerDuty admin to add you (same e-mail as in Slack).")
+FAILED = "Something went wrong while answering, sorry. Try again, or use an exact command (type `help`)."
+BLOCKS_REJECTED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "too_many_blocks",
+                             "only_one_table_allowed", "invalid_attachments"})
+TEXT_ONLY_CHARS = 3_900
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def strip_mention(text: str, bot_user_id: str | None) -> str:
+    """The message without alex's own mention (every mention of alex, or the leading ones)."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    else:
+        while match := _MENTION.match(text.lstrip()):
+            text = text.lstrip()[match.end():]
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def thread_of(event: dict[str, Any]) -> str:
+    """The thread an answer goes to: the message's thread, or a new one under the message."""
+    return str(event.get("thread_ts") or event["ts"])
+
+
+def thread_id(channel: str, thread_ts: str) -> str:
+    return f"{channel}:{thread_ts}"
+
+
+async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any], *,
+                 bot_user_id: str | None, dm: bool = False) -> None:
+    """Answer ``event`` (an ``app_mention``, or a ``message`` in a DM) in its thread."""
+    channel = str(event["channel"])
+    thread_ts = thread_of(event)
+    text = strip_mention(str(event.get("text") or ""), bot_user_id)
+    await show_working(client, channel, thread_ts, str(event["ts"]))
+    try:
+        identity = await rt.identities.resolve(str(event["user"]))
+    except IdentityError as exc:
+        await post(client, channel, thread_ts, render_notice(str(exc)))
+        return
+    if not identity.mapped and not rt.allow_unmapped_reads:
+        await post(client, channel, thread_ts, render_notice(UNMAPPED_REFUSED))
+        return
+    if text.lower().strip(" !.?") in GREETINGS:
+        await post(client, channel, thread_ts, render_notice(greeting(identity)))
+        return
+    try:
+        where = await rt.war_rooms.channel_info(channel, channel_type="im" if dm else event.get("channel_type"),
+                                                thread_ts=event.get("thread_ts"))
+        turn = await rt.agent.respond(rewrite_for_war_room(text, where), rt.context(identity.asker),
+                                      thread_id=thread_id(channel, thread_ts), channel=where)
+        ids = [await rt.proposals.put(pending(turn, p, identity, channel, thread_ts)) for p in turn.proposals]
+        message = render_turn(turn, proposal_ids=ids)
+    except Exception:
+        log.exception("answering a message failed")
+        message = render_notice(FAILED)
+    await post(client, channel, thread_ts, message)
+
+
+def greeting(identity: Identity) -> str:
+    name = identity.asker.name.split()[0] if identity.asker.name else "there"
+    lines = [f"Hi {name}! I'm alex: ask me about PagerDuty incidents, on-call, schedules and escalation "
+             "policies. I can also acknowledge, resolve and add notes for you, as you. For example:"]
+    lines += [f"• {prompt}" for prompt in suggested_prompts()[:6]]
+    lines.append("Type `help` for the exact commands (they work without AI).")
+    return "\n".join(lines)
+
+
+def pending(turn: Turn, proposal: Proposal, identity: Identity, channel: str, thread_ts: str) -> PendingProposal:
+    """What is kept of a proposal until someone clicks: it, who asked, and the tool call behind it."""
+    call = next((c for c in turn.tool_calls if c.result.proposal is proposal), None)
+    arguments: dict[str, Any] | None = None
+    if call is not None:
+        raw = call.arguments
+        try:
+            parsed = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            parsed = None
+        arguments = parsed if isinstance(parsed, dict) else None
+    return PendingProposal(proposal, identity.slack_user_id, channel, thread_ts, asker_name=identity.asker.name,
+                           tool=call.name if call is not None and arguments is not None else None,
+                           arguments=arguments)
+
+
+async def show_working(client: AsyncWebClient, channel: str, thread_ts: str, message_ts: str) -> None:
+    """The thread's "is looking into it…" status, or an :eyes: reaction when that is refused."""
+    try:
+        await client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts, status=WORKING_STATUS,
+                                                 loading_messages=LOADING_MESSAGES)
+        return
+    except Exception as exc:  # the answer matters more than the status
+        log.info("assistant.threads.setStatus refused (%s): reacting instead", _error(exc))
+    try:
+        await client.reactions_add(channel=channel, timestamp=message_ts, name="eyes")
+    except Exception as exc:
+        log.info("reactions.add refused: %s", _error(exc))
+
+
+async def post(client: AsyncWebClient, channel: str, thread_ts: str, message: SlackMessage) -> None:
+    """Post ``message`` in the thread (links and media never unfurl).
+
+    Should Slack reject the blocks, the fallback text is posted alone rather than no answer at all.
+    """
+    try:
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message.text,
+                                      blocks=message.blocks, unfurl_links=False, unfurl_media=False)
+    except SlackApiError as exc:
+        if _error(exc) not in BLOCKS_REJECTED:
+            raise
+        log.error("Slack rejected the answer's blocks (%s): posting its text only", _error(exc))
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message.text[:TEXT_ONLY_CHARS],
+                                      unfurl_links=False, unfurl_media=False)
+
+
+async def post_ephemeral(client: AsyncWebClient, channel: str, user: str, message: SlackMessage,
+                         thread_ts: str | None = None) -> None:
+    """Only ``user`` sees it (refusals, "already handled")."""
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, text=message.text, blocks=message.blocks,
+                                        thread_ts=thread_ts)
+    except SlackApiError as exc:
+        log.warning("chat.postEphemeral failed: %s", exc.response.get("error"))
+
+
+def _error(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error"))
+    return type(exc).__name__

@@ -1,0 +1,238 @@
+"""``alex serve``: run the Slack app.
+
+* Socket Mode when ``SLACK_APP_TOKEN`` (xapp-…) is set: alex opens a WebSocket to Slack; no public URL.
+* Otherwise HTTP on ``PORT``: ``POST /slack/events`` (events and button clicks, signatures checked with
+  ``SLACK_SIGNING_SECRET``) and ``GET /healthz``.
+
+``--sandbox`` answers from the built-in PagerDuty sandbox instead of ``PAGERDUTY_USER_API_KEY``'s
+account: each Slack user is matched by e-mail to a sandbox person and acts with that person's own
+token and role. Slack users who are nobody in the sandbox can read (``ALEX_ALLOW_UNMAPPED_READS``),
+or act as the person given with ``--as EMAIL``. A missing setting stops it with exit status 2 and a
+line naming the variable (never a value).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from pydantic import SecretStr, ValidationError
+
+from bot.agent.session import parse_now
+from bot.config import MissingSettingError, Settings
+
+if TYPE_CHECKING:  # Slack, aiohttp and the agent load only when serving (`alex chat` starts faster)
+    from aiohttp import web
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.runtime import SlackRuntime
+
+log = logging.getLogger("bot.slack.serve")
+
+SETUP_FAILED = 2
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+def add_serve_parser(commands: Any) -> None:
+    """Add ``serve`` to the ``alex`` subcommands."""
+    serve = commands.add_parser(
+        "serve", help="run the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT)",
+        description="Run alex in Slack. Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on PORT "
+                    f"({EVENTS_PATH}, {HEALTH_PATH}).")
+    serve.add_argument("--sandbox", action="store_true",
+                       help="answer from the built-in PagerDuty sandbox (Slack users matched by e-mail)")
+    serve.add_argument("--dataset", choices=["demo", "large"], default="demo", help="the sandbox account")
+    serve.add_argument("--now", type=_now, default=None, metavar="ISO",
+                       help="the current time, e.g. 2026-03-10T14:00:00Z (sandbox default: that instant)")
+    serve.add_argument("--as", dest="as_email", metavar="EMAIL", default=None,
+                       help="sandbox only: Slack users who are nobody in the sandbox act as this person")
+    serve.set_defaults(run=run_serve)
+
+
+def _now(text: str) -> datetime:
+    try:
+        return parse_now(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(serve(args, sys.stderr))
+    except KeyboardInterrupt:
+        return 0
+
+
+def missing_settings(settings: Settings, *, sandbox: bool) -> list[str]:
+    """The variables ``alex serve`` needs and does not have (names only)."""
+    missing: list[str] = []
+    if not _secret(settings.slack_bot_token):
+        missing.append("SLACK_BOT_TOKEN")
+    if not _secret(settings.slack_app_token) and not _secret(settings.slack_signing_secret):
+        missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
+    if not sandbox and not _secret(settings.pagerduty_user_api_key):
+        missing.append("PAGERDUTY_USER_API_KEY (or use --sandbox)")
+    return missing
+
+
+async def serve(args: argparse.Namespace, err: TextIO) -> int:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        err.write(f"alex serve: invalid settings: {problems}\n")
+        return SETUP_FAILED
+    if args.as_email and not args.sandbox:
+        err.write("alex serve: --as works with --sandbox only (in PagerDuty, people act as themselves)\n")
+        return SETUP_FAILED
+    if missing := missing_settings(settings, sandbox=args.sandbox):
+        err.write(f"alex serve: missing settings: {', '.join(missing)}. See README, \"Running alex in Slack\".\n")
+        return SETUP_FAILED
+    client = slack_client(settings)
+    try:
+        rt = build_runtime(settings, client, sandbox=args.sandbox, dataset=args.dataset, now=args.now,
+                           stand_in_email=args.as_email)
+    except MissingSettingError as exc:
+        err.write(f"alex serve: {exc}\n")
+        return SETUP_FAILED
+    from bot.slack.app import build_app
+
+    app = build_app(rt, client=client, signing_secret=_secret(settings.slack_signing_secret))
+    err.write(f"alex: answering from {rt.backend.where}; {rt.agent.describe_mode()}\n")
+    app_token = _secret(settings.slack_app_token)
+    running = run_socket_mode(app, app_token, err) if app_token else run_http(app, settings.port, err)
+    try:
+        await until_stopped(running)
+    except OSError as exc:  # the port is taken, Slack unreachable...
+        err.write(f"alex serve: {exc}\n")
+        return SETUP_FAILED
+    finally:
+        await rt.aclose()
+    return 0
+
+
+async def until_stopped(running: Coroutine[Any, Any, None]) -> None:
+    """Run ``running`` until it ends or SIGTERM/SIGINT arrives (then cancel it and return)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on this platform / thread
+            loop.add_signal_handler(sig, stop.set)
+    task = asyncio.ensure_future(running)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+        stopper.cancel()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopper
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client (``SLACK_API_URL``), retrying once or twice when Slack rate-limits."""
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client = AsyncWebClient(token=_secret(settings.slack_bot_token), base_url=settings.slack_api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool = False, dataset: str = "demo",
+                  now: datetime | None = None, stand_in_email: str | None = None) -> SlackRuntime:
+    """The agent, PagerDuty (real or sandbox), identities, war rooms and the proposal store."""
+    from bot.agent.agent import Agent
+    from bot.agent.memory import InMemoryThreadMemory, ThreadMemory, open_thread_memory
+    from bot.sandbox import DEFAULT_NOW, build_sandbox, default_token
+    from bot.slack.approvers import Approvers
+    from bot.slack.backend import PagerDutyBackend
+    from bot.slack.identity import IdentityResolver
+    from bot.slack.proposals_store import InMemoryProposalStore
+    from bot.slack.runtime import SlackRuntime
+    from bot.slack.warroom import WarRooms
+
+    memory: ThreadMemory
+    if sandbox:
+        name: Literal["demo", "large"] = "large" if dataset == "large" else "demo"
+        at = now or DEFAULT_NOW
+        box = build_sandbox(name, now=at)
+        backend = PagerDutyBackend.for_sandbox(
+            box, default_token(name), where=f"the {name} sandbox (clock frozen at {at:%a %Y-%m-%d %H:%M} UTC)")
+        memory = InMemoryThreadMemory()
+    else:
+        backend = PagerDutyBackend.from_settings(settings, now=now)
+        memory = open_thread_memory(settings)
+    identities = IdentityResolver(client, backend, stand_in_email=stand_in_email)
+    approvers = Approvers(client, settings.approver_group) if settings.approver_group else None
+    return SlackRuntime(Agent.from_settings(settings, memory), backend, identities,
+                        WarRooms(client, settings.warroom_pattern),
+                        InMemoryProposalStore(settings.proposal_ttl_seconds), approvers,
+                        allow_unmapped_reads=settings.allow_unmapped_reads)
+
+
+def web_app(app: AsyncApp) -> web.Application:
+    """HTTP mode: ``POST /slack/events`` into Bolt (which checks the signature), ``GET /healthz``."""
+    from aiohttp import web
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    application = web.Application()
+    application.router.add_post(EVENTS_PATH, events)
+    application.router.add_get(HEALTH_PATH, health)
+    return application
+
+
+async def run_http(app: AsyncApp, port: int, err: TextIO, *, host: str = "0.0.0.0",
+                   ready: asyncio.Event | None = None) -> None:
+    from aiohttp import web
+
+    runner = web.AppRunner(web_app(app))
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        err.write(f"alex: HTTP mode on port {port}: POST {EVENTS_PATH}, GET {HEALTH_PATH} (Ctrl-C stops)\n")
+        if ready is not None:
+            ready.set()
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def run_socket_mode(app: AsyncApp, app_token: str, err: TextIO) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(app, app_token)
+    err.write("alex: Socket Mode: connecting to Slack (Ctrl-C stops)\n")
+    try:
+        await handler.start_async()  # type: ignore[no-untyped-call]
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    """The secret's text; blank counts as unset."""
+    if value is None:
+        return None
+    return value.get_secret_value().strip() or None

@@ -1,0 +1,206 @@
+"""A fake Slack Web API for tests: a real HTTP server on 127.0.0.1 (ephemeral port) that records calls.
+
+Point the app's client at it: ``AsyncWebClient(token="xoxb-test", base_url=fake.api_url)``. Every call
+is recorded as :class:`SlackCall` (method, parsed JSON / form / query arguments, token). Answers:
+
+* ``auth.test``: the bot's ``user_id`` / ``bot_id`` / ``team_id`` (Bolt learns who it is from this);
+* ``users.info``: profiles added with :meth:`FakeSlack.add_user` (e-mail, tz), else ``user_not_found``;
+* ``conversations.info``: channel names from :meth:`add_channel`, else ``channel_not_found``;
+* ``conversations.replies``: the thread parent given with :meth:`add_thread`, else no messages;
+* ``usergroups.users.list``: members given with :meth:`add_usergroup`;
+* ``chat.postMessage`` / ``chat.update``: ``ok`` with a fresh ``ts`` (posted messages are kept);
+* everything else (``reactions.add``, ``assistant.threads.setStatus``, ``chat.postEphemeral``…): ``ok``.
+
+:meth:`fail` makes a method answer ``{"ok": false, "error": …}``. Listeners run after Bolt's ack, so
+tests wait with ``await fake.wait_for("chat.postMessage")`` rather than asserting at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+BOT_USER_ID = "UALEXBOT"
+BOT_ID = "BALEXBOT"
+TEAM_ID = "T0ACME"
+ALL_METHODS_SEEN: set[str] = set()
+"""Every method any FakeSlack received in this test session (the manifest test reads it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlackCall:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    answer: dict[str, Any] = field(default_factory=dict)
+    """What the fake answered (e.g. the ``ts`` of a posted message)."""
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeSlack:
+    """Start with ``with FakeSlack() as fake:`` (or ``start()`` / ``stop()``)."""
+
+    def __init__(self) -> None:
+        self.calls: list[SlackCall] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.threads: dict[tuple[str, str], dict[str, Any]] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self.failures: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- setup ----------------------------------------------------------------------------------
+    def add_user(self, user_id: str, *, email: str | None, tz: str | None = "UTC", name: str = "Someone",
+                 is_bot: bool = False) -> None:
+        profile: dict[str, Any] = {"real_name": name, "display_name": name.split()[0] if name else ""}
+        if email is not None:
+            profile["email"] = email
+        self.users[user_id] = {"id": user_id, "team_id": TEAM_ID, "name": name.lower().replace(" ", "."),
+                               "real_name": name, "tz": tz, "is_bot": is_bot, "deleted": False,
+                               "profile": profile}
+
+    def add_channel(self, channel_id: str, name: str, *, private: bool = False) -> None:
+        self.channels[channel_id] = {"id": channel_id, "name": name, "is_channel": not private,
+                                     "is_group": private, "is_private": private, "is_member": True}
+
+    def add_thread(self, channel_id: str, thread_ts: str, text: str, **extra: Any) -> None:
+        self.threads[(channel_id, thread_ts)] = {"type": "message", "ts": thread_ts, "text": text, **extra}
+
+    def add_usergroup(self, group_id: str, members: list[str]) -> None:
+        self.usergroups[group_id] = list(members)
+
+    def fail(self, method: str, error: str = "not_allowed") -> None:
+        self.failures[method] = error
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        assert self._server is not None, "FakeSlack is not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+
+    def start(self) -> FakeSlack:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._answer(parse_qs(urlsplit(self.path).query))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                kind = self.headers.get("content-type") or ""
+                if "json" in kind:
+                    args: dict[str, Any] = json.loads(raw or "{}")
+                else:
+                    args = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(raw).items()}
+                    args.update({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
+                self._answer(args)
+
+            def _answer(self, args: dict[str, Any]) -> None:
+                if self.command == "GET":
+                    args = {k: v[0] if len(v) == 1 else v for k, v in args.items()}
+                method = urlsplit(self.path).path.rsplit("/", 1)[-1]
+                auth = self.headers.get("authorization") or ""
+                token = auth.removeprefix("Bearer ") or args.get("token")
+                body, headers = fake._respond(method, args, token)
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json; charset=utf-8")
+                self.send_header("content-length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        server = self._server
+        self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.02), name="fake-slack",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- answers --------------------------------------------------------------------------------
+    def _respond(self, method: str, args: dict[str, Any], token: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+        body, headers = self._answer(method, args)
+        with self._lock:
+            self.calls.append(SlackCall(method, args, token, body))
+            ALL_METHODS_SEEN.add(method)
+        return body, headers
+
+    def _answer(self, method: str, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        if method in self.failures:
+            return {"ok": False, "error": self.failures[method]}, {}
+        if method == "auth.test":
+            return ({"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "alex",
+                     "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False},
+                    {"x-oauth-scopes": "app_mentions:read,chat:write,im:history,users:read,users:read.email"})
+        if method == "users.info":
+            user = self.users.get(str(args.get("user")))
+            return ({"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}), {}
+        if method == "conversations.info":
+            channel = self.channels.get(str(args.get("channel")))
+            return ({"ok": True, "channel": channel} if channel else {"ok": False, "error": "channel_not_found"}), {}
+        if method == "conversations.replies":
+            parent = self.threads.get((str(args.get("channel")), str(args.get("ts"))))
+            return {"ok": True, "messages": [parent] if parent else [], "has_more": False}, {}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": self.usergroups.get(str(args.get("usergroup")), [])}, {}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = str(args.get("ts") or f"1773151200.{next(self._ts):06d}")
+            message = {k: v for k, v in args.items() if k in ("text", "blocks", "thread_ts")}
+            return {"ok": True, "channel": args.get("channel"), "ts": ts,
+                    "message": {"type": "message", "ts": ts, "bot_id": BOT_ID, "user": BOT_USER_ID, **message}}, {}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"1773151200.{next(self._ts):06d}"}, {}
+        return {"ok": True}, {}
+
+    # -- assertions -----------------------------------------------------------------------------
+    def of(self, method: str) -> list[SlackCall]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def methods(self) -> list[str]:
+        with self._lock:
+            return [c.method for c in self.calls]
+
+    def __iter__(self) -> Iterator[SlackCall]:
+        with self._lock:
+            return iter(list(self.calls))
+
+    async def wait_for(self, method: str, count: int = 1, within: float = 10.0) -> list[SlackCall]:
+        """The calls of ``method`` once there are at least ``count`` (polls; fails after ``within`` s)."""
+        deadline = time.monotonic() + within
+        while True:
+            calls = self.of(method)
+            if len(calls) >= count:
+                return calls
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} {method} call(s) within {within}s; got {self.methods()}")
+            await asyncio.sleep(0.01)

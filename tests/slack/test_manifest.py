@@ -1,0 +1,121 @@
+"""manifest.yml creates a working app in one paste, asking for what the code uses and no more.
+
+Every Slack Web API method alex calls (found in bot/slack's source, plus every method the fake Slack
+received during this test session) must be in shared/specs/slack-web-methods.json, with only
+documented arguments and every required one, and with one of its bot scopes in the manifest; every
+scope in the manifest must be needed by such a method or by a subscribed event. Skipped with a message
+when the spec is absent (set SLACK_SPECS_DIR or put shared/specs next to the repo).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.fakes.fake_slack import ALL_METHODS_SEEN
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFEST = REPO / "manifest.yml"
+SLACK_CODE = REPO / "bot" / "slack"
+EVENTS = {"app_mention": "app_mentions:read", "message.im": "im:history"}
+"""The events alex subscribes to, and the scope each needs."""
+NOT_BOT_TOKEN = {"apps.connections.open"}
+"""Called with the app-level token (scope connections:write), not the bot token."""
+ADDED_BY_THE_SDK = {"token", "team_id"}
+_CLIENT_CALL = re.compile(r"\.((?:auth|chat|users|conversations|reactions|assistant|usergroups|views|apps)_\w+)\(")
+
+
+@functools.cache
+def manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    return loaded
+
+
+def spec() -> dict[str, Any]:
+    folder = Path(os.environ.get("SLACK_SPECS_DIR") or REPO.parent / "shared" / "specs")
+    path = folder / "slack-web-methods.json"
+    if not path.is_file():
+        pytest.skip(f"{path} not found: set SLACK_SPECS_DIR or put shared/specs next to the repo")
+    methods: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["methods"]
+    return methods
+
+
+def methods_in_code() -> set[str]:
+    """``client.chat_postMessage(`` in bot/slack → ``chat.postMessage``."""
+    found: set[str] = set()
+    for path in SLACK_CODE.rglob("*.py"):
+        found |= {name.replace("_", ".") for name in _CLIENT_CALL.findall(path.read_text(encoding="utf-8"))}
+    return found
+
+
+def bot_scopes() -> set[str]:
+    return set(manifest()["oauth_config"]["scopes"]["bot"])
+
+
+def test_the_manifest_subscribes_to_mentions_and_dms_only() -> None:
+    settings = manifest()["settings"]
+    assert set(settings["event_subscriptions"]["bot_events"]) == set(EVENTS)
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["socket_mode_enabled"] is True
+    home = manifest()["features"]["app_home"]
+    assert home["messages_tab_enabled"] is True and home["messages_tab_read_only_enabled"] is False
+    assert manifest()["features"]["bot_user"]["display_name"] == "alex"
+    for event, scope in EVENTS.items():
+        assert scope in bot_scopes(), f"{event} needs {scope}"
+
+
+def test_the_code_calls_the_methods_we_know_about() -> None:
+    assert {"chat.postMessage", "chat.update", "chat.postEphemeral", "users.info", "conversations.info",
+            "assistant.threads.setStatus", "reactions.add"} <= methods_in_code()
+
+
+def test_every_method_called_is_documented_and_its_scope_is_in_the_manifest() -> None:
+    methods = spec()
+    called = (methods_in_code() | ALL_METHODS_SEEN | {"auth.test"}) - NOT_BOT_TOKEN
+    unknown = sorted(m for m in called if m not in methods)
+    assert not unknown, f"not Slack Web API methods: {unknown}"
+    for method in sorted(called):
+        scopes = {s["name"] for s in methods[method].get("scopes", {}).get("bot", [])}
+        if method == "auth.test":
+            assert not scopes
+            continue
+        assert scopes, f"{method} cannot be called with a bot token"
+        assert scopes & bot_scopes(), f"{method} needs one of {sorted(scopes)} in manifest.yml"
+
+
+def test_every_scope_in_the_manifest_is_needed() -> None:
+    methods = spec()
+    needed = set(EVENTS.values())
+    for method in methods_in_code() - NOT_BOT_TOKEN:
+        needed |= {s["name"] for s in methods[method].get("scopes", {}).get("bot", [])}
+    needed.add("users:read.email")  # users.info returns profile.email only with it
+    assert bot_scopes() <= needed, f"scopes nothing uses: {sorted(bot_scopes() - needed)}"
+
+
+async def test_calls_use_documented_arguments(make_slack: Any) -> None:
+    """One conversation and one click, then every recorded call's arguments against the spec."""
+    from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
+    from tests.slack.conftest import SAM, buttons
+
+    methods = spec()
+    model = ScriptedModel([calls(call("acknowledge_incidents", {"incidents": ["1221"]})), say("Confirm below.")])
+    slack = await make_slack(model)
+    slack.fake.add_channel("C0WAR", "inc-1221-db")
+    await slack.mention("ack it when you can", channel="C0WAR", thread_ts=slack.ts())
+    reply = await slack.reply()
+    await slack.click("proposal_confirm", buttons(reply, "proposal_confirm")[0], user=SAM, message=reply)
+    await slack.fake.wait_for("chat.update")
+    await slack.settle()
+    for recorded in slack.fake.calls:
+        documented = methods[recorded.method]["args"]
+        extra = set(recorded.args) - set(documented) - ADDED_BY_THE_SDK
+        assert not extra, f"{recorded.method}: undocumented arguments {sorted(extra)}"
+        required = {name for name, arg in documented.items() if arg.get("required")}
+        assert required <= set(recorded.args), f"{recorded.method}: missing {sorted(required - set(recorded.args))}"
