@@ -22,7 +22,6 @@ from bot.config import Settings
 from bot.doctor.command import run_doctor
 from bot.doctor.pagerduty import region
 from bot.doctor.report import Check, as_json, render_text
-from bot.doctor.slack import SlackEnv
 from bot.pagerduty import EU_BASE_URL
 from bot.sandbox import DEFAULT_NOW, Sandbox, build_sandbox
 from tests.helpers import sandbox_transport
@@ -123,11 +122,17 @@ def settings(pd_token: str | None = PD_TOKEN, **env: str) -> Settings:
     return Settings(**values)
 
 
+SlackEnv = dict[str, Any]
+"""The Slack fields of a Settings (read from these variables), to put on another Settings."""
+SLACK_FIELDS = ("slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_url")
+
+
 def slack_env(fake: FakeSlack | None, **env: str) -> SlackEnv:
     values: dict[str, Any] = {"_env_file": None, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, **env}
     if fake is not None:
         values["SLACK_API_URL"] = fake.url
-    return SlackEnv(**values)
+    read = Settings(**values)
+    return {name: getattr(read, name) for name in SLACK_FIELDS}
 
 
 Doctor = Callable[..., Any]
@@ -135,14 +140,15 @@ Doctor = Callable[..., Any]
 
 @pytest.fixture
 def doctor(slack: FakeSlack, manifest: Path, demo: Sandbox) -> Doctor:
-    """Run every check; keyword overrides: pd (Settings), env (SlackEnv), llm (transport), pd_transport."""
+    """Run every check; keyword overrides: pd (Settings), env (its Slack fields), llm (transport), pd_transport."""
 
     async def run(*, pd: Settings | None = None, env: SlackEnv | None = None,
                   llm: httpx2.AsyncBaseTransport | None = None, pd_transport: httpx2.AsyncBaseTransport | None = None,
                   manifest_path: Path = manifest) -> list[Check]:
+        configured = (pd or settings(OPENAI_API_KEY=OPENAI_KEY)).model_copy(update=env or slack_env(slack))
         checks = await run_doctor(
-            pd or settings(OPENAI_API_KEY=OPENAI_KEY), env or slack_env(slack), manifest_path=manifest_path,
-            pagerduty_transport=pd_transport or sandbox_transport(demo), llm_transport=llm or models("gpt-4.1-mini"))
+            configured, manifest_path=manifest_path, pagerduty_transport=pd_transport or sandbox_transport(demo),
+            llm_transport=llm or models("gpt-4.1-mini"))
         assert_no_secrets(checks)
         return checks
 

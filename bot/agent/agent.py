@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.agent.commands import Command, help_text, parse_command, run_command
 from bot.agent.llm import ChatModel, make_chat_model
-from bot.agent.loop import Limits, ModelFailed, run_llm_turn
+from bot.agent.loop import Limits, ModelFailed, ToolStart, run_llm_turn
 from bot.agent.memory import Message, ThreadMemory
 from bot.agent.prompt import DM, ChannelInfo
 from bot.agent.turn import Turn
@@ -68,8 +68,9 @@ class Agent:
         return f"LLM {self.model_name or 'configured'}"
 
     async def respond(self, message: str, ctx: ToolContext, *, thread_id: str | None = None,
-                      channel: ChannelInfo = DM) -> Turn:
-        """Answer ``message`` from ``ctx.asker``; ``thread_id`` links follow-ups through memory."""
+                      channel: ChannelInfo = DM, on_tool_start: ToolStart | None = None) -> Turn:
+        """Answer ``message`` from ``ctx.asker``; ``thread_id`` links follow-ups through memory;
+        ``on_tool_start`` hears the tool names of each model step before they run (progress)."""
         started = time.monotonic()
         text = message.strip()
         command = parse_command(text)
@@ -83,7 +84,7 @@ class Agent:
         transcript: list[Message] = []
         try:
             turn = await run_llm_turn(self.model, text, ctx, history=history, tools=self.tools, channel=channel,
-                                      limits=self.limits, transcript=transcript)
+                                      limits=self.limits, transcript=transcript, on_tool_start=on_tool_start)
         except ModelFailed as failed:
             return await self._fallback(failed, text, ctx, thread_id, started)
         await self._remember(thread_id, transcript)

@@ -11,6 +11,10 @@ their results go back as ``tool`` messages. It is bounded everywhere:
   ``max_repairs`` consecutive steps; a write tool never runs on malformed arguments;
 * each tool result is capped by the runner (8 KB).
 
+An optional ``on_tool_start`` callback hears the tool names of each step before they run (to show
+progress, e.g. the Slack thread's status); it gets at most ``PROGRESS_TIMEOUT_S``, and its failures
+are logged and ignored.
+
 Write tools only prepare a :class:`~bot.tools.base.Proposal` (collected into ``turn.proposals``);
 this loop never executes one. When the model fails (unreachable, too slow, empty answer) it raises
 :class:`ModelFailed` so the caller can answer in command mode instead.
@@ -22,7 +26,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,11 +45,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.agent.loop")
 
 MAX_MESSAGE_CHARS = 8_000
+PROGRESS_TIMEOUT_S = 2.0
 FINAL_STEP_NOTE = ("No more tool calls are possible for this message. Answer now from the tool results above; "
                    "say briefly what you could not find out.")
 
 Message = dict[str, Any]
 FailureKind = Literal["unavailable", "timeout", "empty", "deadline", "error"]
+ToolStart = Callable[[list[str]], Awaitable[None]]
+"""Told the tool names of a step before they run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +97,14 @@ async def run_llm_turn(
     channel: ChannelInfo = DM,
     limits: Limits = Limits(),
     transcript: list[Message] | None = None,
+    on_tool_start: ToolStart | None = None,
 ) -> Turn:
     """Answer ``message`` with the model and ``tools`` (default: the registry's ALL_TOOLS).
 
     ``history`` is earlier messages of the thread (from :mod:`bot.agent.memory`). When ``transcript``
     is given, the messages this turn added (the person's message, tool calls and results, the reply)
     are appended to it, for the caller to store in thread memory after a successful turn.
+    ``on_tool_start`` is awaited with each step's tool names before they run.
 
     Raises :class:`ModelFailed` when the model is unavailable, too slow or answers nothing.
     """
@@ -103,7 +112,7 @@ async def run_llm_turn(
         from bot.tools.registry import ALL_TOOLS
 
         tools = ALL_TOOLS
-    run = _TurnRun(model, ctx, tools, limits)
+    run = _TurnRun(model, ctx, tools, limits, on_tool_start)
     return await run.answer(message[:MAX_MESSAGE_CHARS], list(history), channel,
                             transcript if transcript is not None else [])
 
@@ -124,8 +133,10 @@ class _Call:
 
 
 class _TurnRun:
-    def __init__(self, model: ChatModel, ctx: ToolContext, tools: Sequence[Tool[Any]], limits: Limits) -> None:
+    def __init__(self, model: ChatModel, ctx: ToolContext, tools: Sequence[Tool[Any]], limits: Limits,
+                 on_tool_start: ToolStart | None = None) -> None:
         self.model = model
+        self.on_tool_start = on_tool_start
         self.ctx = ctx
         self.tools = {tool.name: tool for tool in tools}
         self.schemas = [openai_tool(tool.name, tool.description, tool.args) for tool in tools]
@@ -159,6 +170,7 @@ class _TurnRun:
             assistant: Message = {"role": "assistant", "content": reply.text or None, "tool_calls": [
                 {"id": c.call.id, "type": "function",
                  "function": {"name": c.call.name, "arguments": c.call.arguments}} for c in calls]}
+            await self._tell_start([c.call.name for c in calls])
             results = await self._run(calls)
             answers = [{"role": "tool", "tool_call_id": c.call.id, "content": r.to_json()}
                        for c, r in zip(calls, results, strict=True)]
@@ -218,6 +230,15 @@ class _TurnRun:
                 planned.repeat = True
                 planned.result = self.done[planned.key]
         return calls
+
+    async def _tell_start(self, names: list[str]) -> None:
+        if self.on_tool_start is None:
+            return
+        try:
+            async with asyncio.timeout(max(0.0, min(PROGRESS_TIMEOUT_S, self.deadline - self.clock()))):
+                await self.on_tool_start(names)
+        except Exception as exc:  # progress is a courtesy: never the reason an answer fails
+            log.warning("on_tool_start failed: %s", type(exc).__name__)
 
     async def _run(self, calls: list[_Call]) -> list[ToolResult]:
         """Run the step's calls concurrently; identical calls in the step run once."""

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     import httpx2
 
     from bot.config import Settings
-    from bot.doctor.slack import SlackEnv
 
 
 def add_doctor_parser(commands: Any) -> None:
@@ -34,9 +33,8 @@ def add_doctor_parser(commands: Any) -> None:
 
 def run_doctor_command(args: argparse.Namespace) -> int:
     from bot.config import Settings
-    from bot.doctor.slack import SlackEnv
 
-    checks = asyncio.run(run_doctor(Settings(), SlackEnv(), manifest_path=args.manifest, timeout_s=args.timeout))
+    checks = asyncio.run(run_doctor(Settings(), manifest_path=args.manifest, timeout_s=args.timeout))
     out = json.dumps(as_json(checks), indent=2, ensure_ascii=False) if args.json else render_text(checks)
     sys.stdout.write(out + "\n")
     return 1 if failed(checks) else 0
@@ -44,7 +42,6 @@ def run_doctor_command(args: argparse.Namespace) -> int:
 
 async def run_doctor(
     settings: Settings,
-    slack_env: SlackEnv,
     *,
     manifest_path: Path = MANIFEST_PATH,
     pagerduty_transport: httpx2.AsyncBaseTransport | None = None,
@@ -54,13 +51,12 @@ async def run_doctor(
     """Every check, Slack then PagerDuty then LLM (the three run concurrently)."""
     from bot.doctor.llm import check_llm
     from bot.doctor.pagerduty import check_pagerduty
-    from bot.doctor.slack import check_slack
+    from bot.doctor.slack import check_slack, slack_secrets
 
-    secrets = [*slack_env.secrets(), *(s.get_secret_value() if s else None
+    secrets = [*slack_secrets(settings), *(s.get_secret_value() if s else None
                                        for s in (settings.pagerduty_user_api_key, settings.openai_api_key))]
     groups = await asyncio.gather(
-        _guard("Slack", check_slack(slack_env, manifest_path=manifest_path, timeout_s=timeout_s),
-               secrets),
+        _guard("Slack", check_slack(settings, manifest_path=manifest_path, timeout_s=timeout_s), secrets),
         _guard("PagerDuty", check_pagerduty(settings, transport=pagerduty_transport, timeout_s=timeout_s), secrets),
         _guard("LLM", check_llm(settings, transport=llm_transport, timeout_s=timeout_s), secrets),
     )

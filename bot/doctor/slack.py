@@ -9,14 +9,13 @@ from typing import Any
 
 import aiohttp
 import yaml
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config import Settings
 from bot.doctor.report import MANIFEST_PATH, Check, redact
 
-DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 SCOPES_HEADER = "x-oauth-scopes"
 
 _REVOKED = {"token_revoked", "token_expired", "account_inactive", "team_disabled", "app_uninstalled"}
@@ -24,18 +23,9 @@ _BAD_TOKEN = {"invalid_auth", "not_authed", "not_allowed_token_type"}
 _INSTALL = "Slack app settings → OAuth & Permissions"
 
 
-class SlackEnv(BaseSettings):
-    """The Slack variables alex reads (environment or ``.env``); blank values count as unset."""
-
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
-
-    bot_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
-    app_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
-    signing_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
-    api_url: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_API_URL"))
-
-    def secrets(self) -> list[str | None]:
-        return [_value(self.bot_token), _value(self.app_token), _value(self.signing_secret)]
+def slack_secrets(settings: Settings) -> list[str | None]:
+    """The Slack secret values, to redact from anything doctor prints."""
+    return [_value(settings.slack_bot_token), _value(settings.slack_app_token), _value(settings.slack_signing_secret)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +38,7 @@ class Manifest:
 
 
 def _value(secret: SecretStr | None) -> str | None:
+    """The secret's value; blank counts as unset."""
     text = secret.get_secret_value().strip() if secret is not None else ""
     return text or None
 
@@ -74,15 +65,16 @@ def _dig(data: Any, *keys: str) -> Any:
     return data
 
 
-async def check_slack(env: SlackEnv, *, manifest_path: Path = MANIFEST_PATH, timeout_s: float = 10.0) -> list[Check]:
+async def check_slack(settings: Settings, *, manifest_path: Path = MANIFEST_PATH,
+                      timeout_s: float = 10.0) -> list[Check]:
     manifest = load_manifest(manifest_path)
-    checks = await _check_bot_token(env, manifest, timeout_s)
-    checks.extend(_check_mode(env, manifest))
+    checks = await _check_bot_token(settings, manifest, timeout_s)
+    checks.extend(_check_mode(settings, manifest))
     return checks
 
 
-async def _check_bot_token(env: SlackEnv, manifest: Manifest, timeout_s: float) -> list[Check]:
-    token = _value(env.bot_token)
+async def _check_bot_token(settings: Settings, manifest: Manifest, timeout_s: float) -> list[Check]:
+    token = _value(settings.slack_bot_token)
     if token is None:
         return [Check("Slack", "bot_token", "fail", "SLACK_BOT_TOKEN is not set",
                       f"create the app from manifest.yml, install it, and export its Bot User OAuth Token "
@@ -92,7 +84,7 @@ async def _check_bot_token(env: SlackEnv, manifest: Manifest, timeout_s: float) 
         kind = "a user token (xoxp-)" if token.startswith("xoxp-") else "not a bot token (xoxb-)"
         checks.append(Check("Slack", "bot_token", "fail", f"SLACK_BOT_TOKEN is {kind}",
                             f"use the Bot User OAuth Token (xoxb-…) from {_INSTALL}"))
-    base_url = (env.api_url or "").strip() or DEFAULT_SLACK_API_URL
+    base_url = settings.slack_api_url.strip()
     client = AsyncWebClient(token=token, base_url=base_url, timeout=max(1, round(timeout_s)))
     try:
         response = await client.auth_test()
@@ -100,7 +92,7 @@ async def _check_bot_token(env: SlackEnv, manifest: Manifest, timeout_s: float) 
         checks.append(_auth_error(str(exc.response.get("error") or "unknown_error")))
         return checks
     except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-        reason = redact(str(exc), env.secrets()) or type(exc).__name__
+        reason = redact(str(exc), slack_secrets(settings)) or type(exc).__name__
         checks.append(Check("Slack", "auth", "fail", f"cannot reach Slack at {base_url}: {reason}",
                             "check the network / proxy, and SLACK_API_URL if you set it"))
         return checks
@@ -140,8 +132,8 @@ def _check_scopes(header: str | None, manifest: Manifest) -> Check:
     return Check("Slack", "scopes", "ok", f"all {len(manifest.bot_scopes)} bot scopes of manifest.yml granted{more}")
 
 
-def _check_mode(env: SlackEnv, manifest: Manifest) -> list[Check]:
-    app_token = _value(env.app_token)
+def _check_mode(settings: Settings, manifest: Manifest) -> list[Check]:
+    app_token = _value(settings.slack_app_token)
     if app_token is not None:
         if not app_token.startswith("xapp-"):
             return [Check("Slack", "mode", "fail", "SLACK_APP_TOKEN is set but is not an app-level token (xapp-)",
@@ -153,7 +145,7 @@ def _check_mode(env: SlackEnv, manifest: Manifest) -> list[Check]:
                                 "not connect", "turn Socket Mode on (settings.socket_mode_enabled: true), or unset "
                                 "SLACK_APP_TOKEN and serve HTTP with SLACK_SIGNING_SECRET"))
         return checks
-    if _value(env.signing_secret) is not None:
+    if _value(settings.slack_signing_secret) is not None:
         checks = [Check("Slack", "mode", "ok", "HTTP mode: SLACK_SIGNING_SECRET set (Slack must reach "
                         "/slack/events on PORT)")]
         if manifest.socket_mode:

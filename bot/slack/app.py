@@ -1,9 +1,10 @@
 """The Bolt app: thin listeners wired to :mod:`bot.slack.conversation` and :mod:`bot.slack.buttons`.
 
-Events: ``app_mention`` (channels, threads, war rooms) and ``message`` in DMs (``message.im``; the app
-does not subscribe to channel messages, so a mention is never answered twice). Buttons:
-``proposal_confirm`` / ``proposal_cancel`` on proposal cards, ``incident_ack`` / ``incident_resolve``
-on incident cards. Bolt verifies request signatures (HTTP), acknowledges events at once and runs
+Events: ``app_mention`` (channels, threads, war rooms), ``message`` in DMs (``message.im``; the app
+does not subscribe to channel messages, so a mention is never answered twice) and ``app_home_opened``
+(the Messages tab welcome, :mod:`bot.slack.home`). Buttons: ``proposal_confirm`` / ``proposal_cancel``
+on proposal cards, ``incident_ack`` / ``incident_resolve`` on incident cards, ``suggested_prompt`` on
+the welcome. Bolt verifies request signatures (HTTP), acknowledges events at once and runs
 the listeners after the acknowledgement; :class:`~bot.slack.middleware.IgnoreUnanswerable` drops
 retried deliveries, bots and edits first.
 
@@ -19,8 +20,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import buttons, conversation
+from bot.slack import buttons, conversation, home
 from bot.slack.middleware import IgnoreUnanswerable
+from bot.slack.render import ASK_ACTION
 from bot.slack.runtime import SlackRuntime
 
 log = logging.getLogger("bot.slack")
@@ -42,6 +44,17 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
             return
         async with rt.working():
             await conversation.answer(rt, client, event, bot_user_id=context.bot_user_id, dm=True)
+
+    @app.event("app_home_opened")
+    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        async with rt.working():
+            await home.welcome(rt, client, event)
+
+    @app.action(ASK_ACTION)
+    async def on_ask(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        async with rt.working():
+            await home.ask(rt, client, body)
 
     @app.action(buttons.CONFIRM)
     async def on_confirm(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -3,7 +3,8 @@
 The answer always goes into the thread of the message (``thread_ts`` = the thread's, or the
 message's own ``ts`` to start one); a plain ``say()`` would not thread. Before any slow work the asker
 sees that alex is working: the thread's status ("is looking into it…", ``assistant.threads.setStatus``),
-or an :eyes: reaction where the status is not available. Follow-ups in the same thread share memory
+or an :eyes: reaction where the status is not available; while tools run, the status says which
+(:mod:`bot.slack.progress`). Follow-ups in the same thread share memory
 (thread id ``"<channel>:<thread_ts>"``).
 
 A greeting ("hi", "hello", or a bare "@alex") is answered with the suggested prompts
@@ -24,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.agent.prompt import suggested_prompts
 from bot.agent.turn import Turn
 from bot.slack.identity import Identity, IdentityError
+from bot.slack.progress import Progress
 from bot.slack.proposals_store import PendingProposal
 from bot.slack.render import SlackMessage, render_notice, render_turn
 from bot.slack.runtime import SlackRuntime
@@ -41,6 +43,7 @@ FAILED = "Something went wrong while answering, sorry. Try again, or use an exac
 BLOCKS_REJECTED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "too_many_blocks",
                              "only_one_table_allowed", "invalid_attachments"})
 TEXT_ONLY_CHARS = 3_900
+SHOWN_PROMPTS = 6
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -69,7 +72,7 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
     channel = str(event["channel"])
     thread_ts = thread_of(event)
     text = strip_mention(str(event.get("text") or ""), bot_user_id)
-    await show_working(client, channel, thread_ts, str(event["ts"]))
+    status_shown = await show_working(client, channel, thread_ts, str(event["ts"]))
     try:
         identity = await rt.identities.resolve(str(event["user"]))
     except IdentityError as exc:
@@ -81,11 +84,12 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
     if text.lower().strip(" !.?") in GREETINGS:
         await post(client, channel, thread_ts, render_notice(greeting(identity)))
         return
+    progress = Progress(client, channel, thread_ts, every_s=rt.status_every_s) if status_shown else None
     try:
         where = await rt.war_rooms.channel_info(channel, channel_type="im" if dm else event.get("channel_type"),
                                                 thread_ts=event.get("thread_ts"))
         turn = await rt.agent.respond(rewrite_for_war_room(text, where), rt.context(identity.asker),
-                                      thread_id=thread_id(channel, thread_ts), channel=where)
+                                      thread_id=thread_id(channel, thread_ts), channel=where, on_tool_start=progress)
         ids = [await rt.proposals.put(pending(turn, p, identity, channel, thread_ts)) for p in turn.proposals]
         message = render_turn(turn, proposal_ids=ids)
     except Exception:
@@ -98,7 +102,7 @@ def greeting(identity: Identity) -> str:
     name = identity.asker.name.split()[0] if identity.asker.name else "there"
     lines = [f"Hi {name}! I'm alex: ask me about PagerDuty incidents, on-call, schedules and escalation "
              "policies. I can also acknowledge, resolve and add notes for you, as you. For example:"]
-    lines += [f"• {prompt}" for prompt in suggested_prompts()[:6]]
+    lines += [f"• {prompt}" for prompt in suggested_prompts()[:SHOWN_PROMPTS]]
     lines.append("Type `help` for the exact commands (they work without AI).")
     return "\n".join(lines)
 
@@ -119,18 +123,19 @@ def pending(turn: Turn, proposal: Proposal, identity: Identity, channel: str, th
                            arguments=arguments)
 
 
-async def show_working(client: AsyncWebClient, channel: str, thread_ts: str, message_ts: str) -> None:
-    """The thread's "is looking into it…" status, or an :eyes: reaction when that is refused."""
+async def show_working(client: AsyncWebClient, channel: str, thread_ts: str, message_ts: str) -> bool:
+    """The thread's "is looking into it…" status (True), or an :eyes: reaction when that is refused."""
     try:
         await client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts, status=WORKING_STATUS,
                                                  loading_messages=LOADING_MESSAGES)
-        return
+        return True
     except Exception as exc:  # the answer matters more than the status
         log.info("assistant.threads.setStatus refused (%s): reacting instead", _error(exc))
     try:
         await client.reactions_add(channel=channel, timestamp=message_ts, name="eyes")
     except Exception as exc:
         log.info("reactions.add refused: %s", _error(exc))
+    return False
 
 
 async def post(client: AsyncWebClient, channel: str, thread_ts: str, message: SlackMessage) -> None:

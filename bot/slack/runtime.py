@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -15,6 +16,23 @@ from bot.slack.identity import IdentityResolver
 from bot.slack.proposals_store import ProposalStore
 from bot.slack.warroom import WarRooms
 from bot.tools.base import Asker, ToolContext
+
+
+class FirstTimes:
+    """``first(key)`` is True the first time ``key`` is seen; remembers the last ``max_keys`` keys."""
+
+    def __init__(self, max_keys: int = 10_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._max = max_keys
+
+    def first(self, key: str) -> bool:
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._max:
+            self._seen.popitem(last=False)
+        return True
 
 
 @dataclass(slots=True)
@@ -28,6 +46,10 @@ class SlackRuntime:
     proposals: ProposalStore
     approvers: Approvers | None = None
     allow_unmapped_reads: bool = True
+    status_every_s: float = 2.0
+    """The thread's progress status changes at most this often."""
+    welcomed: FirstTimes = field(default_factory=FirstTimes)
+    """Slack users greeted in the Messages tab by this process."""
     _busy: int = field(default=0, init=False)
     _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 

@@ -397,3 +397,32 @@ async def test_registry_write_tool_only_proposes(demo: Sandbox, make_ctx: Contex
     assert proposal.operations and all(r.method == "GET" for r in demo.requests)
     assert demo.world.incidents and next(i for i in demo.world.incidents.values()
                                          if str(i.number) == number).status == "triggered"
+
+
+async def test_on_tool_start_hears_each_steps_tool_names_before_they_run(demo: Sandbox,
+                                                                        make_ctx: ContextFactory) -> None:
+    model = ScriptedModel([calls(call("service_status", {"service": "payments-api", "verbose": None}),
+                                 call("noop", {"n": 1})),
+                           calls(call("noop", {"n": 2})),
+                           say("done")])
+    heard: list[tuple[list[str], list[str]]] = []
+
+    async def started(names: list[str]) -> None:
+        heard.append((names, list(RUNS)))
+
+    turn = await run_llm_turn(model, "go", make_ctx(demo), tools=TOOLS, on_tool_start=started)
+
+    assert heard == [(["service_status", "noop"], []),
+                     (["noop"], ["service_status:payments-api", "noop:1"])]
+    assert turn.reply == "done"
+
+
+async def test_a_failing_on_tool_start_is_ignored(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    model = ScriptedModel([calls(call("noop", {"n": 1})), say("done")])
+
+    async def broken(names: list[str]) -> None:
+        raise RuntimeError("status refused")
+
+    turn = await run_llm_turn(model, "go", make_ctx(demo), tools=TOOLS, on_tool_start=broken)
+
+    assert turn.reply == "done" and RUNS == ["noop:1"]

@@ -26,6 +26,8 @@ MANIFEST = REPO / "manifest.yml"
 SLACK_CODE = REPO / "bot" / "slack"
 EVENTS = {"app_mention": "app_mentions:read", "message.im": "im:history"}
 """The events alex subscribes to, and the scope each needs."""
+UNSCOPED_EVENTS = {"app_home_opened"}
+"""Events alex subscribes to that need no scope (the Messages tab welcome)."""
 NOT_BOT_TOKEN = {"apps.connections.open"}
 """Called with the app-level token (scope connections:write), not the bot token."""
 ADDED_BY_THE_SDK = {"token", "team_id"}
@@ -59,9 +61,9 @@ def bot_scopes() -> set[str]:
     return set(manifest()["oauth_config"]["scopes"]["bot"])
 
 
-def test_the_manifest_subscribes_to_mentions_and_dms_only() -> None:
+def test_the_manifest_subscribes_to_mentions_dms_and_the_messages_tab_only() -> None:
     settings = manifest()["settings"]
-    assert set(settings["event_subscriptions"]["bot_events"]) == set(EVENTS)
+    assert set(settings["event_subscriptions"]["bot_events"]) == set(EVENTS) | UNSCOPED_EVENTS
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
     home = manifest()["features"]["app_home"]
