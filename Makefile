@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint unit demo sandbox bench clean
+.PHONY: install test lint unit demo sandbox bench clean soak
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ sandbox: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The reliability soak run long (30 min at ~30 mentions/s with ~10 % faults); `make test` runs it for ~10 s.
+soak: $(STAMP)
+	ALEX_SOAK_SECONDS=1800 $(BIN)/pytest tests/reliability/test_soak.py -q -s
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

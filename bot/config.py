@@ -46,7 +46,27 @@ class Settings(BaseSettings):
         description="Wall-clock budget for answering one message (model calls and PagerDuty requests).")
     state_path: str = Field(
         default="alex-state.sqlite3", validation_alias=AliasChoices("ALEX_STATE_PATH"),
-        description="SQLite file for thread memory (survives restarts).")
+        description="SQLite file for alex's state (thread memory, proposals, dedupe, rate limits, audit log); "
+                    "created on first run, survives restarts. ':memory:' keeps it in-process.")
+    state_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ALEX_STATE_URL"),
+        description="redis://[:password@]host:port/db: keep the state in Redis, shared by several replicas "
+                    "(overrides ALEX_STATE_PATH). Secret: the URL may carry a password.")
+    dedupe_ttl_seconds: float = Field(
+        default=900.0, ge=60, le=86_400, validation_alias=AliasChoices("ALEX_DEDUPE_TTL_SECONDS"),
+        description="How long a Slack event id is remembered (covers Slack's retries: ~1 and ~5 minutes).")
+    rate_limit_per_user: int = Field(
+        default=20, ge=0, le=10_000, validation_alias=AliasChoices("ALEX_RATE_LIMIT_PER_USER"),
+        description="Messages one Slack user may send alex per window (0 = no limit).")
+    rate_limit_per_channel: int = Field(
+        default=60, ge=0, le=100_000, validation_alias=AliasChoices("ALEX_RATE_LIMIT_PER_CHANNEL"),
+        description="Messages alex answers per channel (or DM) per window (0 = no limit).")
+    rate_limit_window_seconds: float = Field(
+        default=60.0, gt=0, le=86_400, validation_alias=AliasChoices("ALEX_RATE_LIMIT_WINDOW_SECONDS"),
+        description="The rate-limit window.")
+    audit_max_rows: int = Field(
+        default=100_000, ge=100, le=10_000_000, validation_alias=AliasChoices("ALEX_AUDIT_MAX_ROWS"),
+        description="Audit log entries kept (the oldest are deleted beyond this).")
 
     # -- Slack (``alex serve``) -------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(

@@ -13,6 +13,7 @@ Proposals the model prepares come back in ``turn.proposals``; nothing is written
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from bot.agent.loop import Limits, ModelFailed, ToolStart, run_llm_turn
 from bot.agent.memory import Message, ThreadMemory
 from bot.agent.prompt import DM, ChannelInfo
 from bot.agent.turn import Turn
-from bot.tools.base import Proposal, Tool, ToolContext
+from bot.tools.base import Asker, Proposal, Tool, ToolContext
 from bot.tools.proposals import Outcome, execute
 
 if TYPE_CHECKING:
@@ -34,6 +35,14 @@ log = logging.getLogger("bot.agent")
 NO_LLM_REPLY = ("No LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL), so I understand exact "
                 "commands only:")
 NO_LLM_NOTICE = "Command mode: no LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL)."
+READ_ONLY_REFUSAL = ("alex is read-only here (ALEX_READ_ONLY is set), so it can't change PagerDuty. "
+                     "Make the change in PagerDuty itself.")
+READ_ONLY_ENV = "ALEX_READ_ONLY"
+
+
+def read_only_from_env() -> bool:
+    """``ALEX_READ_ONLY=true`` (or 1/yes/on): no write tool is offered and no write runs."""
+    return os.environ.get(READ_ONLY_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class Agent:
@@ -41,9 +50,12 @@ class Agent:
 
     def __init__(self, model: ChatModel | None, memory: ThreadMemory | None = None, *,
                  limits: Limits | None = None, tools: Sequence[Tool[Any]] | None = None,
-                 model_name: str | None = None, command_fast_path: bool = True) -> None:
+                 model_name: str | None = None, command_fast_path: bool = True,
+                 read_only: bool | None = None) -> None:
         """``command_fast_path=False`` sends exact commands to the model too (to measure the model
-        on them); they still run as commands when the model fails."""
+        on them); they still run as commands when the model fails. ``read_only`` (default: the
+        ``ALEX_READ_ONLY`` environment variable) removes every write: the model gets read tools only,
+        typed write commands and confirmations are refused."""
         if tools is None:
             from bot.tools.registry import ALL_TOOLS
 
@@ -54,6 +66,15 @@ class Agent:
         self.tools = list(tools)
         self.model_name = model_name or (getattr(model, "model", None) if model is not None else None)
         self.command_fast_path = command_fast_path
+        self.read_only = read_only_from_env() if read_only is None else read_only
+
+    def tools_for(self, asker: Asker) -> list[Tool[Any]]:
+        """The tools the model is offered for ``asker``: read tools only when alex is read-only or the
+        asker cannot write (an Observer or Stakeholder, or no PagerDuty account): a write tool the
+        person could never confirm is not worth a proposal, nor an injected instruction's target."""
+        if self.read_only or not asker.can_write:
+            return [tool for tool in self.tools if tool.kind == "read"]
+        return list(self.tools)
 
     @classmethod
     def from_settings(cls, settings: Settings, memory: ThreadMemory | None = None) -> Agent:
@@ -74,6 +95,8 @@ class Agent:
         started = time.monotonic()
         text = message.strip()
         command = parse_command(text)
+        if command is not None and command.is_write and self.read_only:
+            return _finish(Turn(READ_ONLY_REFUSAL, "command"), started)
         if command is not None and (self.command_fast_path or self.model is None):
             turn = await self._run_command(command, ctx, started)
             await self._remember(thread_id, [_said("user", text), _said("assistant", turn.reply)])
@@ -83,7 +106,8 @@ class Agent:
         history = await self._history(thread_id)
         transcript: list[Message] = []
         try:
-            turn = await run_llm_turn(self.model, text, ctx, history=history, tools=self.tools, channel=channel,
+            turn = await run_llm_turn(self.model, text, ctx, history=history, tools=self.tools_for(ctx.asker),
+                                      channel=channel,
                                       limits=self.limits, transcript=transcript, on_tool_start=on_tool_start)
         except ModelFailed as failed:
             return await self._fallback(failed, text, ctx, thread_id, started)
@@ -92,6 +116,8 @@ class Agent:
 
     async def confirm(self, proposal: Proposal, ctx: ToolContext, *, thread_id: str | None = None) -> Outcome:
         """Execute a confirmed proposal as ``ctx.asker`` (``From`` = their e-mail, within their role)."""
+        if self.read_only:
+            return Outcome(False, READ_ONLY_REFUSAL)
         deadline = time.monotonic() + self.limits.deadline_s
         outcome = await execute(proposal, ctx.asker, ctx.client, deadline=deadline)
         await self._remember(thread_id, [

@@ -67,6 +67,9 @@ class Limits:
     """Consecutive steps with unknown tools or invalid arguments before the model must answer."""
     max_proposals: int = 3
     """Proposals one message may prepare; more calls to write tools get an error result."""
+    max_incidents: int = 10
+    """Incidents all of one message's proposals may cover together (the same cap as one proposal's,
+    so a bulk change cannot be split into several cards); past it every incident proposal is dropped."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -151,6 +154,7 @@ class _TurnRun:
         self.llm_ms = 0.0
         self.tools_ms = 0.0
         self.done: dict[tuple[str, str], ToolResult] = {}
+        self.bulk_refused = False
 
     async def answer(self, message: str, history: list[Message], channel: ChannelInfo,
                      transcript: list[Message]) -> Turn:
@@ -282,6 +286,15 @@ class _TurnRun:
         """Keep a write tool's proposal (at most ``max_proposals`` per message)."""
         if result.proposal is None:
             return result
+        covered = sum(len(p.incident_ids) for p in self.turn.proposals) + len(result.proposal.incident_ids)
+        if result.proposal.incident_ids and (self.bulk_refused or covered > self.limits.max_incidents):
+            self.bulk_refused = True
+            self.turn.proposals = [p for p in self.turn.proposals if not p.incident_ids]
+            return ToolResult.fail(
+                f"Together these changes cover more than {self.limits.max_incidents} incidents, the limit for one "
+                "message, so none of them is proposed (alex never picks a subset).",
+                f"Tell the user the limit is {self.limits.max_incidents} incidents per change and ask them to "
+                "name which ones, or to make a bulk change in PagerDuty itself.")
         if len(self.turn.proposals) >= self.limits.max_proposals:
             return ToolResult.fail(f"Only {self.limits.max_proposals} changes can be proposed in one message.",
                                    "Tell the person which changes are prepared and to ask for the rest "

@@ -6,8 +6,9 @@ recent exchanges that fit a message count and a character budget: the newest in 
 text only (question and answer). Entries expire after a TTL.
 
 :class:`SQLiteThreadMemory` (the default) keeps them in a file so they survive a restart;
-:class:`InMemoryThreadMemory` is for tests and throwaway sessions. Another backend (Redis) only has to
-implement the :class:`ThreadMemory` protocol and can reuse :func:`compact` and :func:`select`.
+:class:`InMemoryThreadMemory` is for tests and throwaway sessions. The Redis backend
+(:class:`bot.store.redis.RedisThreadMemory`, for several replicas) implements the same
+:class:`ThreadMemory` protocol with :func:`compact` and :func:`select`; :mod:`bot.store` picks one.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ class RetryPolicy:
     ``ratelimit-reset`` exceeds ``max_rate_limit_wait`` is raised instead of waited out.
     """
 
-    max_attempts: int = 4
+    max_attempts: int = 3
     base_delay: float = 0.5
     max_delay: float = 8.0
     max_rate_limit_wait: float = 60.0

@@ -6,7 +6,11 @@ does not subscribe to channel messages, so a mention is never answered twice) an
 on proposal cards, ``incident_ack`` / ``incident_resolve`` on incident cards, ``suggested_prompt`` on
 the welcome. Bolt verifies request signatures (HTTP), acknowledges events at once and runs
 the listeners after the acknowledgement; :class:`~bot.slack.middleware.IgnoreUnanswerable` drops
-retried deliveries, bots and edits first.
+retried deliveries (deduplicated in the shared state, ``rt.state``, so across replicas), bots and edits
+first. Messages over the per-user / per-channel rate limit get a short reply and no answer (no LLM call).
+Every write the listeners make (a Confirm click, an Ack/Resolve card button, a typed write command) is
+recorded in the audit log: each listener runs inside :func:`~bot.tools.proposals.audit_scope` naming who
+asked and who confirmed.
 
 The Web API client is injected (``AsyncWebClient(token, base_url=SLACK_API_URL)``): tests point it at
 a local fake Slack.
@@ -14,6 +18,7 @@ a local fake Slack.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -22,8 +27,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import buttons, conversation, home
 from bot.slack.middleware import IgnoreUnanswerable
-from bot.slack.render import ASK_ACTION
+from bot.slack.render import ASK_ACTION, render_notice
 from bot.slack.runtime import SlackRuntime
+from bot.tools.proposals import audit_scope
 
 log = logging.getLogger("bot.slack")
 
@@ -31,19 +37,30 @@ log = logging.getLogger("bot.slack")
 def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
     """The app for ``rt``; ``signing_secret`` is required for HTTP mode (Socket Mode needs none)."""
     app = AsyncApp(client=client, signing_secret=signing_secret or "", logger=log)
-    app.use(IgnoreUnanswerable())
+    app.use(IgnoreUnanswerable(ttl_s=rt.dedupe_ttl_s, first_delivery=rt.first_delivery))
+
+    async def answer(event: dict[str, Any], client: AsyncWebClient, bot_user_id: str | None, *,
+                     dm: bool = False) -> None:
+        user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
+        async with rt.working():
+            refusal = await rt.over_limit(user, channel)
+            if refusal is not None:
+                if refusal:
+                    await conversation.post(client, channel, conversation.thread_of(event), render_notice(refusal))
+                return
+            with audit_scope(rt.audit, requested_by=user, confirmed_by=user, via="command", channel=channel,
+                             thread_ts=conversation.thread_of(event)):
+                await conversation.answer(rt, client, event, bot_user_id=bot_user_id, dm=dm)
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
-        async with rt.working():
-            await conversation.answer(rt, client, event, bot_user_id=context.bot_user_id)
+        await answer(event, client, context.bot_user_id)
 
     @app.event("message")
     async def on_message(event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
         if event.get("channel_type") != "im":  # only DMs: channel messages come as app_mention
             return
-        async with rt.working():
-            await conversation.answer(rt, client, event, bot_user_id=context.bot_user_id, dm=True)
+        await answer(event, client, context.bot_user_id, dm=True)
 
     @app.event("app_home_opened")
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
@@ -60,7 +77,12 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
     async def on_confirm(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         async with rt.working():
-            await buttons.confirm(rt, client, body)
+            click = buttons.Click(body)
+            stored = await rt.proposals.get(click.value) if click.value else None
+            with audit_scope(rt.audit, requested_by=stored.asker_slack_id if stored else None,
+                             confirmed_by=click.user, via="button", channel=click.channel,
+                             thread_ts=stored.thread_ts if stored else click.thread_ts):
+                await buttons.confirm(rt, client, body)
 
     @app.action(buttons.CANCEL)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -72,12 +94,21 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
     async def on_incident_ack(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         async with rt.working():
-            await buttons.act_on_incident(rt, client, body, buttons.INCIDENT_ACK)
+            with _card_scope(rt, body):
+                await buttons.act_on_incident(rt, client, body, buttons.INCIDENT_ACK)
 
     @app.action(buttons.INCIDENT_RESOLVE)
     async def on_incident_resolve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         async with rt.working():
-            await buttons.act_on_incident(rt, client, body, buttons.INCIDENT_RESOLVE)
+            with _card_scope(rt, body):
+                await buttons.act_on_incident(rt, client, body, buttons.INCIDENT_RESOLVE)
 
     return app
+
+
+def _card_scope(rt: SlackRuntime, body: dict[str, Any]) -> contextlib.AbstractContextManager[None]:
+    """Audit scope of an Ack/Resolve click on an incident card: the clicker asked and confirmed."""
+    click = buttons.Click(body)
+    return audit_scope(rt.audit, requested_by=click.user, confirmed_by=click.user, via="incident_card",
+                       channel=click.channel, thread_ts=click.thread_ts)

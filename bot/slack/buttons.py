@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.conversation import post, post_ephemeral, thread_id
+from bot.slack.conversation import NOT_ALLOWED_HERE, channel_allowed, post, post_ephemeral, thread_id
 from bot.slack.identity import IdentityError
 from bot.slack.proposals_store import PendingProposal
 from bot.slack.render import SlackMessage, render_notice, render_outcome
@@ -113,6 +113,9 @@ async def act_on_incident(rt: SlackRuntime, client: AsyncWebClient, body: dict[s
     tool = CARD_ACTIONS[action_id]
     if not click.value:
         return
+    if not channel_allowed(click.channel):
+        await post_ephemeral(client, click.channel, click.user, render_notice(NOT_ALLOWED_HERE), click.thread_ts)
+        return
     if not await rt.proposals.once(f"{tool}:{click.value}:{click.user}", DOUBLE_CLICK_S):
         await post_ephemeral(client, click.channel, click.user, render_notice(ALREADY_CLICKED), click.thread_ts)
         return
@@ -145,6 +148,9 @@ async def act_on_incident(rt: SlackRuntime, client: AsyncWebClient, body: dict[s
 
 async def _allowed(rt: SlackRuntime, client: AsyncWebClient, click: Click) -> PendingProposal | None:
     """The stored proposal when ``click.user`` may act on it; otherwise say why (and return None)."""
+    if not channel_allowed(click.channel):
+        await post_ephemeral(client, click.channel, click.user, render_notice(NOT_ALLOWED_HERE), click.thread_ts)
+        return None
     stored = await rt.proposals.get(click.value) if click.value else None
     if stored is None:
         await _replace_buttons(client, click, render_notice(GONE))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from typing import Any
 
@@ -42,6 +43,9 @@ UNMAPPED_REFUSED = ("alex could not find a PagerDuty account with your Slack e-m
 FAILED = "Something went wrong while answering, sorry. Try again, or use an exact command (type `help`)."
 BLOCKS_REJECTED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "too_many_blocks",
                              "only_one_table_allowed", "invalid_attachments"})
+NOT_ALLOWED_HERE = ("alex isn't enabled in this channel, sorry. Send me a direct message instead, or ask a Slack "
+                    "admin to add this channel to alex's allowed channels.")
+ALLOWED_CHANNELS_ENV = "ALEX_ALLOWED_CHANNELS"
 TEXT_ONLY_CHARS = 3_900
 SHOWN_PROMPTS = 6
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -57,6 +61,20 @@ def strip_mention(text: str, bot_user_id: str | None) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
+def allowed_channels() -> frozenset[str]:
+    """``ALEX_ALLOWED_CHANNELS``: comma-separated channel IDs alex answers in; empty means every channel."""
+    raw = os.environ.get(ALLOWED_CHANNELS_ENV, "")
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
+def channel_allowed(channel: str, *, dm: bool = False) -> bool:
+    """Whether alex may answer (and act) in ``channel``: DMs always, channels when allowlisted (or no list)."""
+    if dm or channel.startswith("D"):
+        return True
+    allowed = allowed_channels()
+    return not allowed or channel in allowed
+
+
 def thread_of(event: dict[str, Any]) -> str:
     """The thread an answer goes to: the message's thread, or a new one under the message."""
     return str(event.get("thread_ts") or event["ts"])
@@ -68,9 +86,16 @@ def thread_id(channel: str, thread_ts: str) -> str:
 
 async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any], *,
                  bot_user_id: str | None, dm: bool = False) -> None:
-    """Answer ``event`` (an ``app_mention``, or a ``message`` in a DM) in its thread."""
+    """Answer ``event`` (an ``app_mention``, or a ``message`` in a DM) in its thread.
+
+    In a channel that is not allowlisted (``ALEX_ALLOWED_CHANNELS``) the answer is a polite refusal:
+    nobody is looked up and PagerDuty is not asked anything.
+    """
     channel = str(event["channel"])
     thread_ts = thread_of(event)
+    if not channel_allowed(channel, dm=dm or event.get("channel_type") == "im"):
+        await post(client, channel, thread_ts, render_notice(NOT_ALLOWED_HERE))
+        return
     text = strip_mention(str(event.get("text") or ""), bot_user_id)
     status_shown = await show_working(client, channel, thread_ts, str(event["ts"]))
     try:

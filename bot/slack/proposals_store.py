@@ -5,9 +5,10 @@ only that id (a button value holds 2,000 characters; the proposal stays server-s
 click that *claims* a pending, unexpired proposal wins; every later or concurrent click sees it taken,
 so a proposal runs at most once.
 
-:class:`InMemoryProposalStore` serves one process. Several instances (Socket Mode sends each event to
-one random connection) need a shared backend: anything implementing :class:`ProposalStore` with an
-atomic claim (SQLite ``UPDATE … WHERE state='pending'``, Redis ``SET NX``/a Lua script) can replace it.
+:class:`InMemoryProposalStore` serves one process (tests, the sandbox). Several instances (Socket Mode
+sends each event to one random connection) share :mod:`bot.store`'s backends, which implement
+:class:`ProposalStore` with an atomic claim: SQLite (``UPDATE … WHERE state='pending' AND expires_at > now``)
+and Redis (a Lua compare-and-set).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
-"""Everything the Slack listeners share: the agent, PagerDuty, identities, war rooms, pending proposals."""
+"""Everything the Slack listeners share: the agent, PagerDuty, identities, war rooms, pending proposals,
+and the shared state (:mod:`bot.store`: dedupe, rate limits, the audit log)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -15,7 +17,25 @@ from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityResolver
 from bot.slack.proposals_store import ProposalStore
 from bot.slack.warroom import WarRooms
+from bot.store import DEDUPE_TTL_S, AuditSink, StateStore
+from bot.store.memory import MemoryState
 from bot.tools.base import Asker, ToolContext
+
+log = logging.getLogger("bot.slack.runtime")
+
+RATE_LIMITED = ("You're sending me messages faster than I can answer them well. Give me a minute and ask "
+                "again (there is a limit per person and per channel).")
+CHANNEL_RATE_LIMITED = ("This channel is sending me more messages than I can answer right now. Give me a "
+                        "minute and ask again.")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Messages answered per Slack user and per channel in each window; 0 means no limit."""
+
+    per_user: int = 0
+    per_channel: int = 0
+    window_s: float = 60.0
 
 
 class FirstTimes:
@@ -50,6 +70,11 @@ class SlackRuntime:
     """The thread's progress status changes at most this often."""
     welcomed: FirstTimes = field(default_factory=FirstTimes)
     """Slack users greeted in the Messages tab by this process."""
+    state: StateStore = field(default_factory=MemoryState)
+    """Dedupe, rate limits and the audit log (shared by every replica when it is Redis)."""
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    """Off unless given (``alex serve`` reads ALEX_RATE_LIMIT_PER_USER / _PER_CHANNEL)."""
+    dedupe_ttl_s: float = DEDUPE_TTL_S
     _busy: int = field(default=0, init=False)
     _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
@@ -61,6 +86,37 @@ class SlackRuntime:
         (for button clicks: the agent sets its own when answering a message)."""
         deadline = time.monotonic() + self.agent.limits.deadline_s if with_deadline else None
         return ToolContext(self.backend.client_for(asker), asker, self.backend.now(), deadline)
+
+    @property
+    def audit(self) -> AuditSink:
+        """Where write attempts are recorded (the state's audit log)."""
+        return self.state
+
+    async def first_delivery(self, event_id: str) -> bool:
+        """True the first time any replica sees this Slack ``event_id`` (within ``dedupe_ttl_s``)."""
+        return await self.state.first_seen(f"event:{event_id}", self.dedupe_ttl_s)
+
+    async def over_limit(self, user: str, channel: str) -> str | None:
+        """Count one message from ``user`` in ``channel``; the polite refusal when that is over a limit.
+
+        The refusal is returned once per window per user and channel (None afterwards: stay quiet,
+        a flood must not make alex flood the channel back). A state failure lets the message through.
+        """
+        limits = self.rate_limits
+        try:
+            notice: str | None = None
+            if limits.per_user and not await self.state.hit(f"user:{user}", limits.per_user, limits.window_s):
+                notice = RATE_LIMITED
+            elif limits.per_channel and not await self.state.hit(f"channel:{channel}", limits.per_channel,
+                                                                 limits.window_s):
+                notice = CHANNEL_RATE_LIMITED
+            if notice is None:
+                return None
+            first = await self.state.first_seen(f"rate-notice:{user}:{channel}", limits.window_s)
+        except Exception as exc:
+            log.warning("rate limit unavailable (%s): answering anyway", type(exc).__name__)
+            return None
+        return notice if first else ""
 
     async def may_approve(self, slack_user_id: str) -> bool:
         """Whether ``slack_user_id`` is in the approver group (may confirm anyone's proposals)."""
@@ -90,4 +146,5 @@ class SlackRuntime:
         await self.idle(within=30)
         await self.agent.aclose()
         await self.proposals.aclose()
+        await self.state.aclose()
         await self.backend.aclose()

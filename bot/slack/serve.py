@@ -156,34 +156,38 @@ def slack_client(settings: Settings) -> AsyncWebClient:
 
 def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool = False, dataset: str = "demo",
                   now: datetime | None = None, stand_in_email: str | None = None) -> SlackRuntime:
-    """The agent, PagerDuty (real or sandbox), identities, war rooms and the proposal store."""
+    """The agent, PagerDuty (real or sandbox), identities, war rooms and the shared state (:mod:`bot.store`):
+    Redis with ALEX_STATE_URL, else the SQLite file at ALEX_STATE_PATH (the sandbox keeps it in memory)."""
     from bot.agent.agent import Agent
-    from bot.agent.memory import InMemoryThreadMemory, ThreadMemory, open_thread_memory
     from bot.sandbox import DEFAULT_NOW, build_sandbox, default_token
     from bot.slack.approvers import Approvers
     from bot.slack.backend import PagerDutyBackend
     from bot.slack.identity import IdentityResolver
-    from bot.slack.proposals_store import InMemoryProposalStore
-    from bot.slack.runtime import SlackRuntime
+    from bot.slack.runtime import RateLimits, SlackRuntime
     from bot.slack.warroom import WarRooms
+    from bot.store import StateStore, open_state
+    from bot.store.memory import MemoryState
 
-    memory: ThreadMemory
+    state: StateStore
     if sandbox:
         name: Literal["demo", "large"] = "large" if dataset == "large" else "demo"
         at = now or DEFAULT_NOW
         box = build_sandbox(name, now=at)
         backend = PagerDutyBackend.for_sandbox(
             box, default_token(name), where=f"the {name} sandbox (clock frozen at {at:%a %Y-%m-%d %H:%M} UTC)")
-        memory = InMemoryThreadMemory()
+        state = open_state(settings) if settings.state_url is not None else MemoryState(
+            proposal_ttl_s=settings.proposal_ttl_seconds, audit_max_rows=settings.audit_max_rows)
     else:
         backend = PagerDutyBackend.from_settings(settings, now=now)
-        memory = open_thread_memory(settings)
+        state = open_state(settings)
     identities = IdentityResolver(client, backend, stand_in_email=stand_in_email)
     approvers = Approvers(client, settings.approver_group) if settings.approver_group else None
-    return SlackRuntime(Agent.from_settings(settings, memory), backend, identities,
-                        WarRooms(client, settings.warroom_pattern),
-                        InMemoryProposalStore(settings.proposal_ttl_seconds), approvers,
-                        allow_unmapped_reads=settings.allow_unmapped_reads)
+    limits = RateLimits(settings.rate_limit_per_user, settings.rate_limit_per_channel,
+                        settings.rate_limit_window_seconds)
+    return SlackRuntime(Agent.from_settings(settings, state.memory), backend, identities,
+                        WarRooms(client, settings.warroom_pattern), state.proposals, approvers,
+                        allow_unmapped_reads=settings.allow_unmapped_reads, state=state, rate_limits=limits,
+                        dedupe_ttl_s=settings.dedupe_ttl_seconds)
 
 
 def web_app(app: AsyncApp) -> web.Application:

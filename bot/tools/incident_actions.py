@@ -19,9 +19,12 @@ from bot.analysis.windows import local_iso
 from bot.tools.base import Operation, Proposal, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import TITLE_SHOWN, incident_label, ref_name
 from bot.tools.proposals import WRITE_ROLES_HINT, refusal
-from bot.tools.resolve import ToolError, clean_ref, get_incident, resolve_service, resolve_user
+from bot.tools.resolve import ToolError, clean_incident_ref, clean_ref, get_incident, resolve_service, resolve_user
 
-MAX_INCIDENTS = 25
+MAX_INCIDENTS = 10
+"""Incidents one proposal may cover. A bigger bulk change ("resolve all incidents") is refused whole, never
+cut to an arbitrary subset: one card is what a person can actually check before clicking (an injected
+"resolve everything" must not become a one-click mass resolve)."""
 MAX_TEXT = 2_000
 MAX_TITLE = 1_024
 MAX_SNOOZE_MINUTES = 7 * 24 * 60
@@ -74,10 +77,12 @@ async def read_incidents(ctx: ToolContext, refs: list[str]) -> list[dict[str, An
     """The current state of each incident (GETs, concurrently), in the order given, duplicates dropped."""
     if not refs:
         raise ToolError("No incidents given.", "Give the incident numbers, e.g. [\"1204\"].")
-    wanted = list(dict.fromkeys(clean_ref(r, "incident number") for r in refs))
+    wanted = list(dict.fromkeys(clean_incident_ref(r) for r in refs))
     if len(wanted) > MAX_INCIDENTS:
-        raise ToolError(f"{len(wanted)} incidents is more than the {MAX_INCIDENTS} one confirmation may cover.",
-                        "Ask the user to narrow it down (a service, a status), or split it.")
+        raise ToolError(f"{len(wanted)} incidents is more than the {MAX_INCIDENTS} one confirmation may cover, so "
+                        "nothing was proposed (alex never picks a subset).",
+                        f"Tell the user the limit is {MAX_INCIDENTS} incidents per change and ask them to name "
+                        "which ones (or narrow it to a service), or to make a bulk change in PagerDuty itself.")
     gate = asyncio.Semaphore(_READ_CONCURRENCY)
 
     async def one(ref: str) -> dict[str, Any]:
@@ -122,7 +127,7 @@ class AcknowledgeIncidents(_WriteArgs):
     """Propose acknowledging incidents; the asker confirms before anything changes. To close them use
     resolve_incidents."""
 
-    incidents: list[str] = Field(description="Incident numbers or IDs (max 25)")
+    incidents: list[str] = Field(description="Incident numbers or IDs (max 10)")
 
 
 async def acknowledge_incidents(args: AcknowledgeIncidents, ctx: ToolContext) -> ToolResult:
@@ -151,7 +156,7 @@ async def acknowledge_incidents(args: AcknowledgeIncidents, ctx: ToolContext) ->
 class ResolveIncidents(_WriteArgs):
     """Propose resolving incidents, optionally with a resolution note; the asker confirms first."""
 
-    incidents: list[str] = Field(description="Incident numbers or IDs (max 25)")
+    incidents: list[str] = Field(description="Incident numbers or IDs (max 10)")
     resolution_note: str | None = Field(description="Why/how it was fixed; null for none")
 
 

@@ -10,21 +10,31 @@ Write tools only *prepare* proposals; this runs one after a person confirmed it,
 * an acknowledgement never reopens an incident someone resolved in the meantime (re-read first);
 * a write that timed out (``maybe_applied``) is reported as "may have been applied: check" and is
   never retried;
-* override creation answers one result per override: each item's status is checked.
+* override creation answers one result per override: each item's status is checked;
+* every call is one audit entry (:class:`~bot.store.audit.AuditEntry`) given to the ``audit`` sink, or to
+  the sink of the enclosing :func:`audit_scope` (the Slack app opens one per listener, naming who asked
+  and who confirmed): refusals, no-ops, failures and maybe-applied writes included.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.analysis.windows import instant_or_none, local_iso
 from bot.pagerduty import NotFoundError, PagerDutyClient, PagerDutyError
+from bot.store.audit import AuditEntry, AuditOutcome, AuditSink, operation_record
 from bot.tools.base import READ_ONLY_ROLES, Asker, Operation, Proposal
 from bot.tools.common import incident_label, ref_name
 from bot.tools.runner import explain_pagerduty_error
+
+log = logging.getLogger("bot.tools.proposals")
 
 _ROLE_NAMES = {"observer": "observer", "read_only_user": "stakeholder",
                "read_only_limited_user": "limited stakeholder"}
@@ -71,9 +81,79 @@ def refusal(actor: Asker, action: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class AuditScope:
+    """Where :func:`execute` records its attempt, and the who/where it cannot know itself."""
+
+    sink: AuditSink
+    requested_by: str | None = None
+    confirmed_by: str | None = None
+    via: str | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+
+
+_AUDIT: ContextVar[AuditScope | None] = ContextVar("alex_audit_scope", default=None)
+
+
+@contextlib.contextmanager
+def audit_scope(sink: AuditSink | None, *, requested_by: str | None = None, confirmed_by: str | None = None,
+                via: str | None = None, channel: str | None = None,
+                thread_ts: str | None = None) -> Iterator[None]:
+    """Within this block (this task and the tasks it starts), :func:`execute` records to ``sink``."""
+    if sink is None:
+        yield
+        return
+    token = _AUDIT.set(AuditScope(sink, requested_by, confirmed_by, via, channel, thread_ts))
+    try:
+        yield
+    finally:
+        _AUDIT.reset(token)
+
+
 async def execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, *,
-                  deadline: float | None = None) -> Outcome:
-    """Run ``proposal.operations`` in order as ``actor`` (``From: actor.email``)."""
+                  deadline: float | None = None, audit: AuditSink | AuditScope | None = None) -> Outcome:
+    """Run ``proposal.operations`` in order as ``actor`` (``From: actor.email``).
+
+    ``audit`` (else the enclosing :func:`audit_scope`'s sink) receives one entry for this attempt.
+    """
+    scope = audit if isinstance(audit, AuditScope) else AuditScope(audit) if audit is not None else _AUDIT.get()
+    statuses: list[str] = []
+    try:
+        outcome = await _execute(proposal, actor, client, deadline, statuses)
+    except BaseException:
+        if scope is not None:
+            sent = bool(statuses) and statuses[-1] == _IN_FLIGHT
+            failed = Outcome(False, "Executing the change failed unexpectedly.", maybe_applied=sent)
+            await _record(scope, proposal, actor, failed, statuses)
+        raise
+    if scope is not None:
+        await _record(scope, proposal, actor, outcome, statuses)
+    return outcome
+
+
+_IN_FLIGHT = "no response"
+
+
+async def _record(scope: AuditScope, proposal: Proposal, actor: Asker, outcome: Outcome,
+                  statuses: list[str]) -> None:
+    result: AuditOutcome = "ok" if outcome.ok else "maybe_applied" if outcome.maybe_applied else "failed"
+    targets = proposal.incident_ids or tuple(dict.fromkeys(op.path for op in proposal.operations))
+    entry = AuditEntry(
+        action=proposal.action, summary=proposal.summary, outcome=result, detail=outcome.summary,
+        targets=tuple(targets), operations=tuple(operation_record(o.method, o.path, o.body)
+                                                 for o in proposal.operations),
+        pd_status=tuple(statuses), requested_by=scope.requested_by or scope.confirmed_by,
+        confirmed_by=scope.confirmed_by, actor_name=actor.name, actor_email=actor.email, via=scope.via,
+        channel=scope.channel, thread_ts=scope.thread_ts)
+    try:
+        await scope.sink.record(entry)
+    except Exception as exc:  # the write happened (or not) either way: say so in the log, keep answering
+        log.error("audit log: recording %s (%s) failed: %s", proposal.action, result, type(exc).__name__)
+
+
+async def _execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, deadline: float | None,
+                   statuses: list[str]) -> Outcome:
     refused = refusal(actor, proposal.action)
     if refused is not None or actor.email is None:
         return Outcome(False, refused or "No e-mail to act as.", [])
@@ -82,7 +162,7 @@ async def execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, *,
         if not summary.startswith("Nothing to do"):
             summary = "Nothing to do: " + _lower_first(summary)
         return Outcome(True, summary, list(proposal.noops))
-    run = _Run(client, actor.email, actor.time_zone, deadline)
+    run = _Run(client, actor.email, actor.time_zone, deadline, statuses)
     for number, operation in enumerate(proposal.operations, start=1):
         try:
             run.lines.extend(await run.perform(operation))
@@ -112,8 +192,11 @@ async def execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, *,
 class _Run:
     """One execution: the client, who acts, and the per-target lines so far."""
 
-    def __init__(self, client: PagerDutyClient, email: str, tz: ZoneInfo, deadline: float | None) -> None:
+    def __init__(self, client: PagerDutyClient, email: str, tz: ZoneInfo, deadline: float | None,
+                 statuses: list[str] | None = None) -> None:
         self.client = client
+        self.statuses = statuses if statuses is not None else []
+        """PagerDuty's answer to each write request, for the audit log."""
         self.email = email
         self.tz = tz
         self.deadline = deadline
@@ -129,12 +212,18 @@ class _Run:
         return self._describe(op, body)
 
     async def _send(self, op: Operation, body: dict[str, Any] | None) -> Any:
-        if op.method == "POST":
-            answer = await self.client.post(op.path, body, from_email=self.email, deadline=self.deadline)
-        elif op.method == "PUT":
-            answer = await self.client.put(op.path, body, from_email=self.email, deadline=self.deadline)
-        else:
-            answer = await self.client.delete(op.path, from_email=self.email, deadline=self.deadline)
+        self.statuses.append(_IN_FLIGHT)
+        try:
+            if op.method == "POST":
+                answer = await self.client.post(op.path, body, from_email=self.email, deadline=self.deadline)
+            elif op.method == "PUT":
+                answer = await self.client.put(op.path, body, from_email=self.email, deadline=self.deadline)
+            else:
+                answer = await self.client.delete(op.path, from_email=self.email, deadline=self.deadline)
+        except PagerDutyError as error:
+            self.statuses[-1] = str(error.status) if error.status is not None else _IN_FLIGHT
+            raise
+        self.statuses[-1] = "2xx"
         self.writes += 1
         return answer
 

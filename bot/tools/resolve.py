@@ -16,7 +16,9 @@ from bot.tools.base import ToolContext
 
 _PD_ID = re.compile(r"^P[A-Z0-9]{6}$")
 _PLACEHOLDERS = {"null", "none", "undefined", "nil", "n/a", "id", "<id>", "incident_id", "unknown", "?"}
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None)
+_INCIDENT_REF = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _MAX_DIRECTORY = 1_000
 
 
@@ -30,12 +32,36 @@ class ToolError(Exception):
 
 
 def clean_ref(value: str | None, what: str) -> str:
-    """Strip quotes, ``#`` and invisible characters; reject blanks and placeholders before any call."""
-    text = (value or "").translate(_INVISIBLE).strip().strip("\"'`").strip()
+    """Strip quotes, ``#`` and invisible characters around it; reject blanks, placeholders, invisible
+    characters inside it ("P\u200bABC123") and IDs spelt with look-alike letters (Cyrillic "Р"), before
+    any call."""
+    raw = value or ""
+    edges = raw.strip(_INVISIBLE_CHARS + " \t\r\n")
+    text = raw.translate(_INVISIBLE).strip().strip("\"'`").strip()
     text = text.removeprefix("#").strip()
     if not text or text.lower() in _PLACEHOLDERS or (text.startswith("<") and text.endswith(">")):
         raise ToolError(f"A real {what} is needed, not {value!r}.",
                         f"Ask the user which {what} they mean, or look it up first.")
+    if any(char in _INVISIBLE_CHARS for char in edges):
+        raise ToolError(f"The {what} {value!r} contains invisible characters.",
+                        f"Ask the user to type the {what} again.")
+    if not text.isascii() and _id_shaped(text):
+        raise ToolError(f"The {what} {value!r} looks like a PagerDuty ID with look-alike (non-Latin) letters.",
+                        f"Ask the user to type the {what} again.")
+    return text
+
+
+def _id_shaped(text: str) -> bool:
+    """Seven upper-case letters or digits, like a PagerDuty ID ("PABC123")."""
+    return len(text) == 7 and all(c.isalnum() for c in text) and text.upper() == text
+
+
+def clean_incident_ref(value: str | None) -> str:
+    """An incident number or ID: :func:`clean_ref`, and only Latin letters and digits (no look-alikes)."""
+    text = clean_ref(value, "incident number")
+    if not _INCIDENT_REF.match(text):
+        raise ToolError(f"{value!r} is not an incident number or ID.",
+                        "Incident numbers are digits (e.g. 1204); IDs are Latin letters and digits.")
     return text
 
 
@@ -139,7 +165,7 @@ async def resolve_user(ctx: ToolContext, name: str) -> dict[str, Any]:
 
 async def get_incident(ctx: ToolContext, ref: str, *, include: tuple[str, ...] = ()) -> dict[str, Any]:
     """One incident by number ("4521", "#4521") or ID; a clear error when there is none."""
-    wanted = clean_ref(ref, "incident number")
+    wanted = clean_incident_ref(ref)
     try:
         body = await ctx.client.get(f"/incidents/{quote(wanted, safe='')}",
                                     {"include[]": list(include)} if include else None, deadline=ctx.deadline)

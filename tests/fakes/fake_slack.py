@@ -35,6 +35,10 @@ ALL_METHODS_SEEN: set[str] = set()
 """Every method any FakeSlack received in this test session (the manifest test reads it)."""
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 drops connections under concurrent load tests
+
+
 @dataclass(frozen=True, slots=True)
 class SlackCall:
     method: str
@@ -126,7 +130,7 @@ class FakeSlack:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         server = self._server
         self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.02), name="fake-slack",

@@ -1,0 +1,86 @@
+""":class:`MemoryState`: the whole :class:`~bot.store.base.StateStore` in one process (tests, the sandbox).
+
+Nothing survives a restart and nothing is shared between replicas; everything is bounded all the same.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+
+from bot.agent.memory import InMemoryThreadMemory, MemoryLimits
+from bot.slack.proposals_store import DEFAULT_TTL_S, InMemoryProposalStore
+from bot.store.audit import AuditEntry
+from bot.store.base import AUDIT_MAX_ROWS, DEDUPE_MAX_KEYS, DEDUPE_TTL_S
+
+
+class MemoryState:
+    kind = "memory"
+
+    def __init__(self, *, proposal_ttl_s: float = DEFAULT_TTL_S, memory_limits: MemoryLimits | None = None,
+                 audit_max_rows: int = AUDIT_MAX_ROWS, max_keys: int = DEDUPE_MAX_KEYS,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._proposals = InMemoryProposalStore(proposal_ttl_s, clock=clock)
+        self._memory = InMemoryThreadMemory(memory_limits, clock=clock)
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, float] = OrderedDict()  # key -> expires at
+        self._counts: OrderedDict[str, tuple[int, float]] = OrderedDict()  # key:window -> uses, window end
+        self._max_keys = max_keys
+        self._audit: deque[AuditEntry] = deque(maxlen=audit_max_rows)
+
+    @property
+    def proposals(self) -> InMemoryProposalStore:
+        return self._proposals
+
+    @property
+    def memory(self) -> InMemoryThreadMemory:
+        return self._memory
+
+    async def first_seen(self, key: str, ttl_s: float = DEDUPE_TTL_S) -> bool:
+        now = self._clock()
+        with self._lock:
+            expires = self._seen.get(key)
+            if expires is not None and expires > now:
+                return False
+            self._seen.pop(key, None)
+            self._seen[key] = now + ttl_s
+            while len(self._seen) > self._max_keys:
+                self._seen.popitem(last=False)
+            if len(self._seen) % 256 == 0:
+                for old in [k for k, at in self._seen.items() if at <= now]:
+                    del self._seen[old]
+            return True
+
+    async def hit(self, key: str, limit: int, window_s: float) -> bool:
+        now = self._clock()
+        window = int(now // window_s)
+        slot = f"{key}\x00{window_s}\x00{window}"
+        with self._lock:
+            count = self._counts.pop(slot, (0, 0.0))[0] + 1
+            self._counts[slot] = (count, (window + 1) * window_s)
+            while len(self._counts) > self._max_keys:
+                self._counts.popitem(last=False)
+            if len(self._counts) % 256 == 0:
+                for old in [k for k, (_, ends) in self._counts.items() if ends <= now]:
+                    del self._counts[old]
+            return count <= limit
+
+    async def record(self, entry: AuditEntry) -> None:
+        with self._lock:
+            self._audit.append(entry)
+
+    async def recent(self, limit: int = 50) -> list[AuditEntry]:
+        with self._lock:
+            return list(reversed(self._audit))[: max(0, limit)]
+
+    def sizes(self) -> dict[str, int]:
+        """How many keys each part holds (soak tests check they stay bounded)."""
+        with self._lock:
+            return {"dedupe": len(self._seen), "rate": len(self._counts), "audit": len(self._audit)}
+
+    async def aclose(self) -> None:
+        await self._proposals.aclose()
+        await self._memory.aclose()
