@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,8 +28,8 @@ from bot.slack.identity import IdentityError
 from bot.slack.proposals_store import PendingProposal
 from bot.slack.render import SlackMessage, render_notice, render_outcome
 from bot.slack.runtime import SlackRuntime
-from bot.tools.base import Proposal, ToolContext
-from bot.tools.proposals import WRITE_ROLES_HINT, Outcome, refusal
+from bot.tools.base import Asker, Proposal, ToolContext
+from bot.tools.proposals import WRITE_ROLES_HINT, Outcome, record_refused, refusal
 from bot.tools.registry import TOOLS_BY_NAME
 from bot.tools.runner import run_tool
 
@@ -126,6 +127,7 @@ async def act_on_incident(rt: SlackRuntime, client: AsyncWebClient, body: dict[s
         return
     refused = refusal(identity.asker, tool)
     if refused is not None:
+        await record_refused(tool, refused, identity.asker, targets=(click.value,))
         await post_ephemeral(client, click.channel, click.user, render_notice(f"{refused} {WRITE_ROLES_HINT}"),
                              click.thread_ts)
         return
@@ -157,6 +159,8 @@ async def _allowed(rt: SlackRuntime, client: AsyncWebClient, click: Click) -> Pe
         return None
     if click.user != stored.asker_slack_id and not await rt.may_approve(click.user):
         refusal_text = NOT_YOURS.format(asker=stored.asker_name)
+        clicker = Asker(None, None, f"Slack user {click.user}", ZoneInfo("UTC"))
+        await record_refused(stored.proposal.action, refusal_text, clicker, targets=stored.proposal.incident_ids)
         await post_ephemeral(client, click.channel, click.user, render_notice(refusal_text), click.thread_ts)
         return None
     return stored

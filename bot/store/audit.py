@@ -12,7 +12,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-AuditOutcome = Literal["ok", "failed", "maybe_applied"]
+AuditOutcome = Literal["ok", "failed", "maybe_applied", "refused"]
+"""``refused``: alex turned the attempt down before any PagerDuty write (role, read-only, wrong clicker)."""
 BODY_CHARS = 1_000
 """An operation's body is kept up to this many characters of JSON (notes can be long)."""
 

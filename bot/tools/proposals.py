@@ -135,6 +135,22 @@ async def execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, *,
 _IN_FLIGHT = "no response"
 
 
+async def record_refused(action: str, reason: str, actor: Asker, *, targets: tuple[str, ...] = ()) -> None:
+    """Audit a write attempt alex refused before any proposal ran (e.g. an Observer's typed ``resolve``),
+    in the enclosing :func:`audit_scope`; nothing is recorded outside one."""
+    scope = _AUDIT.get()
+    if scope is None:
+        return
+    entry = AuditEntry(action=action, summary=f"{action} refused", outcome="refused", detail=reason,
+                       targets=targets, requested_by=scope.requested_by or scope.confirmed_by,
+                       confirmed_by=scope.confirmed_by, actor_name=actor.name, actor_email=actor.email,
+                       via=scope.via, channel=scope.channel, thread_ts=scope.thread_ts)
+    try:
+        await scope.sink.record(entry)
+    except Exception as exc:
+        log.error("audit log: recording a refused %s failed: %s", action, type(exc).__name__)
+
+
 async def _record(scope: AuditScope, proposal: Proposal, actor: Asker, outcome: Outcome,
                   statuses: list[str]) -> None:
     result: AuditOutcome = "ok" if outcome.ok else "maybe_applied" if outcome.maybe_applied else "failed"
@@ -172,6 +188,10 @@ async def _execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, de
                 continue
             remaining = len(proposal.operations) - number
             skipped = f" The remaining {remaining} change(s) were not attempted." if remaining else ""
+            if error.maybe_applied and await run.note_landed(operation):
+                run.lines.append(f"{_what(operation)}: PagerDuty did not answer in time, but the note is there.")
+                run.writes += 1
+                continue
             if error.maybe_applied:
                 run.lines.append(f"{_what(operation)}: PagerDuty did not confirm it, so it may or may not have "
                                  "been applied.")
@@ -204,6 +224,17 @@ class _Run:
         self.refused_items = False
         self.writes = 0
         """Writes PagerDuty applied (no-ops excluded)."""
+
+    async def note_landed(self, op: Operation) -> bool:
+        """After an unconfirmed note POST, re-read the notes (never re-post): is ours there now?"""
+        content = ((op.body or {}).get("note") or {}).get("content")
+        if op.method != "POST" or not op.path.endswith("/notes") or not content:
+            return False
+        try:
+            notes = (await self.client.get(op.path, deadline=self.deadline)).get("notes", [])
+        except PagerDutyError:
+            return False
+        return any(note.get("content") == content for note in notes)
 
     async def perform(self, op: Operation) -> list[str]:
         if op.method == "PUT" and op.path == "/incidents":

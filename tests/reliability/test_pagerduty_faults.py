@@ -67,18 +67,25 @@ async def test_D3_two_5xx_then_200_on_a_get_answers(demo: Sandbox, pd_ctx: Clien
     assert result.status == "ok" and result.data["incidents"] and not result.partial
 
 
-async def test_D4_a_timed_out_note_is_never_posted_twice(demo: Sandbox, pd_ctx: ClientFactory) -> None:
+@pytest.mark.parametrize("applied", [True, False])
+async def test_D4_a_timed_out_note_is_never_posted_twice(demo: Sandbox, pd_ctx: ClientFactory, applied: bool) -> None:
+    """No second POST; alex re-reads the notes and reports honestly whether the note landed."""
     ctx, _ = pd_ctx(demo)
     number = triggered_number(demo)
     prepared = await run_tool(TOOLS_BY_NAME["add_incident_note"], {"incident": str(number), "note": "db failover"},
                               ctx)
     assert prepared.proposal is not None
     posts = demo.faults.add(path="/incidents/*/notes", method="POST")  # counts the attempts
-    demo.faults.add(path="/incidents/*/notes", method="POST", timeout="after")
+    demo.faults.add(path="/incidents/*/notes", method="POST", timeout="after" if applied else "before")
     outcome = await execute(prepared.proposal, ctx.asker, ctx.client)
     assert posts.fired == 1, "no second POST after a timeout"
-    assert not outcome.ok and outcome.maybe_applied
-    assert "may have been applied" in outcome.summary and "check" in outcome.summary.lower()
+    assert [r.method for r in demo.requests if r.path.endswith("/notes")][-1] == "GET", "the notes were re-read"
+    if applied:
+        assert outcome.ok and not outcome.maybe_applied
+        assert "the note is there" in " ".join(outcome.lines)
+    else:
+        assert not outcome.ok and outcome.maybe_applied
+        assert "may have been applied" in outcome.summary and "check" in outcome.summary.lower()
 
 
 @pytest.mark.parametrize("token", ["sandbox-revoked-token", "sandbox-readonly-token"])

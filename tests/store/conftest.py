@@ -42,6 +42,7 @@ from tests.fakes.fake_slack import FakeSlack
 from tests.helpers import sandbox_transport
 from tests.slack import conftest as slack_fixtures
 from tests.slack.conftest import SECRET, Clock, SlackHarness
+from tests.tools import conftest as tool_fixtures
 
 REDIS_MISSING = ("redis-server is not installed: the Redis state tests need a real server "
                  "(apt-get install -y redis-server); CI installs it and fails instead of skipping")
@@ -172,3 +173,5 @@ async def make_replica(fake_slack: FakeSlack, demo: Sandbox) -> AsyncIterator[Re
     yield build
     for rt in built:
         await rt.aclose()
+
+make_ctx = tool_fixtures.make_ctx

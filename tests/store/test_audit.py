@@ -10,11 +10,14 @@ from zoneinfo import ZoneInfo
 import httpx2
 import pytest
 
+from bot.agent.commands import parse_command, run_command
 from bot.pagerduty import PagerDutyClient
+from bot.sandbox import Sandbox
 from bot.store import AuditEntry
 from bot.store.memory import MemoryState
 from bot.tools.base import Asker, Operation, Proposal
 from bot.tools.proposals import audit_scope, execute
+from tests.tools.conftest import ContextFactory
 
 TOKEN = "dummy-pd-token-AUDIT-1234567890"
 RESPONDER = Asker("PUSER1", "aisha.khan@acme.example", "Aisha Khan", ZoneInfo("Europe/London"), "user")
@@ -91,3 +94,20 @@ async def test_no_scope_no_record_and_a_failing_sink_changes_nothing(caplog: pyt
     finally:
         await pd.aclose()
     assert "audit log" in caplog.text and "ConnectionError" in caplog.text
+
+
+async def test_a_typed_write_refused_before_any_proposal_is_recorded(demo: Sandbox,
+                                                                     make_ctx: ContextFactory) -> None:
+    """An Observer's typed ``resolve`` never becomes a proposal; the attempt still lands in the log."""
+    log = MemoryState()
+    observer = next(u for u in demo.world.users.values() if u.role == "observer")
+    number = next(i.number for i in demo.world.incidents.values() if i.status == "triggered")
+    command = parse_command(f"resolve {number} fixed")
+    assert command is not None
+    with audit_scope(log, requested_by="U0OLIVIA", via="command", channel="C1"):
+        turn = await run_command(command, make_ctx(demo, observer.email))
+    [entry] = await log.recent()
+    assert (entry.action, entry.outcome, entry.requested_by, entry.via) == (
+        "resolve_incidents", "refused", "U0OLIVIA", "command")
+    assert "observer" in entry.detail.lower() and entry.detail in turn.reply
+    assert all(r.method == "GET" for r in demo.requests)

@@ -16,7 +16,7 @@ from bot.agent.commands.grammar import Command, help_text
 from bot.agent.commands.replies import read_reply, write_reply
 from bot.agent.turn import ToolCallRecord, Turn
 from bot.tools.base import ToolContext, ToolResult
-from bot.tools.proposals import Outcome, execute
+from bot.tools.proposals import Outcome, execute, record_refused
 from bot.tools.registry import TOOLS_BY_NAME
 from bot.tools.runner import run_tool
 
@@ -96,7 +96,9 @@ async def _execute(command: Command, prepared: ToolResult, ctx: ToolContext) -> 
     """
     proposal = prepared.proposal
     if proposal is None:  # refused (e.g. an Observer), or an unknown incident, a bad time...
-        return prepared.error or "That change could not be prepared.", prepared
+        reason = prepared.error or "That change could not be prepared."
+        await record_refused(tool_call(command)[0], reason, ctx.asker)
+        return reason, prepared
     try:
         outcome = await execute(proposal, ctx.asker, ctx.client, deadline=ctx.deadline)
     except Exception:
