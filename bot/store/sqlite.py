@@ -145,9 +145,7 @@ class SQLiteState:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            _initialise(db)
             self._db = db
         return self._db
 
@@ -223,3 +221,18 @@ def _decode(row: tuple[Any, ...]) -> PendingProposal:
     state, created_at, expires_at, handled_by, data = row
     return decode_pending(str(data), StoredFields(str(state), float(created_at), float(expires_at),
                                                   None if handled_by is None else str(handled_by)))
+
+
+def _initialise(db: sqlite3.Connection, attempts: int = 50) -> None:
+    """WAL mode and the schema. Switching a new file to WAL needs an exclusive lock for which SQLite does
+    not wait (the busy timeout does not apply), so instances opening the same file at once retry briefly."""
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)

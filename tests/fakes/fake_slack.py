@@ -33,6 +33,8 @@ BOT_ID = "BALEXBOT"
 TEAM_ID = "T0ACME"
 ALL_METHODS_SEEN: set[str] = set()
 """Every method any FakeSlack received in this test session (the manifest test reads it)."""
+ALL_PAYLOADS: list[str] = []
+"""Every argument payload any FakeSlack received (JSON), for the session-wide secrets check."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -156,6 +158,7 @@ class FakeSlack:
         with self._lock:
             self.calls.append(SlackCall(method, args, token, body))
             ALL_METHODS_SEEN.add(method)
+            ALL_PAYLOADS.append(json.dumps(args, default=str))
         return body, headers
 
     def _answer(self, method: str, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
