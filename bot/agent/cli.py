@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from bot.agent.commands import help_text
 from bot.agent.memory import InMemoryThreadMemory, ThreadMemory, open_thread_memory
 from bot.agent.prompt import suggested_prompts
-from bot.agent.session import Session, SessionError, pagerduty_session, parse_now, sandbox_session
+from bot.agent.session import Session, SessionError, pagerduty_session, sandbox_session
 from bot.agent.text import (
     CONFIRM_PROMPT,
     DIM,
@@ -39,6 +39,7 @@ from bot.agent.text import (
     use_color,
 )
 from bot.agent.turn import Turn
+from bot.cli_types import aware_time
 from bot.config import Settings
 
 if TYPE_CHECKING:
@@ -74,17 +75,10 @@ def _session_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sandbox", action="store_true",
                         help="use the built-in PagerDuty sandbox (no keys, no network)")
     parser.add_argument("--dataset", choices=["demo", "large"], default="demo", help="the sandbox account")
-    parser.add_argument("--now", type=_now, default=None, metavar="ISO",
+    parser.add_argument("--now", type=aware_time, default=None, metavar="ISO",
                         help="the current time, e.g. 2026-03-10T14:00:00Z (sandbox default: that instant)")
     parser.add_argument("--as", dest="as_email", metavar="EMAIL", default=None,
                         help="act as this PagerDuty user (sandbox default: the Manager; else the token's user)")
-
-
-def _now(text: str) -> Any:
-    try:
-        return parse_now(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # -- alex ask ---------------------------------------------------------------------------------------

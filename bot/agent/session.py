@@ -57,17 +57,6 @@ class Session:
         await self.client.aclose()
 
 
-def parse_now(text: str) -> datetime:
-    """An ISO-8601 instant with an offset (``2026-03-10T14:00:00Z``), as UTC."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{text!r} is not an ISO-8601 time, e.g. 2026-03-10T14:00:00Z") from None
-    if value.tzinfo is None:
-        raise ValueError(f"{text!r} needs a UTC offset, e.g. 2026-03-10T14:00:00Z")
-    return value.astimezone(UTC)
-
-
 def sandbox_session(dataset: Dataset = "demo", *, now: datetime | None = None,
                     as_email: str | None = None) -> Session:
     """A session on a freshly built sandbox account, acting as ``as_email`` (default: its Manager)."""

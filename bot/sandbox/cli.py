@@ -9,16 +9,10 @@ import signal
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.cli_types import aware_time
 from bot.sandbox import DatasetName, build_sandbox, default_token
 from bot.sandbox.http import iso
 from bot.sandbox.server import serve
-
-
-def _aware(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError("--now needs an offset, e.g. 2026-03-10T14:00:00Z")
-    return value.astimezone(UTC)
 
 
 def add_sandbox_parser(commands: Any) -> None:
@@ -27,7 +21,7 @@ def add_sandbox_parser(commands: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--dataset", choices=["demo", "large"], default="demo")
-    parser.add_argument("--now", type=_aware, default=None,
+    parser.add_argument("--now", type=aware_time, default=None,
                         help="the account's current time (ISO-8601 with offset); default: the real time")
     parser.add_argument("--token", default=None, help="an extra API token acting as the Manager user")
     parser.add_argument("--seed", type=int, default=None)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from pydantic import SecretStr, ValidationError
 
-from bot.agent.session import parse_now
+from bot.cli_types import aware_time
 from bot.config import MissingSettingError, Settings
 
 if TYPE_CHECKING:  # Slack, aiohttp and the agent load only when serving (`alex chat` starts faster)
@@ -51,18 +51,11 @@ def add_serve_parser(commands: Any) -> None:
     serve.add_argument("--sandbox", action="store_true",
                        help="answer from the built-in PagerDuty sandbox (Slack users matched by e-mail)")
     serve.add_argument("--dataset", choices=["demo", "large"], default="demo", help="the sandbox account")
-    serve.add_argument("--now", type=_now, default=None, metavar="ISO",
+    serve.add_argument("--now", type=aware_time, default=None, metavar="ISO",
                        help="the current time, e.g. 2026-03-10T14:00:00Z (sandbox default: that instant)")
     serve.add_argument("--as", dest="as_email", metavar="EMAIL", default=None,
                        help="sandbox only: Slack users who are nobody in the sandbox act as this person")
     serve.set_defaults(run=run_serve)
-
-
-def _now(text: str) -> datetime:
-    try:
-        return parse_now(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from bot.agent.session import SessionError, pagerduty_session, parse_now, sandbox_session
+from bot.agent.session import SessionError, pagerduty_session, sandbox_session
 from bot.agent.text import CONFIRM_PROMPT
 from bot.cli import main
+from bot.cli_types import aware_time
 from bot.config import Settings
 from bot.sandbox import DEFAULT_NOW, build_sandbox
 from tests.agent.test_agent import FREE_TEXT, triggered_number
@@ -125,7 +126,7 @@ def test_sandbox_session_acts_as_the_person_with_their_own_token() -> None:
     assert default.asker.email == MANAGER_EMAIL
     assert default.sandbox is not None
     assert default.context().now == default.sandbox.world.now == DEFAULT_NOW
-    later = sandbox_session("demo", now=parse_now("2026-07-01T09:00:00+02:00"))
+    later = sandbox_session("demo", now=aware_time("2026-07-01T09:00:00+02:00"))
     assert later.context().now == datetime(2026, 7, 1, 7, tzinfo=UTC)
 
 
