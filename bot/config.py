@@ -92,9 +92,19 @@ class Settings(BaseSettings):
     approver_group: str | None = Field(
         default=None, validation_alias=AliasChoices("ALEX_APPROVER_GROUP"),
         description="A Slack user group ID (S...) whose members may confirm anyone's proposals, as themselves.")
+    allowed_channels: str = Field(
+        default="", validation_alias=AliasChoices("ALEX_ALLOWED_CHANNELS"),
+        description="Comma-separated Slack channel IDs alex answers in; empty means every channel (DMs always).")
+    read_only: bool = Field(
+        default=False, validation_alias=AliasChoices("ALEX_READ_ONLY"),
+        description="No write tool is offered and no write runs (typed commands and buttons included).")
     proposal_ttl_seconds: float = Field(
         default=600.0, gt=0, le=86_400, validation_alias=AliasChoices("ALEX_PROPOSAL_TTL_SECONDS"),
         description="How long a proposal's Confirm button works.")
+
+    @property
+    def allowed_channel_ids(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.allowed_channels.split(",") if part.strip())
 
     @field_validator("warroom_pattern")
     @classmethod

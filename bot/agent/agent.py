@@ -13,7 +13,6 @@ Proposals the model prepares come back in ``turn.proposals``; nothing is written
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -37,12 +36,6 @@ NO_LLM_REPLY = ("No LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL), s
 NO_LLM_NOTICE = "Command mode: no LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL)."
 READ_ONLY_REFUSAL = ("alex is read-only here (ALEX_READ_ONLY is set), so it can't change PagerDuty. "
                      "Make the change in PagerDuty itself.")
-READ_ONLY_ENV = "ALEX_READ_ONLY"
-
-
-def read_only_from_env() -> bool:
-    """``ALEX_READ_ONLY=true`` (or 1/yes/on): no write tool is offered and no write runs."""
-    return os.environ.get(READ_ONLY_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class Agent:
@@ -51,10 +44,10 @@ class Agent:
     def __init__(self, model: ChatModel | None, memory: ThreadMemory | None = None, *,
                  limits: Limits | None = None, tools: Sequence[Tool[Any]] | None = None,
                  model_name: str | None = None, command_fast_path: bool = True,
-                 read_only: bool | None = None) -> None:
+                 read_only: bool = False) -> None:
         """``command_fast_path=False`` sends exact commands to the model too (to measure the model
-        on them); they still run as commands when the model fails. ``read_only`` (default: the
-        ``ALEX_READ_ONLY`` environment variable) removes every write: the model gets read tools only,
+        on them); they still run as commands when the model fails. ``read_only`` (``ALEX_READ_ONLY``)
+        removes every write: the model gets read tools only,
         typed write commands and confirmations are refused."""
         if tools is None:
             from bot.tools.registry import ALL_TOOLS
@@ -66,7 +59,7 @@ class Agent:
         self.tools = list(tools)
         self.model_name = model_name or (getattr(model, "model", None) if model is not None else None)
         self.command_fast_path = command_fast_path
-        self.read_only = read_only_from_env() if read_only is None else read_only
+        self.read_only = read_only
 
     def tools_for(self, asker: Asker) -> list[Tool[Any]]:
         """The tools the model is offered for ``asker``: read tools only when alex is read-only or the
@@ -81,7 +74,7 @@ class Agent:
         """The configured model (None: command mode), limits from ``settings``, and ``memory``."""
         model = make_chat_model(settings)
         return cls(model, memory, limits=Limits.from_settings(settings),
-                   model_name=settings.llm_model if model is not None else None)
+                   model_name=settings.llm_model if model is not None else None, read_only=settings.read_only)
 
     def describe_mode(self) -> str:
         if self.model is None:

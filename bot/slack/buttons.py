@@ -114,7 +114,7 @@ async def act_on_incident(rt: SlackRuntime, client: AsyncWebClient, body: dict[s
     tool = CARD_ACTIONS[action_id]
     if not click.value:
         return
-    if not channel_allowed(click.channel):
+    if not channel_allowed(rt, click.channel):
         await post_ephemeral(client, click.channel, click.user, render_notice(NOT_ALLOWED_HERE), click.thread_ts)
         return
     if not await rt.proposals.once(f"{tool}:{click.value}:{click.user}", DOUBLE_CLICK_S):
@@ -150,7 +150,7 @@ async def act_on_incident(rt: SlackRuntime, client: AsyncWebClient, body: dict[s
 
 async def _allowed(rt: SlackRuntime, client: AsyncWebClient, click: Click) -> PendingProposal | None:
     """The stored proposal when ``click.user`` may act on it; otherwise say why (and return None)."""
-    if not channel_allowed(click.channel):
+    if not channel_allowed(rt, click.channel):
         await post_ephemeral(client, click.channel, click.user, render_notice(NOT_ALLOWED_HERE), click.thread_ts)
         return None
     stored = await rt.proposals.get(click.value) if click.value else None

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from typing import Any
 
@@ -45,7 +44,6 @@ BLOCKS_REJECTED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blo
                              "only_one_table_allowed", "invalid_attachments"})
 NOT_ALLOWED_HERE = ("alex isn't enabled in this channel, sorry. Send me a direct message instead, or ask a Slack "
                     "admin to add this channel to alex's allowed channels.")
-ALLOWED_CHANNELS_ENV = "ALEX_ALLOWED_CHANNELS"
 TEXT_ONLY_CHARS = 3_900
 SHOWN_PROMPTS = 6
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -61,18 +59,11 @@ def strip_mention(text: str, bot_user_id: str | None) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-def allowed_channels() -> frozenset[str]:
-    """``ALEX_ALLOWED_CHANNELS``: comma-separated channel IDs alex answers in; empty means every channel."""
-    raw = os.environ.get(ALLOWED_CHANNELS_ENV, "")
-    return frozenset(part.strip() for part in raw.split(",") if part.strip())
-
-
-def channel_allowed(channel: str, *, dm: bool = False) -> bool:
+def channel_allowed(rt: SlackRuntime, channel: str, *, dm: bool = False) -> bool:
     """Whether alex may answer (and act) in ``channel``: DMs always, channels when allowlisted (or no list)."""
     if dm or channel.startswith("D"):
         return True
-    allowed = allowed_channels()
-    return not allowed or channel in allowed
+    return not rt.allowed_channels or channel in rt.allowed_channels
 
 
 def thread_of(event: dict[str, Any]) -> str:
@@ -93,7 +84,7 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
     """
     channel = str(event["channel"])
     thread_ts = thread_of(event)
-    if not channel_allowed(channel, dm=dm or event.get("channel_type") == "im"):
+    if not channel_allowed(rt, channel, dm=dm or event.get("channel_type") == "im"):
         await post(client, channel, thread_ts, render_notice(NOT_ALLOWED_HERE))
         return
     text = strip_mention(str(event.get("text") or ""), bot_user_id)

@@ -75,6 +75,8 @@ class SlackRuntime:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     """Off unless given (``alex serve`` reads ALEX_RATE_LIMIT_PER_USER / _PER_CHANNEL)."""
     dedupe_ttl_s: float = DEDUPE_TTL_S
+    allowed_channels: frozenset[str] = frozenset()
+    """Channel IDs alex answers and acts in (``ALEX_ALLOWED_CHANNELS``); empty: every channel. DMs always."""
     _busy: int = field(default=0, init=False)
     _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 

@@ -180,7 +180,7 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
     return SlackRuntime(Agent.from_settings(settings, state.memory), backend, identities,
                         WarRooms(client, settings.warroom_pattern), state.proposals, approvers,
                         allow_unmapped_reads=settings.allow_unmapped_reads, state=state, rate_limits=limits,
-                        dedupe_ttl_s=settings.dedupe_ttl_seconds)
+                        dedupe_ttl_s=settings.dedupe_ttl_seconds, allowed_channels=settings.allowed_channel_ids)
 
 
 def web_app(app: AsyncApp) -> web.Application:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
+from bot.config import Settings
 from bot.sandbox import Sandbox
 from bot.tools.proposals import execute
 from bot.tools.registry import READ_TOOLS, TOOLS_BY_NAME, WRITE_TOOLS
@@ -164,10 +165,11 @@ async def test_C8_people_who_cannot_write_get_read_tools_only(make_slack: SlackF
 async def test_C8_read_only_setting_removes_every_write(make_slack: SlackFactory, demo: Sandbox,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALEX_READ_ONLY", "true")
+    assert Settings(_env_file=None).read_only  # how `alex serve` reads it
     number = triggered_number(demo)
     model = ScriptedModel([calls(call("acknowledge_incidents", {"incidents": [str(number)]})),
                            say("I can't change anything here.")])
-    slack = await make_slack(model)
+    slack = await make_slack(model, read_only=True)
     await slack.mention("ack it please")
     reply = await slack.reply()
     assert set(model.calls[0].tool_names) == READ_NAMES and not WRITE_NAMES & set(model.calls[0].tool_names)

@@ -13,6 +13,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.agent.llm import ModelReply
+from bot.config import Settings
 from bot.slack.conversation import NOT_ALLOWED_HERE
 from tests.fakes.fake_slack import BOT_ID, BOT_USER_ID, TEAM_ID
 from tests.fakes.scripted_llm import ScriptedModel, say
@@ -151,8 +152,10 @@ async def test_A8_bot_self_and_edited_messages_run_no_llm(make_slack: SlackFacto
 async def test_A9_channel_allowlist_refuses_politely_with_no_pagerduty_calls(make_slack: SlackFactory,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALEX_ALLOWED_CHANNELS", f" {GENERAL} , C0INCIDENTS")
+    allowed = Settings(_env_file=None).allowed_channel_ids  # how `alex serve` reads it
+    assert allowed == {GENERAL, "C0INCIDENTS"}
     model = ScriptedModel([say("allowed here"), say("and in DMs")])
-    slack = await make_slack(model)
+    slack = await make_slack(model, allowed_channels=allowed)
     refused_event = await slack.mention("what's open?", channel=OTHER)
     refusal = await slack.reply()
     assert refusal.args["channel"] == OTHER and refusal.args["thread_ts"] == refused_event["ts"]
@@ -176,7 +179,7 @@ async def test_A9_channel_allowlist_refuses_politely_with_no_pagerduty_calls(mak
 
 async def test_A9_no_allowlist_means_every_channel(make_slack: SlackFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALEX_ALLOWED_CHANNELS", "")
-    slack = await make_slack()
+    slack = await make_slack(allowed_channels=Settings(_env_file=None).allowed_channel_ids)
     await slack.mention("services", channel=OTHER)
     reply = await slack.reply()
     assert NOT_ALLOWED_HERE.split(",")[0] not in (reply.args.get("text") or "")

@@ -238,15 +238,17 @@ async def make_slack(fake_slack: FakeSlack, demo: Sandbox) -> AsyncIterator[Slac
     built: list[SlackRuntime] = []
 
     async def build(model: ChatModel | None = None, *, ttl_s: float = 600.0, allow_unmapped_reads: bool = True,
-                    approver_group: str | None = None, validate: bool = True) -> SlackHarness:
+                    approver_group: str | None = None, validate: bool = True, read_only: bool = False,
+                    allowed_channels: frozenset[str] = frozenset()) -> SlackHarness:
         client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
         transport = sandbox_transport(demo) if validate else demo.transport()
         backend = PagerDutyBackend.for_sandbox(demo, default_token("demo"), transport=transport)
         clock = Clock()
-        rt = SlackRuntime(Agent(model, InMemoryThreadMemory()), backend, IdentityResolver(client, backend),
-                          WarRooms(client), InMemoryProposalStore(ttl_s, clock=clock),
+        rt = SlackRuntime(Agent(model, InMemoryThreadMemory(), read_only=read_only), backend,
+                          IdentityResolver(client, backend), WarRooms(client),
+                          InMemoryProposalStore(ttl_s, clock=clock),
                           Approvers(client, approver_group) if approver_group else None,
-                          allow_unmapped_reads=allow_unmapped_reads)
+                          allow_unmapped_reads=allow_unmapped_reads, allowed_channels=allowed_channels)
         built.append(rt)
         app = build_app(rt, client=client, signing_secret=SECRET)
         return SlackHarness(fake_slack, demo, rt, app, clock)
