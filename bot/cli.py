@@ -1,4 +1,4 @@
-"""The ``alex`` command line: chat, ask, demo, sandbox, tools, eval, serve (and, as it lands, bench)."""
+"""The ``alex`` command line: chat, ask, demo, sandbox, tools, eval, serve, doctor, bench."""
 
 from __future__ import annotations
 

@@ -121,9 +121,6 @@ class Settings(BaseSettings):
         return (value.strip() or None) if value is not None else None
 
 
-def load_settings() -> Settings:
-    return Settings()
-
 
 class MissingSettingError(RuntimeError):
     """A required setting is absent; the message names the variable, never a value."""

@@ -139,29 +139,6 @@ def group_levels(rows: Iterable[OnCall], level_counts: Mapping[str, int] | None 
     return grouped
 
 
-def on_call_at(rows: Iterable[OnCall], instant: datetime) -> list[OnCall]:
-    """The rows covering ``instant`` (permanent ones included)."""
-    return [entry for entry in rows if entry.covers(instant)]
-
-
-def until_when(rows: Iterable[OnCall], user_id: str, instant: datetime) -> datetime | None:
-    """How long ``user_id`` stays on call from ``instant`` (any policy/level): the end of the longest
-    chain of touching periods covering it; None if permanent or not on call at ``instant``."""
-    mine = sorted((e for e in rows if e.user_id == user_id), key=_order)
-    if not any(e.covers(instant) for e in mine):
-        return None
-    if any(e.permanent and e.covers(instant) for e in mine):
-        return None
-    end = max(e.end for e in mine if e.covers(instant) and e.end is not None)
-    extended = True
-    while extended:  # follow handoffs to the same person (e.g. an override, then their own turn)
-        extended = False
-        for entry in mine:
-            if entry.start is not None and entry.end is not None and entry.start <= end < entry.end:
-                end, extended = entry.end, True
-    return end
-
-
 def my_oncall(rows: Iterable[OnCall], now: datetime) -> MyOnCall:
     """The periods running at ``now`` (permanent first) and the earliest one starting after ``now``."""
     entries = merge_contiguous(rows)

@@ -10,10 +10,8 @@ from bot.analysis.oncall import (
     group_levels,
     merge_contiguous,
     my_oncall,
-    on_call_at,
     parse_oncalls,
     uncovered,
-    until_when,
 )
 
 
@@ -70,18 +68,6 @@ def test_merge_joins_touching_periods_of_the_same_person_and_schedule_only() -> 
     assert len(merged) == 2
     joined = next(e for e in merged if e.schedule_name == "Primary")
     assert (joined.start, joined.end) == (utc("2026-03-10T11:00Z"), utc("2026-03-16T13:00Z"))
-
-
-def test_until_when_follows_handoffs_to_the_same_person() -> None:
-    now = utc("2026-03-10T14:00Z")
-    rows = [entry(1, "Ben", "2026-03-10T11:00Z", "2026-03-10T19:00Z"),
-            entry(2, "Ben", "2026-03-10T19:00Z", "2026-03-11T07:00Z", schedule="Secondary"),
-            entry(1, "Sam", "2026-03-10T19:00Z", "2026-03-16T13:00Z"),
-            entry(3, "Priya", None, None, schedule=None)]
-    assert until_when(rows, "U-Ben", now) == utc("2026-03-11T07:00Z")
-    assert until_when(rows, "U-Priya", now) is None  # permanent
-    assert until_when(rows, "U-Sam", now) is None  # not on call now
-    assert {e.user_name for e in on_call_at(rows, now)} == {"Ben", "Priya"}
 
 
 def test_my_oncall_now_and_next() -> None:

@@ -53,18 +53,6 @@ async def proposed(make_slack: SlackFactory, tool: str, arguments: dict[str, Any
     return slack, reply, ids[0]
 
 
-async def ephemeral(slack: SlackHarness, count: int = 1) -> SlackCall:
-    found = await slack.fake.wait_for("chat.postEphemeral", count)
-    await slack.settle()
-    return found[count - 1]
-
-
-async def updated(slack: SlackHarness, count: int = 1) -> SlackCall:
-    found = await slack.fake.wait_for("chat.update", count)
-    await slack.settle()
-    return found[count - 1]
-
-
 async def test_C1_model_resolve_makes_one_card_and_no_write(make_slack: SlackFactory, demo: Sandbox) -> None:
     number = triggered_number(demo)
     slack, reply, _ = await proposed(make_slack, "resolve_incidents",
@@ -80,7 +68,7 @@ async def test_C2_someone_else_clicking_confirm_is_refused(make_slack: SlackFact
     number = triggered_number(demo)
     slack, reply, pid = await proposed(make_slack, "acknowledge_incidents", {"incidents": [str(number)]})
     await slack.click("proposal_confirm", pid, user=BEN, message=reply)
-    notice = await ephemeral(slack)
+    notice = await slack.ephemeral()
     assert notice.args["user"] == BEN and "Only" in message_text(notice)
     assert slack.writes() == []
 
@@ -89,7 +77,7 @@ async def test_C3_double_and_concurrent_clicks_put_once(make_slack: SlackFactory
     number = triggered_number(demo)
     slack, reply, pid = await proposed(make_slack, "acknowledge_incidents", {"incidents": [str(number)]})
     await asyncio.gather(*(slack.click("proposal_confirm", pid, user=SAM, message=reply) for _ in range(4)))
-    await updated(slack)
+    await slack.updated()
     await slack.settle()
     assert slack.writes() == [("PUT", "/incidents", MANAGER_EMAIL)]
 
@@ -99,7 +87,7 @@ async def test_C4_click_after_expiry_writes_nothing(make_slack: SlackFactory, de
     slack, reply, pid = await proposed(make_slack, "acknowledge_incidents", {"incidents": [str(number)]})
     slack.clock.advance(11 * 60)
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    assert "expired" in message_text(await updated(slack))
+    assert "expired" in message_text(await slack.updated())
     assert slack.writes() == []
 
 
@@ -109,7 +97,7 @@ async def test_C5_forged_or_tampered_clicks_write_nothing(make_slack: SlackFacto
     # A payload with the arguments in the value, or another id: the lookup fails.
     for value in (json.dumps({"incidents": [str(number)]}), pid[:-1] + ("A" if pid[-1] != "A" else "B")):
         await slack.click("proposal_confirm", value, user=SAM, message=reply)
-    await updated(slack, 2)
+    await slack.updated(2)
     # A real id, but the request is not signed by Slack: 401 before any listener.
     raw = "payload=" + quote(json.dumps(block_actions("proposal_confirm", pid, user=SAM, message=reply)))
     response = await slack.send(raw, content_type="application/x-www-form-urlencoded", secret="forged")
@@ -135,7 +123,7 @@ async def test_C6_incident_resolved_elsewhere_before_the_click(make_slack: Slack
     assert (await execute(elsewhere.proposal, aisha.asker, aisha.client)).ok
     before = len(slack.writes())
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    outcome = await updated(slack)
+    outcome = await slack.updated()
     assert slack.writes()[before:] == [], "no second PUT"
     assert "already resolved" in message_text(outcome)
 
@@ -147,7 +135,7 @@ async def test_C7_an_approver_without_a_pagerduty_account_is_refused(make_slack:
                                        approver_group="S0APPROVE")
     slack.fake.add_usergroup("S0APPROVE", [VISITOR])
     await slack.click("proposal_confirm", pid, user=VISITOR, message=reply)
-    outcome = await updated(slack)
+    outcome = await slack.updated()
     assert "no PagerDuty account" in message_text(outcome)
     assert slack.writes() == [] and incident(demo, number).status == "triggered"
 
@@ -198,7 +186,7 @@ async def test_C9_executed_writes_carry_from_and_lose_their_buttons(make_slack: 
     slack, reply, pid = await proposed(make_slack, "add_incident_note",
                                        {"incident": str(number), "note": "failing over"})
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    outcome = await updated(slack)
+    outcome = await slack.updated()
     assert slack.writes() == [("POST", f"/incidents/{incident(demo, number).id}/notes", MANAGER_EMAIL)]
     assert buttons(outcome, "proposal_confirm") == [] and buttons(outcome, "proposal_cancel") == []
     assert len(blocks_of(outcome)) <= 50

@@ -83,36 +83,27 @@ def text_size(blocks: Sequence[dict[str, Any]]) -> int:
     return sum(len(value) for key, value in _strings(list(blocks)) if key == "text")
 
 
+def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a blocks tree, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _nodes(item)
+
+
 def _mrkdwn_texts(blocks: Sequence[dict[str, Any]]) -> Iterator[str]:
     """Texts Slack parses for ``<…>`` tokens: mrkdwn objects and markdown blocks."""
-
-    def walk(node: Any) -> Iterator[str]:
-        if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "markdown") and isinstance(node.get("text"), str):
-                yield node["text"]
-            for value in node.values():
-                yield from walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                yield from walk(item)
-
-    yield from walk(list(blocks))
+    return (n["text"] for n in _nodes(list(blocks))
+            if n.get("type") in ("mrkdwn", "markdown") and isinstance(n.get("text"), str))
 
 
 def _urls(blocks: Sequence[dict[str, Any]]) -> Iterator[str]:
     """URLs of buttons and rich-text links."""
-
-    def walk(node: Any) -> Iterator[str]:
-        if isinstance(node, dict):
-            if node.get("type") in ("button", "link") and isinstance(node.get("url"), str):
-                yield node["url"]
-            for value in node.values():
-                yield from walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                yield from walk(item)
-
-    yield from walk(list(blocks))
+    return (n["url"] for n in _nodes(list(blocks))
+            if n.get("type") in ("button", "link") and isinstance(n.get("url"), str))
 
 
 def link_problems(text: str) -> list[str]:

@@ -135,11 +135,23 @@ class SlackHarness:
         await asyncio.sleep(0.05)
         assert await self.rt.idle(within=20), "listeners still running"
 
-    async def reply(self, count: int = 1) -> SlackCall:
-        """The ``count``-th chat.postMessage (waits for it)."""
-        calls = await self.fake.wait_for("chat.postMessage", count)
+    async def nth(self, method: str, count: int = 1) -> SlackCall:
+        """The ``count``-th call of ``method`` (waits for it, then for the listeners to finish)."""
+        calls = await self.fake.wait_for(method, count)
         await self.settle()
         return calls[count - 1]
+
+    async def reply(self, count: int = 1) -> SlackCall:
+        """The ``count``-th chat.postMessage."""
+        return await self.nth("chat.postMessage", count)
+
+    async def updated(self, count: int = 1) -> SlackCall:
+        """The ``count``-th chat.update (a card whose buttons were replaced)."""
+        return await self.nth("chat.update", count)
+
+    async def ephemeral(self, count: int = 1) -> SlackCall:
+        """The ``count``-th chat.postEphemeral (a notice only the clicker sees)."""
+        return await self.nth("chat.postEphemeral", count)
 
     def writes(self) -> list[tuple[str, str, str | None]]:
         """PagerDuty writes so far: (method, path, From)."""

@@ -55,24 +55,12 @@ async def propose_ack(make_slack: SlackFactory, demo: Sandbox,
     return slack, reply, pid, number
 
 
-async def updated(slack: SlackHarness, count: int = 1) -> SlackCall:
-    calls_ = await slack.fake.wait_for("chat.update", count)
-    await slack.settle()
-    return calls_[count - 1]
-
-
-async def ephemeral(slack: SlackHarness, count: int = 1) -> SlackCall:
-    calls_ = await slack.fake.wait_for("chat.postEphemeral", count)
-    await slack.settle()
-    return calls_[count - 1]
-
-
 # -- Confirm ----------------------------------------------------------------------------------------
 
 async def test_confirm_by_the_asker_runs_once_as_the_asker(make_slack: SlackFactory, demo: Sandbox) -> None:
     slack, reply, pid, number = await propose_ack(make_slack, demo)
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    update = await updated(slack)
+    update = await slack.updated()
     assert slack.writes() == [("PUT", "/incidents", MANAGER_EMAIL)]
     assert incident(demo, number).status == "acknowledged"
     assert (update.args["channel"], update.args["ts"]) == (GENERAL, reply.answer["ts"])
@@ -81,7 +69,7 @@ async def test_confirm_by_the_asker_runs_once_as_the_asker(make_slack: SlackFact
     assert "Sam Rivera" in message_text(update) or SAM in message_text(update)
     # A later click finds it already handled: nothing runs again.
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    notice = await ephemeral(slack)
+    notice = await slack.ephemeral()
     assert notice.args["user"] == SAM and "already" in message_text(notice)
     assert len(slack.writes()) == 1
 
@@ -89,21 +77,21 @@ async def test_confirm_by_the_asker_runs_once_as_the_asker(make_slack: SlackFact
 async def test_confirm_by_someone_else_is_refused(make_slack: SlackFactory, demo: Sandbox) -> None:
     slack, reply, pid, number = await propose_ack(make_slack, demo)
     await slack.click("proposal_confirm", pid, user=BEN, message=reply)
-    notice = await ephemeral(slack)
+    notice = await slack.ephemeral()
     assert notice.args["user"] == BEN and notice.args["channel"] == GENERAL
     assert "Only" in message_text(notice)
     assert slack.writes() == [] and slack.fake.of("chat.update") == []
     # The proposal is still the asker's to confirm.
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    await updated(slack)
+    await slack.updated()
     assert slack.writes() == [("PUT", "/incidents", MANAGER_EMAIL)]
 
 
 async def test_a_double_click_runs_once(make_slack: SlackFactory, demo: Sandbox) -> None:
     slack, reply, pid, number = await propose_ack(make_slack, demo)
     await asyncio.gather(*(slack.click("proposal_confirm", pid, user=SAM, message=reply) for _ in range(3)))
-    await updated(slack)
-    await ephemeral(slack, 2)
+    await slack.updated()
+    await slack.ephemeral(2)
     await slack.settle()
     assert slack.writes() == [("PUT", "/incidents", MANAGER_EMAIL)]
     assert len(slack.fake.of("chat.update")) == 1
@@ -113,7 +101,7 @@ async def test_an_expired_proposal_does_nothing(make_slack: SlackFactory, demo: 
     slack, reply, pid, number = await propose_ack(make_slack, demo, ttl_s=600)
     slack.clock.advance(601)
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    update = await updated(slack)
+    update = await slack.updated()
     assert "expired" in message_text(update)
     assert buttons(update, "proposal_confirm") == []
     assert slack.writes() == []
@@ -123,7 +111,7 @@ async def test_an_expired_proposal_does_nothing(make_slack: SlackFactory, demo: 
 async def test_an_unknown_proposal_says_so(make_slack: SlackFactory, demo: Sandbox) -> None:
     slack, reply, pid, number = await propose_ack(make_slack, demo)
     await slack.click("proposal_confirm", "not-a-proposal-id", user=SAM, message=reply)
-    update = await updated(slack)
+    update = await slack.updated()
     assert "no longer available" in message_text(update)
     assert slack.writes() == []
 
@@ -136,7 +124,7 @@ async def test_confirm_rechecks_the_current_state(make_slack: SlackFactory, demo
     await slack.reply(2)
     assert slack.writes() == [("PUT", "/incidents", RESPONDER_EMAIL)]
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    update = await updated(slack)
+    update = await slack.updated()
     assert slack.writes() == [("PUT", "/incidents", RESPONDER_EMAIL)], "not resolved a second time"
     assert "Nothing to do" in message_text(update) or "already" in message_text(update)
 
@@ -147,7 +135,7 @@ async def test_an_acknowledgement_never_reopens_an_incident_resolved_meanwhile(m
     await slack.mention(f"resolve {number}", user=AISHA)
     await slack.reply(2)
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    await updated(slack)
+    await slack.updated()
     assert slack.writes() == [("PUT", "/incidents", RESPONDER_EMAIL)]
     assert incident(demo, number).status == "resolved"
 
@@ -157,7 +145,7 @@ async def test_a_note_proposal_is_added_once_as_the_asker(make_slack: SlackFacto
     slack, reply, pid = await proposed(make_slack, demo, "add_incident_note",
                                        {"incident": str(number), "note": "Failing over to the replica."})
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    await updated(slack)
+    await slack.updated()
     assert slack.writes() == [("POST", f"/incidents/{incident(demo, number).id}/notes", MANAGER_EMAIL)]
 
 
@@ -165,18 +153,18 @@ async def test_an_approver_may_confirm_as_themselves(make_slack: SlackFactory, d
     slack, reply, pid, number = await propose_ack(make_slack, demo, approver_group="S0APPROVERS")
     slack.fake.add_usergroup("S0APPROVERS", [BEN])
     await slack.click("proposal_confirm", pid, user=BEN, message=reply)
-    await updated(slack)
+    await slack.updated()
     assert slack.writes() == [("PUT", "/incidents", BEN_EMAIL)]
 
 
 async def test_cancel_removes_the_buttons_and_nothing_runs(make_slack: SlackFactory, demo: Sandbox) -> None:
     slack, reply, pid, number = await propose_ack(make_slack, demo)
     await slack.click("proposal_cancel", pid, user=SAM, message=reply)
-    update = await updated(slack)
+    update = await slack.updated()
     assert "Cancelled" in message_text(update)
     assert buttons(update, "proposal_confirm") == [] and buttons(update, "proposal_cancel") == []
     await slack.click("proposal_confirm", pid, user=SAM, message=reply)
-    notice = await ephemeral(slack)
+    notice = await slack.ephemeral()
     assert "cancelled" in message_text(notice)
     assert slack.writes() == []
 
@@ -216,7 +204,7 @@ async def test_card_buttons_refuse_an_observer(make_slack: SlackFactory, demo: S
     listing = await incident_list(slack)
     target = incident(demo, triggered_number(demo))
     await slack.click("incident_ack", target.id, user=OLIVIA, message=listing)
-    notice = await ephemeral(slack)
+    notice = await slack.ephemeral()
     assert notice.args["user"] == OLIVIA and "observer" in message_text(notice)
     assert slack.writes() == []
     assert target.status == "triggered"
@@ -228,7 +216,7 @@ async def test_a_card_double_click_runs_once(make_slack: SlackFactory, demo: San
     target = incident(demo, triggered_number(demo))
     await asyncio.gather(*(slack.click("incident_ack", target.id, user=SAM, message=listing) for _ in range(2)))
     await slack.reply(2)
-    notice = await ephemeral(slack)
+    notice = await slack.ephemeral()
     assert "a moment ago" in message_text(notice)
     assert slack.writes() == [("PUT", "/incidents", MANAGER_EMAIL)]
     assert len(slack.fake.of("chat.postMessage")) == 2
