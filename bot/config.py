@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         default=r"^inc-(\d+)", min_length=1, validation_alias=AliasChoices("ALEX_WARROOM_PATTERN"),
         description="A regex on channel names; its first group is the incident number of a war room.")
     allow_unmapped_reads: bool = Field(
-        default=True, validation_alias=AliasChoices("ALEX_ALLOW_UNMAPPED_READS"),
+        default=False, validation_alias=AliasChoices("ALEX_ALLOW_UNMAPPED_READS"),
         description="Whether Slack users with no PagerDuty account (matched by e-mail) may read.")
     approver_group: str | None = Field(
         default=None, validation_alias=AliasChoices("ALEX_APPROVER_GROUP"),
@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     proposal_ttl_seconds: float = Field(
         default=600.0, gt=0, le=86_400, validation_alias=AliasChoices("ALEX_PROPOSAL_TTL_SECONDS"),
         description="How long a proposal's Confirm button works.")
+    token_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ALEX_TOKEN_KEY"),
+        description="A Fernet key (or 'new,old' while rotating) encrypting the PagerDuty tokens people link "
+                    "with /alex connect; unset: linking is off. Checked when alex starts "
+                    "(bot.store.linked_tokens.token_cipher), not here: a validation error would print the value.")
 
     @property
     def allowed_channel_ids(self) -> frozenset[str]:
@@ -126,8 +131,21 @@ class MissingSettingError(RuntimeError):
     """A required setting is absent; the message names the variable, never a value."""
 
 
-def pagerduty_client(settings: Settings, transport: httpx2.AsyncBaseTransport | None = None) -> PagerDutyClient:
-    """The PagerDuty client for these settings (``transport`` lets tests and the sandbox plug in)."""
+def pagerduty_client(settings: Settings, transport: httpx2.AsyncBaseTransport | None = None, *,
+                     token: str | SecretStr | None = None, scoped_user: str | None = None) -> PagerDutyClient:
+    """The PagerDuty client for these settings (``transport`` lets tests and the sandbox plug in).
+
+    ``token`` replaces ``PAGERDUTY_USER_API_KEY`` (a person's linked token); ``scoped_user`` makes it a
+    :class:`~bot.pagerduty.scope.ScopedClient` limited to that PagerDuty user's teams.
+    """
+    if token is not None:
+        timeout = httpx2.Timeout(settings.pagerduty_timeout_seconds, connect=3.0)
+        if scoped_user is not None:
+            from bot.pagerduty.scope import ScopedClient
+
+            return ScopedClient(token, user_id=scoped_user, base_url=settings.pagerduty_api_url,
+                                transport=transport, timeout=timeout)
+        return PagerDutyClient(token, base_url=settings.pagerduty_api_url, transport=transport, timeout=timeout)
     if settings.pagerduty_user_api_key is None:
         raise MissingSettingError(
             "PAGERDUTY_USER_API_KEY is not set: create a User API token in PagerDuty "

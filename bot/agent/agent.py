@@ -82,16 +82,19 @@ class Agent:
         return f"LLM {self.model_name or 'configured'}"
 
     async def respond(self, message: str, ctx: ToolContext, *, thread_id: str | None = None,
-                      channel: ChannelInfo = DM, on_tool_start: ToolStart | None = None) -> Turn:
+                      channel: ChannelInfo = DM, on_tool_start: ToolStart | None = None,
+                      propose_writes: bool = False) -> Turn:
         """Answer ``message`` from ``ctx.asker``; ``thread_id`` links follow-ups through memory;
-        ``on_tool_start`` hears the tool names of each model step before they run (progress)."""
+        ``on_tool_start`` hears the tool names of each model step before they run (progress);
+        ``propose_writes``: a write command is only prepared (``turn.proposals``), never run at once
+        (for commands alex inferred, such as a war room's "resolve it")."""
         started = time.monotonic()
         text = message.strip()
         command = parse_command(text)
         if command is not None and command.is_write and self.read_only:
             return _finish(Turn(READ_ONLY_REFUSAL, "command"), started)
         if command is not None and (self.command_fast_path or self.model is None):
-            turn = await self._run_command(command, ctx, started)
+            turn = await self._run_command(command, ctx, started, execute_writes=not propose_writes)
             await self._remember(thread_id, [_said("user", text), _said("assistant", turn.reply)])
             return turn
         if self.model is None:
@@ -103,7 +106,7 @@ class Agent:
                                       channel=channel,
                                       limits=self.limits, transcript=transcript, on_tool_start=on_tool_start)
         except ModelFailed as failed:
-            return await self._fallback(failed, text, ctx, thread_id, started)
+            return await self._fallback(failed, text, ctx, thread_id, started, propose_writes=propose_writes)
         await self._remember(thread_id, transcript)
         return turn
 
@@ -125,11 +128,12 @@ class Agent:
         if self.memory is not None:
             await self.memory.aclose()
 
-    async def _run_command(self, command: Command, ctx: ToolContext, started: float) -> Turn:
-        return _finish(await run_command(command, ctx), started)
+    async def _run_command(self, command: Command, ctx: ToolContext, started: float, *,
+                           execute_writes: bool = True) -> Turn:
+        return _finish(await run_command(command, ctx, execute_writes=execute_writes), started)
 
     async def _fallback(self, failed: ModelFailed, text: str, ctx: ToolContext, thread_id: str | None,
-                        started: float) -> Turn:
+                        started: float, *, propose_writes: bool = False) -> Turn:
         """Command mode after the model failed: say so, keep what was already done, run a command if it is one."""
         done = failed.turn  # its proposals were never shown to anyone: dropped
         reason = failed.reason.strip().rstrip(".") + "."
@@ -143,7 +147,7 @@ class Agent:
             turn.reply = f"{unavailable} Exact commands still work:\n\n{help_text()}"
             return _finish(turn, started)
         ctx.deadline = time.monotonic() + self.limits.deadline_s  # the model may have used up the last one
-        answer = await run_command(command, ctx)
+        answer = await run_command(command, ctx, execute_writes=not propose_writes)
         turn.reply = f"{unavailable} I ran this as a command:\n\n{answer.reply}"
         turn.tool_calls += answer.tool_calls
         turn.proposals = list(answer.proposals)

@@ -5,7 +5,8 @@ run through :func:`bot.tools.runner.run_tool`, concurrently when it asks for sev
 their results go back as ``tool`` messages. It is bounded everywhere:
 
 * ``max_steps`` model calls; the last one is sent no tools, so the model has to answer;
-* one deadline for the whole message, also set on ``ctx.deadline`` so PagerDuty retries stop too;
+* one deadline for the whole message, also set on ``ctx.deadline`` so PagerDuty retries stop too; when
+  it runs out, the failure names what used the time: PagerDuty (and its slowest tool) or the model;
 * an identical call already made in this turn is not repeated (the earlier result is returned);
 * unknown tools and invalid arguments come back as error results the model can correct, for at most
   ``max_repairs`` consecutive steps; a write tool never runs on malformed arguments;
@@ -50,7 +51,8 @@ FINAL_STEP_NOTE = ("No more tool calls are possible for this message. Answer now
                    "say briefly what you could not find out.")
 
 Message = dict[str, Any]
-FailureKind = Literal["unavailable", "timeout", "empty", "deadline", "error"]
+FailureKind = Literal["unavailable", "timeout", "empty", "deadline", "error", "pagerduty"]
+"""``pagerduty``: the message deadline ran out mostly waiting for PagerDuty (not the model's fault)."""
 ToolStart = Callable[[list[str]], Awaitable[None]]
 """Told the tool names of a step before they run."""
 
@@ -79,7 +81,8 @@ class Limits:
 class ModelFailed(Exception):
     """The model could not produce an answer; ``turn`` holds what was done before it failed.
 
-    The caller answers in command mode instead, telling the person the model is unavailable.
+    The caller answers in command mode instead, telling the person the model is unavailable, or, for
+    ``kind == "pagerduty"``, that PagerDuty was too slow (``reason`` names the tool).
     Proposals in ``turn`` were never confirmed and should be dropped.
     """
 
@@ -155,6 +158,8 @@ class _TurnRun:
         self.tools_ms = 0.0
         self.done: dict[tuple[str, str], ToolResult] = {}
         self.bulk_refused = False
+        self.tool_ms_by_name: dict[str, float] = {}
+        """Time each tool spent (mostly waiting for PagerDuty), to say which one was slow."""
 
     async def answer(self, message: str, history: list[Message], channel: ChannelInfo,
                      transcript: list[Message]) -> Turn:
@@ -186,7 +191,7 @@ class _TurnRun:
     async def _complete(self, messages: list[Message], tools: list[dict[str, Any]]) -> ModelReply:
         remaining = self.deadline - self.clock()
         if remaining <= 0:
-            raise self._failed("deadline", "There was no time left to ask the model.")
+            raise self._out_of_time("There was no time left to ask the model.")
         started = self.clock()
         failure: tuple[FailureKind, str] | None = None
         try:
@@ -201,6 +206,8 @@ class _TurnRun:
             failure = ("error", "The model failed unexpectedly.")
         self.llm_ms += (self.clock() - started) * 1000
         self.turn.llm_calls += 1
+        if failure is not None and failure[0] == "timeout":
+            raise self._out_of_time(failure[1])
         if failure is not None:
             raise self._failed(*failure)
         self.turn.usage.add(reply.usage)
@@ -257,7 +264,7 @@ class _TurnRun:
                 finished = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
         except TimeoutError:
             self.tools_ms += (self.clock() - started) * 1000
-            raise self._failed("deadline", "PagerDuty did not answer before the message deadline.") from None
+            raise self._pagerduty_slow() from None
         self.tools_ms += (self.clock() - started) * 1000
         results: list[ToolResult] = []
         for c in calls:
@@ -281,6 +288,7 @@ class _TurnRun:
             return await run_tool(c.tool, c.call.arguments, self.ctx)
         finally:
             c.duration_ms = (self.clock() - started) * 1000
+            self.tool_ms_by_name[c.tool.name] = self.tool_ms_by_name.get(c.tool.name, 0.0) + c.duration_ms
 
     def _collect(self, c: _Call, result: ToolResult) -> ToolResult:
         """Keep a write tool's proposal (at most ``max_proposals`` per message)."""
@@ -316,6 +324,19 @@ class _TurnRun:
         self.turn.reply = text
         self._account()
         return self.turn
+
+    def _out_of_time(self, model_reason: str) -> ModelFailed:
+        """The message deadline ran out: blame PagerDuty when its tools used more of it than the model."""
+        if self.tools_ms > self.llm_ms:
+            return self._pagerduty_slow()
+        return self._failed("deadline" if "no time left" in model_reason else "timeout", model_reason)
+
+    def _pagerduty_slow(self) -> ModelFailed:
+        slowest = max(self.tool_ms_by_name.items(), key=lambda item: item[1], default=("a PagerDuty tool", 0.0))
+        name, spent_ms = slowest
+        return self._failed("pagerduty", (
+            f"PagerDuty was slow: {name} took {spent_ms / 1000:.0f} s of the {self.limits.deadline_s:g} s one "
+            "message may take, so there was no time left to answer."))
 
     def _failed(self, kind: FailureKind, reason: str) -> ModelFailed:
         self._account()

@@ -27,10 +27,16 @@ class ChannelInfo:
     kind: Literal["dm", "channel", "war_room"]
     incident: str | int | None = None
     """The war room's incident number, for ``kind="war_room"``."""
+    candidates: tuple[str | int, ...] = ()
+    """A thread whose parent names several incidents (``kind="channel"``): "it" is ambiguous there."""
 
     def describe(self) -> str:
         if self.kind == "dm":
             return "a direct message with alex (private)"
+        if self.candidates:
+            named = ", ".join(f"#{c}" for c in self.candidates)
+            return (f"a thread about several incidents ({named}): \"this incident\" and \"it\" are ambiguous; "
+                    "ask which one before preparing any change")
         if self.kind == "war_room":
             return (f"the war-room channel for incident #{self.incident}: \"this incident\" and \"it\" mean "
                     f"#{self.incident} unless the person says otherwise")

@@ -22,7 +22,8 @@ def add_doctor_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "doctor", help="check the Slack, PagerDuty and LLM configuration and connectivity",
         description="Check Slack (auth.test, scopes vs manifest.yml, Socket Mode / HTTP), PagerDuty (user token, "
-                    "role, region, services) and the LLM endpoint; print each problem with its fix. "
+                    "role, region, services), the LLM endpoint and the state store (SQLite file or Redis); print "
+                    "each problem with its fix. "
                     "Exit status 1 when something is wrong.")
     parser.add_argument("--json", action="store_true", help="print the checks as one JSON object")
     parser.add_argument("--manifest", type=Path, default=MANIFEST_PATH,
@@ -48,17 +49,19 @@ async def run_doctor(
     llm_transport: httpx2.AsyncBaseTransport | None = None,
     timeout_s: float = 10.0,
 ) -> list[Check]:
-    """Every check, Slack then PagerDuty then LLM (the three run concurrently)."""
+    """Every check, Slack then PagerDuty then LLM then the state store (they run concurrently)."""
     from bot.doctor.llm import check_llm
     from bot.doctor.pagerduty import check_pagerduty
     from bot.doctor.slack import check_slack, slack_secrets
+    from bot.doctor.state import check_state
 
-    secrets = [*slack_secrets(settings), *(s.get_secret_value() if s else None
-                                       for s in (settings.pagerduty_user_api_key, settings.openai_api_key))]
+    secrets = [*slack_secrets(settings), *(s.get_secret_value() if s else None for s in (
+        settings.pagerduty_user_api_key, settings.openai_api_key, settings.state_url))]
     groups = await asyncio.gather(
         _guard("Slack", check_slack(settings, manifest_path=manifest_path, timeout_s=timeout_s), secrets),
         _guard("PagerDuty", check_pagerduty(settings, transport=pagerduty_transport, timeout_s=timeout_s), secrets),
         _guard("LLM", check_llm(settings, transport=llm_transport, timeout_s=timeout_s), secrets),
+        _guard("State", check_state(settings), secrets),
     )
     return [check for group in groups for check in group]
 

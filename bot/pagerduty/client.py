@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import logging
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -16,6 +17,7 @@ import httpx2
 from pydantic import SecretStr
 
 from . import pagination, schedules
+from .attempts import Attempt
 from .errors import (
     MalformedResponseError,
     PagerDutyConnectionError,
@@ -41,6 +43,10 @@ USER_AGENT = f"alex-pagerduty-bot/0.1 httpx2/{httpx2.__version__}"
 
 _NO_BODY: Any = None
 _LOOPBACK_NAMES = {"localhost"}
+_NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+_LOGGED_SEGMENT = re.compile(r"[a-z_]{1,40}|v\d|[A-Z0-9]{1,32}")
+"""Path segments logged as they are: resource names and PagerDuty IDs; anything else (a name a person
+typed, say) is logged as ``{…}``."""
 
 
 def _auth_header(token: str | SecretStr, auth_type: str) -> tuple[SecretStr, str]:
@@ -97,7 +103,12 @@ class PagerDutyClient:
 
     Errors are :mod:`bot.pagerduty.errors` types. A failed POST is never retried blindly after a
     timeout / 5xx / dropped connection: the error has ``maybe_applied=True`` and the caller must
-    re-read PagerDuty's state before trying again.
+    re-read PagerDuty's state before trying again. Writes take ``attempts``: a list the client fills
+    with one :class:`~bot.pagerduty.attempts.Attempt` per try, so the caller knows when an earlier
+    try went unanswered (and may have been applied) before the answer it got.
+
+    Every failed request is logged once at WARNING on ``bot.pagerduty``: method, path (IDs only),
+    status, PagerDuty's error code and the attempt; never the token, a body or query values.
     """
 
     def __init__(
@@ -166,22 +177,43 @@ class PagerDutyClient:
         return body
 
     async def post(
-        self, path: str, json: Any, *, from_email: str | None = None, deadline: float | None = None
+        self,
+        path: str,
+        json: Any,
+        *,
+        from_email: str | None = None,
+        deadline: float | None = None,
+        attempts: list[Attempt] | None = None,
     ) -> Any:
         """POST ``json``; returns the decoded body (None if empty). Not retried when it may have applied."""
-        return await self._call("POST", path, json=json, from_email=from_email, deadline=deadline)
+        return await self._call(
+            "POST", path, json=json, from_email=from_email, deadline=deadline, attempts=attempts
+        )
 
     async def put(
-        self, path: str, json: Any, *, from_email: str | None = None, deadline: float | None = None
+        self,
+        path: str,
+        json: Any,
+        *,
+        from_email: str | None = None,
+        deadline: float | None = None,
+        attempts: list[Attempt] | None = None,
     ) -> Any:
         """PUT ``json`` (idempotent: retried on 5xx/timeouts too); returns the decoded body or None."""
-        return await self._call("PUT", path, json=json, from_email=from_email, deadline=deadline)
+        return await self._call(
+            "PUT", path, json=json, from_email=from_email, deadline=deadline, attempts=attempts
+        )
 
     async def delete(
-        self, path: str, *, from_email: str | None = None, deadline: float | None = None
+        self,
+        path: str,
+        *,
+        from_email: str | None = None,
+        deadline: float | None = None,
+        attempts: list[Attempt] | None = None,
     ) -> Any | None:
         """DELETE ``path``; returns None on 204 / empty body, else the decoded body (e.g. 200)."""
-        return await self._call("DELETE", path, from_email=from_email, deadline=deadline)
+        return await self._call("DELETE", path, from_email=from_email, deadline=deadline, attempts=attempts)
 
     # ------------------------------------------------------------------ pagination
 
@@ -256,8 +288,9 @@ class PagerDutyClient:
         json: Any = _NO_BODY,
         from_email: str | None = None,
         deadline: float | None = None,
+        attempts: list[Attempt] | None = None,
     ) -> Any:
-        response = await self._send(method, path, params, json, from_email, deadline)
+        response = await self._send(method, path, params, json, from_email, deadline, attempts)
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -279,6 +312,7 @@ class PagerDutyClient:
         json: Any,
         from_email: str | None,
         deadline: float | None,
+        attempts: list[Attempt] | None = None,
     ) -> httpx2.Response:
         _check_path(path)
         headers: dict[str, str] = {}
@@ -296,17 +330,25 @@ class PagerDutyClient:
             started = self._clock()
             self.requests_sent += 1
             try:
-                response = await self._http.request(
-                    method, path, params=query, json=json, headers=headers, timeout=timeout
-                )
+                # The deadline holds even where a transport does not honour httpx timeouts.
+                async with asyncio.timeout(None if deadline is None else deadline - started):
+                    response = await self._http.request(
+                        method, path, params=query, json=json, headers=headers, timeout=timeout
+                    )
             except httpx2.HTTPError as exc:
                 error = self._transport_error(exc, method, path)
                 error.__cause__ = exc
                 outcome: str = type(exc).__name__
+            except TimeoutError as exc:
+                error = self._deadline_error(method, path)
+                error.__cause__ = exc
+                outcome = "DeadlineExceeded"
             else:
                 outcome = str(response.status_code)
                 if response.is_success:
                     self._log(method, path, outcome, attempt, started)
+                    if attempts is not None:
+                        attempts.append(Attempt(response.status_code))
                     return response
                 error = error_from_response(
                     response,
@@ -316,14 +358,18 @@ class PagerDutyClient:
                     and (response.status_code >= 500 or response.status_code == 408),
                     redact=self._token.get_secret_value(),
                 )
-            self._log(method, path, outcome, attempt, started)
+            self._log(method, path, outcome, attempt, started, error)
+            if attempts is not None:
+                never_sent = isinstance(error.__cause__, _NEVER_SENT)
+                attempts.append(Attempt(error.status, error.code, sent=not never_sent,
+                                        may_have_applied=error.maybe_applied))
             last_error = error
             if attempt >= policy.max_attempts or not policy.should_retry(method, error):
                 raise error
             wait = policy.wait_before_retry(attempt, error, self._rng)
             if wait is None or (deadline is not None and self._clock() + wait >= deadline):
                 raise error
-            logger.debug("PagerDuty %s %s: retrying in %.2fs after %s", method, path, wait, outcome)
+            logger.debug("PagerDuty %s %s: retrying in %.2fs after %s", method, _loggable(path), wait, outcome)
             await self._sleep(wait)
 
     def _timeout_within(
@@ -344,9 +390,17 @@ class PagerDutyClient:
         return httpx2.Timeout(connect=fit(t.connect), read=fit(t.read), write=fit(t.write), pool=fit(t.pool))
 
     @staticmethod
+    def _deadline_error(method: str, path: str) -> PagerDutyError:
+        maybe = method not in SAFE_METHODS
+        note = "; it may have been applied: re-read state before retrying" if maybe else ""
+        return PagerDutyTimeout(
+            f"no answer before the deadline for {method} {path}{note}", method=method, path=path, maybe_applied=maybe
+        )
+
+    @staticmethod
     def _transport_error(exc: httpx2.HTTPError, method: str, path: str) -> PagerDutyError:
         kind = type(exc).__name__
-        never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
+        never_sent = isinstance(exc, _NEVER_SENT)
         maybe = not never_sent and method not in SAFE_METHODS
         note = "; it may have been applied: re-read state before retrying" if maybe else ""
         common: dict[str, Any] = {"method": method, "path": path, "maybe_applied": maybe}
@@ -358,13 +412,23 @@ class PagerDutyClient:
             return MalformedResponseError(f"could not decode the response ({kind})", **common)
         return PagerDutyConnectionError(f"connection failed ({kind}) for {method} {path}{note}", **common)
 
-    def _log(self, method: str, path: str, outcome: str, attempt: int, started: float) -> None:
-        logger.debug(
-            "PagerDuty %s %s -> %s (attempt %d/%d, %.3fs)",
-            method,
-            path,
-            outcome,
-            attempt,
-            self._retry.max_attempts,
-            self._clock() - started,
+    def _log(
+        self, method: str, path: str, outcome: str, attempt: int, started: float, error: PagerDutyError | None = None
+    ) -> None:
+        elapsed = self._clock() - started
+        if error is None:
+            logger.debug(
+                "PagerDuty %s %s -> %s (attempt %d/%d, %.3fs)",
+                method, _loggable(path), outcome, attempt, self._retry.max_attempts, elapsed,
+            )
+            return
+        logger.warning(
+            "PagerDuty %s %s -> %s (attempt %d/%d, code %s, %.3fs)",
+            method, _loggable(path), outcome, attempt, self._retry.max_attempts,
+            error.code if error.code is not None else "-", elapsed,
         )
+
+
+def _loggable(path: str) -> str:
+    """``path`` with only resource names and IDs kept (``/schedules/{…}`` for a typed name)."""
+    return "/".join(part if not part or _LOGGED_SEGMENT.fullmatch(part) else "{…}" for part in path.split("/"))

@@ -24,6 +24,7 @@ import httpx2
 from bot.sandbox.faults import Fault, FaultPlan
 from bot.sandbox.http import ApiError, SandboxRequest, SandboxResponse, forbidden, invalid
 from bot.sandbox.model import TokenGrant, User, World
+from bot.sandbox.schedule_engine import RenderLimitError
 
 log = logging.getLogger("bot.sandbox")
 
@@ -143,6 +144,8 @@ class Sandbox:
                 route_name, response = self._dispatch(request)
         except ApiError as error:
             response = SandboxResponse(error.status, error.body())
+        except RenderLimitError as error:  # a route that let a too-large render through still answers 400
+            response = SandboxResponse(400, invalid(str(error)).body())
         except Exception:
             log.exception("sandbox route failed: %s %s", request.method, request.path)
             response = SandboxResponse(500, {"error": {"message": "Internal Server Error", "code": 2000}})

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import logsafe
 from bot.cli_types import aware_time
 from bot.sandbox import DatasetName, build_sandbox, default_token
 from bot.sandbox.http import iso
@@ -30,6 +32,8 @@ def add_sandbox_parser(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsafe.install()  # request paths and bodies are the caller's: escaped and capped in every record
     now = args.now or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     return asyncio.run(run_sandbox_server(host=args.host, port=args.port, dataset=args.dataset, now=now,
                                           token=args.token, seed=args.seed, scale=args.scale))

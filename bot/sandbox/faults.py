@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 from bot.sandbox.http import SandboxRequest
 
+MAX_RULES = 1_000
+"""Every request is matched against every rule, so their number is bounded."""
+
 
 @dataclass(slots=True)
 class Fault:
@@ -56,8 +59,11 @@ class FaultPlan:
         self._lock = threading.Lock()
 
     def add(self, fault: Fault | None = None, **kwargs: Any) -> Fault:
+        """Append a rule; past :data:`MAX_RULES` a ValueError (``/_sandbox/faults`` answers it 400)."""
         rule = fault or Fault(**kwargs)
         with self._lock:
+            if len(self._rules) >= MAX_RULES:
+                raise ValueError(f"at most {MAX_RULES} fault rules; clear them first")
             self._rules.append(rule)
         return rule
 

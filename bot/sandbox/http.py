@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +19,13 @@ T = TypeVar("T")
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 25
 OFFSET_CAP = 10_000
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+"""Every time the sandbox reads lies in ``[EARLIEST, LATEST)``: far from the ends of ``datetime``, so
+no padding or calendar arithmetic on it can overflow, and far beyond anything a real client sends."""
+MAX_TIME_CHARS = 64
+MAX_ZONE_CHARS = 64
+"""IANA zone names are at most about 30 characters."""
 
 
 class ApiError(Exception):
@@ -102,11 +109,7 @@ class SandboxRequest:
         return parse_time(raw, name)
 
     def time_zone(self, default: str) -> ZoneInfo:
-        name = self.one("time_zone") or default
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise invalid(f"time_zone '{name}' is not a valid time zone") from exc
+        return parse_zone(self.one("time_zone") or default)
 
 
 @dataclass(slots=True)
@@ -129,16 +132,46 @@ _OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 
 
 def parse_time(raw: str, name: str = "time") -> datetime:
-    """Parse an ISO-8601 timestamp; one without an offset is taken as UTC (the account zone here)."""
+    """Parse an ISO-8601 timestamp; one without an offset is taken as UTC (the account zone here).
+
+    Past :data:`MAX_TIME_CHARS` or outside ``[EARLIEST, LATEST)`` it is a 400, like a malformed one."""
+    code = 2004 if name == "since" else 2005 if name == "until" else 2001
+    if len(raw) > MAX_TIME_CHARS:
+        raise invalid(f"{name} is longer than {MAX_TIME_CHARS} characters: send an ISO-8601 date", code=code)
     text = raw.strip().replace(" ", "+") if "T" in raw else raw.strip()
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise invalid(f"{name} is not a valid ISO-8601 date", code=2004 if name == "since" else 2005
-                      if name == "until" else 2001) from exc
+        raise invalid(f"{name} is not a valid ISO-8601 date", code=code) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo("UTC"))
+    return check_time(value, name)
+
+
+def check_time(value: datetime, name: str) -> datetime:
+    """``value`` when it lies in ``[EARLIEST, LATEST)``, else a 400 saying so."""
+    if not EARLIEST <= value < LATEST:
+        raise invalid(f"{name} must be between {EARLIEST.year} and {LATEST.year - 1}: "
+                      f"{value.isoformat()} is outside the range the API accepts")
     return value
+
+
+def check_span(since: datetime, until: datetime, longest: timedelta, what: str) -> None:
+    """A 400 when ``since``..``until`` is longer than ``longest`` (in whole days)."""
+    if until - since > longest:
+        raise invalid(f"The range between since and until is over the maximum of {longest.days} days "
+                      f"for {what}; it is {(until - since).days} days. Narrow it.")
+
+
+def parse_zone(name: str, field_name: str = "time_zone") -> ZoneInfo:
+    """An IANA zone by name, a 400 when it is unknown, malformed or longer than :data:`MAX_ZONE_CHARS`."""
+    if len(name) > MAX_ZONE_CHARS:
+        raise invalid(f"{field_name} is longer than {MAX_ZONE_CHARS} characters: send an IANA zone name "
+                      "such as America/New_York")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a directory such as "America"
+        raise invalid(f"{field_name} '{name}' is not a valid time zone") from exc
 
 
 def iso(value: datetime, tz: ZoneInfo | None = None) -> str:

@@ -21,6 +21,10 @@ PagerDuty semantics implemented here:
   override wins where overrides overlap). Touching entries of the same user are merged into one entry,
   as PagerDuty renders one entry for a continuous shift.
 
+**Bounded work.** One :func:`render_layer` generates at most :data:`MAX_SPANS` rotation shifts and
+restriction windows, and raises :class:`RenderLimitError` past it (also for windows at the far ends of
+``datetime``), so no caller can make a render grow with the window it asks for.
+
 Every function is pure; every returned datetime is aware and in UTC.
 """
 
@@ -31,13 +35,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 __all__ = [
     "Entry",
+    "MAX_SPANS",
     "Layer",
     "OverrideSpan",
+    "RenderLimitError",
     "Restriction",
     "coverage_percentage",
     "find_gaps",
@@ -52,7 +58,17 @@ WEEK_SECONDS = 7 * DAY_SECONDS
 _DAY = timedelta(days=1)
 _WEEK = timedelta(weeks=1)
 
+MAX_SPANS = 20_000
+"""Most rotation shifts, and separately most restriction windows, one layer render may generate: a year
+of hourly handoffs (8,760) fits, an unbounded window does not."""
+
 Interval = tuple[datetime, datetime]
+T = TypeVar("T")
+
+
+class RenderLimitError(ValueError):
+    """A render would generate more than :data:`MAX_SPANS` spans, or reach past the dates ``datetime``
+    can hold: the window must be narrowed. The message says so (routes answer it as a 400)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +147,15 @@ def _union(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
+def _limited(items: Iterable[T], layer: Layer, what: str) -> Iterator[T]:
+    """``items`` unchanged, but a :class:`RenderLimitError` once more than :data:`MAX_SPANS` are pulled."""
+    for count, item in enumerate(items, start=1):
+        if count > MAX_SPANS:
+            raise RenderLimitError(f"layer {layer.id}: the window needs more than {MAX_SPANS:,} {what}; "
+                                   "narrow the window")
+        yield item
+
+
 def _clip(start: datetime, end: datetime, lo: datetime, hi: datetime) -> Interval | None:
     s, e = max(start, lo), min(end, hi)
     return (s, e) if s < e else None
@@ -202,16 +227,14 @@ def _window_days(restriction: Restriction, first: date, last: date) -> Iterator[
         day += step
 
 
-def _restriction_windows(
-    restrictions: Sequence[Restriction], tz: ZoneInfo, lo: datetime, hi: datetime
-) -> list[Interval]:
+def _restriction_windows(layer: Layer, tz: ZoneInfo, lo: datetime, hi: datetime) -> list[Interval]:
     """Union of all restriction windows, clipped to ``[lo, hi)``."""
     first, last = _wall(lo, tz).date(), _wall(hi, tz).date()
     windows: list[Interval] = []
-    for restriction in restrictions:
+    for restriction in layer.restrictions:
         if restriction.duration_seconds <= 0:
             continue
-        for day in _window_days(restriction, first, last):
+        for day in _limited(_window_days(restriction, first, last), layer, "restriction windows"):
             clipped = _clip(*_local_window(day, restriction, tz), lo, hi)
             if clipped is not None:
                 windows.append(clipped)
@@ -241,17 +264,21 @@ def render_layer(layer: Layer, tz: ZoneInfo, since: datetime, until: datetime) -
     """Entries of one layer within ``[since, until)``, restrictions applied, same-user runs merged."""
     if layer.rotation_turn_length_seconds <= 0:
         raise ValueError(f"layer {layer.id}: rotation_turn_length_seconds must be positive")
-    lo = max(_utc(since, "since"), _utc(layer.start, "layer.start"))
-    hi = _utc(until, "until")
-    if layer.end is not None:
-        hi = min(hi, _utc(layer.end, "layer.end"))
-    _utc(layer.rotation_virtual_start, "rotation_virtual_start")
-    if not layer.user_ids or lo >= hi:
-        return []
-    shifts = _rotation_shifts(layer, tz, lo, hi)
-    if layer.restrictions:
-        return merge_adjacent(_mask(shifts, _restriction_windows(layer.restrictions, tz, lo, hi)))
-    return merge_adjacent(shifts)
+    try:
+        lo = max(_utc(since, "since"), _utc(layer.start, "layer.start"))
+        hi = _utc(until, "until")
+        if layer.end is not None:
+            hi = min(hi, _utc(layer.end, "layer.end"))
+        _utc(layer.rotation_virtual_start, "rotation_virtual_start")
+        if not layer.user_ids or lo >= hi:
+            return []
+        shifts = _limited(_rotation_shifts(layer, tz, lo, hi), layer, "rotation shifts")
+        if layer.restrictions:
+            return merge_adjacent(_mask(shifts, _restriction_windows(layer, tz, lo, hi)))
+        return merge_adjacent(shifts)
+    except OverflowError as exc:
+        raise RenderLimitError(f"layer {layer.id}: the window reaches past the dates the engine can render; "
+                               "narrow the window") from exc
 
 
 def _stack(tiers: Sequence[Sequence[Entry]]) -> list[Entry]:

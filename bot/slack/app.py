@@ -23,12 +23,14 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import buttons, conversation, home
+from bot.slack import buttons, conversation, home, linking
 from bot.slack.middleware import IgnoreUnanswerable
 from bot.slack.render import ASK_ACTION, render_notice
 from bot.slack.runtime import SlackRuntime
+from bot.slack.workspace import RefuseOtherWorkspaces
 from bot.tools.proposals import audit_scope
 
 log = logging.getLogger("bot.slack")
@@ -38,6 +40,7 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
     """The app for ``rt``; ``signing_secret`` is required for HTTP mode (Socket Mode needs none)."""
     app = AsyncApp(client=client, signing_secret=signing_secret or "", logger=log)
     app.use(IgnoreUnanswerable(ttl_s=rt.dedupe_ttl_s, first_delivery=rt.first_delivery))
+    app.use(RefuseOtherWorkspaces())
 
     async def answer(event: dict[str, Any], client: AsyncWebClient, bot_user_id: str | None, *,
                      dm: bool = False) -> None:
@@ -103,6 +106,10 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
         async with rt.working():
             with _card_scope(rt, body):
                 await buttons.act_on_incident(rt, client, body, buttons.INCIDENT_RESOLVE)
+
+    @app.command(linking.COMMAND)
+    async def on_alex_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await linking.slash_command(rt, ack, command, respond)  # acks first, then works
 
     return app
 

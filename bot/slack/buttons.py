@@ -6,9 +6,12 @@ Proposal cards (``proposal_confirm`` / ``proposal_cancel``, value = the proposal
   ephemeral refusal and the proposal stays pending;
 * the click must *claim* the proposal in the store: concurrent or repeated clicks run it once;
 * after ``ALEX_PROPOSAL_TTL_SECONDS`` (10 minutes) it has expired: nothing runs;
-* Confirm re-checks the current state (acknowledgements re-read each incident as they run; other
-  changes are prepared again by their write tool), executes as the person who clicked (``From`` =
-  their e-mail, within their PagerDuty role), and replaces the buttons with the outcome.
+* Confirm runs exactly the operations the card showed (resolved IDs, absolute times), executed as the
+  person who clicked (``From`` = their e-mail, within their PagerDuty role and teams), and replaces the
+  buttons with the outcome. Before that it re-checks the current state: acknowledgements re-read each
+  incident as they run; other changes are prepared again by their write tool *as the person who asked,
+  at the time they asked* (so an approver's click never re-binds "me" or "tomorrow" to the approver):
+  a different result refuses the click ("changed since"), never runs something else.
 
 Incident cards (``incident_ack`` / ``incident_resolve``, value = the incident id) act at once as the
 person who clicked: the click is their own instruction, prepared and executed with their identity.
@@ -52,6 +55,7 @@ EXPIRED = "This proposal expired (the buttons work for {minutes} minutes); nothi
 TAKEN = "This proposal was already {state}."
 ALREADY_CLICKED = ("You clicked this a moment ago: that click is being handled. Check the incident in PagerDuty "
                    "if nothing shows up here.")
+CHANGED_SINCE = "Not done: PagerDuty changed since this was proposed, so nothing was run. Ask again."
 UNCONFIRMED = ("Something went wrong while making the change, so it may or may not have been applied: "
                "check in PagerDuty before trying again.")
 
@@ -85,7 +89,7 @@ async def confirm(rt: SlackRuntime, client: AsyncWebClient, body: dict[str, Any]
     claim = await rt.proposals.claim(click.value, click.user, "confirmed")
     if not await _claimed(client, click, claim.status, claim.pending):
         return
-    ctx = rt.context(identity.asker, with_deadline=True)
+    ctx = await rt.context(identity.asker, with_deadline=True)
     try:
         proposal = await _recheck(stored, ctx)
         if isinstance(proposal, Outcome):
@@ -131,7 +135,7 @@ async def act_on_incident(rt: SlackRuntime, client: AsyncWebClient, body: dict[s
         await post_ephemeral(client, click.channel, click.user, render_notice(f"{refused} {WRITE_ROLES_HINT}"),
                              click.thread_ts)
         return
-    ctx = rt.context(identity.asker, with_deadline=True)
+    ctx = await rt.context(identity.asker, with_deadline=True)
     arguments: dict[str, Any] = {"incidents": [click.value]}
     if tool == "resolve_incidents":
         arguments["resolution_note"] = None
@@ -182,16 +186,26 @@ async def _claimed(client: AsyncWebClient, click: Click, status: str, stored: Pe
     return False
 
 
-async def _recheck(stored: PendingProposal, ctx: ToolContext) -> Proposal | Outcome:
-    """The proposal to run now: prepared again from the current state when its tool call is known."""
+async def _recheck(stored: PendingProposal, clicker: ToolContext) -> Proposal | Outcome:
+    """The stored proposal, unless PagerDuty changed since it was shown (then an Outcome refusing the click).
+
+    The tool call is prepared again as the person it was prepared for, at the time it was prepared, reading
+    the current state through the clicker's client: "me", "mine" and "tomorrow" keep the meaning the card
+    showed, whoever clicks. Only an identical result runs, and what runs is the stored operations.
+    """
     tool = TOOLS_BY_NAME.get(stored.tool or "")
-    if tool is None or stored.arguments is None or tool.name in EXECUTED_AS_READ:
+    if (tool is None or stored.arguments is None or tool.name in EXECUTED_AS_READ or stored.asker is None
+            or stored.prepared_at is None):
         return stored.proposal
+    ctx = ToolContext(clicker.client, stored.asker, stored.prepared_at, clicker.deadline)
     result = await run_tool(tool, stored.arguments, ctx)
     if result.proposal is None:
         problem = " ".join(p for p in (result.error, result.hint) if p) or "It could not be prepared again."
-        return Outcome(False, f"Not done: the situation changed since this was proposed. {problem}")
-    return result.proposal
+        return Outcome(False, f"{CHANGED_SINCE} {problem}")
+    if result.proposal.operations != stored.proposal.operations:
+        now = "; ".join((result.proposal.summary, *result.proposal.noops))
+        return Outcome(False, f"{CHANGED_SINCE} It would now be: {now}", list(result.proposal.lines))
+    return stored.proposal
 
 
 async def _replace_buttons(client: AsyncWebClient, click: Click, replacement: SlackMessage) -> None:

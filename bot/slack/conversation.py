@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -29,7 +30,7 @@ from bot.slack.progress import Progress
 from bot.slack.proposals_store import PendingProposal
 from bot.slack.render import SlackMessage, render_notice, render_turn
 from bot.slack.runtime import SlackRuntime
-from bot.slack.warroom import rewrite_for_war_room
+from bot.slack.warroom import understand
 from bot.tools.base import Proposal
 
 log = logging.getLogger("bot.slack.conversation")
@@ -104,9 +105,15 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
     try:
         where = await rt.war_rooms.channel_info(channel, channel_type="im" if dm else event.get("channel_type"),
                                                 thread_ts=event.get("thread_ts"))
-        turn = await rt.agent.respond(rewrite_for_war_room(text, where), rt.context(identity.asker),
-                                      thread_id=thread_id(channel, thread_ts), channel=where, on_tool_start=progress)
-        ids = [await rt.proposals.put(pending(turn, p, identity, channel, thread_ts)) for p in turn.proposals]
+        request = understand(text, where)
+        if request.question is not None:
+            await post(client, channel, thread_ts, render_notice(request.question))
+            return
+        ctx = await rt.context(identity.asker)
+        turn = await rt.agent.respond(request.text, ctx, thread_id=thread_id(channel, thread_ts), channel=where,
+                                      on_tool_start=progress, propose_writes=request.propose)
+        ids = [await rt.proposals.put(pending(turn, p, identity, channel, thread_ts, prepared_at=ctx.now))
+               for p in turn.proposals]
         message = render_turn(turn, proposal_ids=ids)
     except Exception:
         log.exception("answering a message failed")
@@ -123,8 +130,9 @@ def greeting(identity: Identity) -> str:
     return "\n".join(lines)
 
 
-def pending(turn: Turn, proposal: Proposal, identity: Identity, channel: str, thread_ts: str) -> PendingProposal:
-    """What is kept of a proposal until someone clicks: it, who asked, and the tool call behind it."""
+def pending(turn: Turn, proposal: Proposal, identity: Identity, channel: str, thread_ts: str, *,
+            prepared_at: datetime) -> PendingProposal:
+    """What is kept of a proposal until someone clicks: it, who asked and when, and the tool call behind it."""
     call = next((c for c in turn.tool_calls if c.result.proposal is proposal), None)
     arguments: dict[str, Any] | None = None
     if call is not None:
@@ -136,7 +144,7 @@ def pending(turn: Turn, proposal: Proposal, identity: Identity, channel: str, th
         arguments = parsed if isinstance(parsed, dict) else None
     return PendingProposal(proposal, identity.slack_user_id, channel, thread_ts, asker_name=identity.asker.name,
                            tool=call.name if call is not None and arguments is not None else None,
-                           arguments=arguments)
+                           arguments=arguments, asker=identity.asker, prepared_at=prepared_at)
 
 
 async def show_working(client: AsyncWebClient, channel: str, thread_ts: str, message_ts: str) -> bool:

@@ -18,9 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from bot.tools.base import Proposal
+from bot.tools.base import Asker, Proposal
 
 DEFAULT_TTL_S = 600.0
 KEEP_AFTER_EXPIRY_S = 3600.0
@@ -32,7 +33,12 @@ ClaimStatus = Literal["claimed", "taken", "expired", "missing"]
 
 @dataclass(frozen=True, slots=True)
 class PendingProposal:
-    """A proposal shown in Slack, who may confirm it, and the tool call that prepared it."""
+    """A proposal shown in Slack, who may confirm it, and the tool call that prepared it.
+
+    ``proposal.operations`` hold the resolved IDs and absolute times the card showed; ``asker`` and
+    ``prepared_at`` are who it was prepared for and when, so a re-check at click time reads "me",
+    "my" and "tomorrow" exactly as the card did, whoever clicks.
+    """
 
     proposal: Proposal
     asker_slack_id: str
@@ -40,8 +46,11 @@ class PendingProposal:
     thread_ts: str
     asker_name: str = "the person who asked"
     tool: str | None = None
-    """The write tool that prepared it; confirming re-prepares it to re-check the current state."""
+    """The write tool that prepared it; confirming re-prepares it (as ``asker``, at ``prepared_at``) to
+    re-check the current state: a different result refuses the click, the same one runs the stored operations."""
     arguments: dict[str, Any] | None = None
+    asker: Asker | None = None
+    prepared_at: datetime | None = None
     created_at: float = 0.0
     expires_at: float = 0.0
     state: State = "pending"

@@ -18,6 +18,7 @@ from bot.slack.identity import IdentityResolver
 from bot.slack.proposals_store import ProposalStore
 from bot.slack.warroom import WarRooms
 from bot.store import DEDUPE_TTL_S, AuditSink, StateStore
+from bot.store.linked_tokens import LinkedTokens
 from bot.store.memory import MemoryState
 from bot.tools.base import Asker, ToolContext
 
@@ -65,7 +66,7 @@ class SlackRuntime:
     war_rooms: WarRooms
     proposals: ProposalStore
     approvers: Approvers | None = None
-    allow_unmapped_reads: bool = True
+    allow_unmapped_reads: bool = False
     status_every_s: float = 2.0
     """The thread's progress status changes at most this often."""
     welcomed: FirstTimes = field(default_factory=FirstTimes)
@@ -77,17 +78,26 @@ class SlackRuntime:
     dedupe_ttl_s: float = DEDUPE_TTL_S
     allowed_channels: frozenset[str] = frozenset()
     """Channel IDs alex answers and acts in (``ALEX_ALLOWED_CHANNELS``); empty: every channel. DMs always."""
+    linked_tokens: LinkedTokens | None = None
+    """People's own PagerDuty tokens (``/alex connect``); None when ``ALEX_TOKEN_KEY`` is unset."""
     _busy: int = field(default=0, init=False)
     _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def __post_init__(self) -> None:
         self._idle.set()
 
-    def context(self, asker: Asker, *, with_deadline: bool = False) -> ToolContext:
-        """A fresh tool context acting as ``asker``; ``with_deadline`` starts the per-message time budget
-        (for button clicks: the agent sets its own when answering a message)."""
+    async def context(self, asker: Asker, *, with_deadline: bool = False) -> ToolContext:
+        """A fresh tool context acting as ``asker`` (through their linked token, else as
+        :meth:`~bot.slack.backend.PagerDutyBackend.client_for` decides); ``with_deadline`` starts the
+        per-message time budget (for button clicks: the agent sets its own when answering a message)."""
         deadline = time.monotonic() + self.agent.limits.deadline_s if with_deadline else None
-        return ToolContext(self.backend.client_for(asker), asker, self.backend.now(), deadline)
+        linked = None
+        if self.linked_tokens is not None and asker.user_id is not None:
+            try:
+                linked = await self.linked_tokens.token_for(asker.user_id)
+            except Exception as exc:  # their own token is the stronger option; the shared one is still scoped
+                log.warning("linked tokens unavailable (%s): using the shared token", type(exc).__name__)
+        return ToolContext(self.backend.client_for(asker, linked_token=linked), asker, self.backend.now(), deadline)
 
     @property
     def audit(self) -> AuditSink:
@@ -149,4 +159,6 @@ class SlackRuntime:
         await self.agent.aclose()
         await self.proposals.aclose()
         await self.state.aclose()
+        if self.linked_tokens is not None:
+            await self.linked_tokens.aclose()
         await self.backend.aclose()

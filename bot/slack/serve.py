@@ -1,8 +1,13 @@
 """``alex serve``: run the Slack app.
 
 * Socket Mode when ``SLACK_APP_TOKEN`` (xapp-…) is set: alex opens a WebSocket to Slack; no public URL.
-* Otherwise HTTP on ``PORT``: ``POST /slack/events`` (events and button clicks, signatures checked with
-  ``SLACK_SIGNING_SECRET``) and ``GET /healthz``.
+* Otherwise HTTP on ``PORT``: ``POST /slack/events`` (events and button clicks; size, signature with
+  ``SLACK_SIGNING_SECRET`` and shape checked before Bolt sees them, :mod:`bot.slack.ingress`) and
+  ``GET /healthz`` (``{"ok": true, "state": …}``, or 503 with ``"ok": false`` when the state store fails
+  its probe).
+
+At start the state store is opened and checked (a damaged SQLite file stops it with exit status 2 and
+a line naming the file), and every log record is escaped and capped (:mod:`bot.logsafe`).
 
 ``--sandbox`` answers from the built-in PagerDuty sandbox instead of ``PAGERDUTY_USER_API_KEY``'s
 account: each Slack user is matched by e-mail to a sandbox person and acts with that person's own
@@ -19,7 +24,8 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
@@ -34,12 +40,15 @@ if TYPE_CHECKING:  # Slack, aiohttp and the agent load only when serving (`alex 
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.slack.runtime import SlackRuntime
+    from bot.store import StateHealth
 
 log = logging.getLogger("bot.slack.serve")
 
 SETUP_FAILED = 2
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+HEALTH_CACHE_S = 1.0
+"""``/healthz`` probes the store at most this often (it is unauthenticated: a flood must not become load)."""
 
 
 def add_serve_parser(commands: Any) -> None:
@@ -59,7 +68,10 @@ def add_serve_parser(commands: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from bot import logsafe
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsafe.install()
     try:
         return asyncio.run(serve(args, sys.stderr))
     except KeyboardInterrupt:
@@ -98,12 +110,21 @@ async def serve(args: argparse.Namespace, err: TextIO) -> int:
     except MissingSettingError as exc:
         err.write(f"alex serve: {exc}\n")
         return SETUP_FAILED
+    health = await rt.state.health(thorough=True)
+    if not health.ok:
+        err.write(f"alex serve: the state store is unusable: {health.detail}. Move the file aside (alex then "
+                  "starts an empty one: pending proposals and the audit log stay in the old file) or restore "
+                  "a backup; set ALEX_STATE_PATH to use another file.\n")
+        await rt.aclose()
+        return SETUP_FAILED
     from bot.slack.app import build_app
 
-    app = build_app(rt, client=client, signing_secret=_secret(settings.slack_signing_secret))
+    signing_secret = _secret(settings.slack_signing_secret)
+    app = build_app(rt, client=client, signing_secret=signing_secret)
     err.write(f"alex: answering from {rt.backend.where}; {rt.agent.describe_mode()}\n")
     app_token = _secret(settings.slack_app_token)
-    running = run_socket_mode(app, app_token, err) if app_token else run_http(app, settings.port, err)
+    running = run_socket_mode(app, app_token, err) if app_token else run_http(
+        app, settings.port, err, signing_secret=signing_secret, health=rt.state.health)
     try:
         await until_stopped(running)
     except OSError as exc:  # the port is taken, Slack unreachable...
@@ -159,6 +180,7 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
     from bot.slack.runtime import RateLimits, SlackRuntime
     from bot.slack.warroom import WarRooms
     from bot.store import StateStore, open_state
+    from bot.store.linked_tokens import open_linked_tokens
     from bot.store.memory import MemoryState
 
     state: StateStore
@@ -180,31 +202,61 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
     return SlackRuntime(Agent.from_settings(settings, state.memory), backend, identities,
                         WarRooms(client, settings.warroom_pattern), state.proposals, approvers,
                         allow_unmapped_reads=settings.allow_unmapped_reads, state=state, rate_limits=limits,
-                        dedupe_ttl_s=settings.dedupe_ttl_seconds, allowed_channels=settings.allowed_channel_ids)
+                        dedupe_ttl_s=settings.dedupe_ttl_seconds, allowed_channels=settings.allowed_channel_ids,
+                        linked_tokens=open_linked_tokens(settings, in_memory=sandbox and settings.state_url is None))
 
 
-def web_app(app: AsyncApp) -> web.Application:
-    """HTTP mode: ``POST /slack/events`` into Bolt (which checks the signature), ``GET /healthz``."""
+def web_app(app: AsyncApp, *, signing_secret: str | None = None,
+            health: Callable[[], Awaitable[StateHealth]] | None = None) -> web.Application:
+    """HTTP mode: ``POST /slack/events`` through :class:`~bot.slack.ingress.SlackIngress` (size, signature
+    with ``signing_secret``, shape) into Bolt; ``GET /healthz`` with the state store's ``health``."""
     from aiohttp import web
-    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response
+
+    from bot.logsafe import guard_bolt_verification
+    from bot.slack.ingress import MAX_BODY_BYTES, TOO_LARGE, Refusal, SlackIngress
+
+    guard_bolt_verification()
+    # Without an explicit secret, the one the Bolt app was built with (Bolt keeps it as `_signing_secret`).
+    secret = signing_secret or str(getattr(app, "_signing_secret", "") or "")
+    ingress = SlackIngress(secret) if secret else None
 
     async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        if ingress is None:  # no secret: nothing can be authenticated
+            return web.json_response({"error": "invalid request"}, status=401)
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return web.json_response(TOO_LARGE.body(), status=TOO_LARGE.status)
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response(TOO_LARGE.body(), status=TOO_LARGE.status)
+        admitted = ingress.admit(raw, request.headers, request.query_string)
+        if isinstance(admitted, Refusal):
+            return web.json_response(admitted.body(), status=admitted.status)
+        return await to_aiohttp_response(await app.async_dispatch(admitted))
 
-    async def health(_: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+    last: list[tuple[float, StateHealth]] = []
 
-    application = web.Application()
+    async def healthz(_: web.Request) -> web.Response:
+        if health is None:
+            return web.json_response({"ok": True})
+        if not last or time.monotonic() - last[0][0] >= HEALTH_CACHE_S:
+            last[:] = [(time.monotonic(), await health())]
+        state = last[0][1]
+        return web.json_response({"ok": state.ok, "state": state.detail}, status=200 if state.ok else 503)
+
+    application = web.Application(client_max_size=MAX_BODY_BYTES)
     application.router.add_post(EVENTS_PATH, events)
-    application.router.add_get(HEALTH_PATH, health)
+    application.router.add_get(HEALTH_PATH, healthz)
     return application
 
 
 async def run_http(app: AsyncApp, port: int, err: TextIO, *, host: str = "0.0.0.0",
-                   ready: asyncio.Event | None = None) -> None:
+                   ready: asyncio.Event | None = None, signing_secret: str | None = None,
+                   health: Callable[[], Awaitable[StateHealth]] | None = None) -> None:
     from aiohttp import web
 
-    runner = web.AppRunner(web_app(app))
+    runner = web.AppRunner(web_app(app, signing_secret=signing_secret, health=health))
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -4,13 +4,17 @@ A message is in a war room when
 
 * its channel's name matches ``ALEX_WARROOM_PATTERN`` (default ``^inc-(\\d+)``: ``#inc-4521-db-latency``
   is incident 4521; the first group is the incident), or
-* it is in a thread whose parent message mentions an incident: ``#4521``, ``incident 4521``,
-  ``INC-4521`` or a PagerDuty incident link (the usual shape of PagerDuty's own Slack notifications,
-  or of a first "@alex incident 4521").
+* it is in a thread whose parent message names one incident. References are weighed, most certain
+  first: a PagerDuty incident link (the shape of PagerDuty's own Slack notifications), then
+  "incident 4521" / "INC-4521", then a bare ``#4521``; within the most certain kind present, the parent
+  must name exactly one incident. A parent naming two ("incident 1252 and incident 1200") makes the
+  thread ambiguous: "resolve it" there gets a question, never a guess.
 
-There, "ack this" / "resolve it" / "add a note: …" are rewritten to the exact commands
-``ack 4521`` / ``resolve 4521`` / ``note 4521 …`` (they run at once, as the person, within their
-PagerDuty role), and the model is told the incident through :class:`~bot.agent.prompt.ChannelInfo`.
+There, a deictic write ("ack this", "resolve it: rolled back", "add a note: …") becomes the command
+``ack 4521`` / ``resolve 4521 rolled back`` / ``note 4521 …`` **as a proposal**: a card with a Confirm
+button, because "it" is alex's reading of the thread, not the person's words. Only a fully explicit
+typed command ("resolve 4521") runs at once. The model is told the incident through
+:class:`~bot.agent.prompt.ChannelInfo`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -33,12 +38,11 @@ DEFAULT_PATTERN = r"^inc-(\d+)"
 CACHE_TTL_S = 600.0
 CHANNEL = ChannelInfo("channel")
 
-_NUMBER_REFS = (
-    re.compile(r"(?<![\w&])#(\d{1,10})\b"),
-    re.compile(r"\bincident\s*(?:number\s*)?#?\s*(\d{1,10})\b", re.IGNORECASE),
-    re.compile(r"\binc-?(\d{1,10})\b", re.IGNORECASE),
-)
 _LINK_REF = re.compile(r"https://[\w.-]*pagerduty\.com/incidents/([A-Za-z0-9]{5,20})\b")
+_NAMED_REF = re.compile(r"\bincident\s*(?:number\s*)?#?\s*(\d{1,10})\b|\binc-?(\d{1,10})\b", re.IGNORECASE)
+_HASH_REF = re.compile(r"(?<![\w&])#(\d{1,10})\b")
+_REFERENCE_KINDS = (_LINK_REF, _NAMED_REF, _HASH_REF)
+"""Most certain first: a runbook's "step #1200" never outweighs "incident 1252"."""
 
 _THIS = r"(?:this\s+(?:one|incident)|the\s+incident|this|it)"
 _PLEASE = r"(?:(?:please|pls)\s+)?"
@@ -51,31 +55,68 @@ _NOTE = re.compile(rf"{_PLEASE}(?:add\s+(?:a\s+)?note(?:\s+(?:to|on)\s+{_THIS})?
                    rf"|note(?:\s+(?:to|on)\s+{_THIS})?\s*[{_DASH}])\s*(?P<text>\S.*)", re.IGNORECASE | re.DOTALL)
 
 
+def incidents_in(text: str) -> tuple[str, ...]:
+    """The incidents ``text`` names, in reading order, from the most certain kind of reference it has."""
+    for pattern in _REFERENCE_KINDS:
+        found = [next(g for g in match.groups() if g) for match in pattern.finditer(text)]
+        if found:
+            return tuple(dict.fromkeys(found))
+    return ()
+
+
 def incident_in(text: str) -> str | None:
-    """The first incident ``text`` refers to: a number ("4521"), else a PagerDuty incident ID."""
-    for pattern in _NUMBER_REFS:
-        if match := pattern.search(text):
-            return match.group(1)
-    if match := _LINK_REF.search(text):
-        return match.group(1)
+    """The one incident ``text`` refers to (a number, else a PagerDuty incident ID); None if none or several."""
+    found = incidents_in(text)
+    return found[0] if len(found) == 1 else None
+
+
+@dataclass(frozen=True, slots=True)
+class WarRoomRequest:
+    """What to do with a message written in a war room (or an ambiguous thread)."""
+
+    text: str
+    """What the agent is asked (a deictic write rewritten to its exact command)."""
+    propose: bool = False
+    """A deictic write: prepared as a proposal with a Confirm card, never run at once."""
+    question: str | None = None
+    """Asked back instead of answering: "it" could mean several incidents."""
+
+
+def understand(text: str, channel: ChannelInfo) -> WarRoomRequest:
+    """``resolve it`` → a ``resolve 4521`` proposal in a numbered war room; a question where "it" is
+    ambiguous; anything else (explicit commands included) unchanged."""
+    said = text.strip()
+    if channel.kind == "dm" or parse_command(said) is not None:
+        return WarRoomRequest(text)
+    command = _deictic_command(said)
+    if command is None:
+        return WarRoomRequest(text)
+    if channel.candidates:
+        named = " and ".join(f"#{c}" for c in channel.candidates[:5])
+        example = f"`{command.format(incident=channel.candidates[0])}`".replace("  ", " ")
+        return WarRoomRequest(text, question=f"This thread mentions {named}: which incident do you mean? "
+                                             f"Say it with the number, e.g. {example}.")
+    incident = str(channel.incident) if channel.incident is not None else ""
+    if channel.kind != "war_room" or not incident.isdigit():
+        return WarRoomRequest(text)
+    return WarRoomRequest(command.format(incident=incident).strip(), propose=True)
+
+
+def _deictic_command(said: str) -> str | None:
+    """The command template ("resolve {incident} rolled back") a deictic write stands for, or None."""
+    if _ACK.fullmatch(said):
+        return "ack {incident}"
+    if _RESOLVE.fullmatch(said):
+        return "resolve {incident}"
+    if resolve := _RESOLVE_WITH.fullmatch(said):
+        return "resolve {incident} " + _braces(resolve.group("note").strip())
+    if note := _NOTE.fullmatch(said):
+        return "note {incident} " + _braces(note.group("text").strip())
     return None
 
 
-def rewrite_for_war_room(text: str, channel: ChannelInfo) -> str:
-    """``ack this`` → ``ack 4521`` (and resolve / note) in a numbered war room; anything else unchanged."""
-    incident = str(channel.incident) if channel.incident is not None else ""
-    said = text.strip()
-    if channel.kind != "war_room" or not incident.isdigit() or parse_command(said) is not None:
-        return text
-    if _ACK.fullmatch(said):
-        return f"ack {incident}"
-    if _RESOLVE.fullmatch(said):
-        return f"resolve {incident}"
-    if resolve := _RESOLVE_WITH.fullmatch(said):
-        return f"resolve {incident} {resolve.group('note').strip()}"
-    if note := _NOTE.fullmatch(said):
-        return f"note {incident} {note.group('text').strip()}"
-    return text
+def _braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 class WarRooms:
@@ -88,7 +129,7 @@ class WarRooms:
         self._ttl_s = ttl_s
         self._clock = clock
         self._names: dict[str, tuple[float, str | None]] = {}
-        self._threads: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._threads: dict[tuple[str, str], tuple[float, tuple[str, ...]]] = {}
 
     async def channel_info(self, channel: str, *, channel_type: str | None = None,
                            thread_ts: str | None = None) -> ChannelInfo:
@@ -101,9 +142,11 @@ class WarRooms:
             if incident:
                 return ChannelInfo("war_room", _as_number(incident))
         if thread_ts is not None:
-            incident = await self.thread_incident(channel, thread_ts)
-            if incident is not None:
-                return ChannelInfo("war_room", _as_number(incident))
+            named = await self.thread_incidents(channel, thread_ts)
+            if len(named) == 1:
+                return ChannelInfo("war_room", _as_number(named[0]))
+            if named:
+                return ChannelInfo("channel", candidates=tuple(_as_number(n) for n in named))
         return CHANNEL
 
     async def channel_name(self, channel: str) -> str | None:
@@ -120,22 +163,22 @@ class WarRooms:
         self._names[channel] = (self._clock() + self._ttl_s, name)
         return name
 
-    async def thread_incident(self, channel: str, thread_ts: str) -> str | None:
-        """The incident the thread's parent message mentions, if any."""
+    async def thread_incidents(self, channel: str, thread_ts: str) -> tuple[str, ...]:
+        """The incidents the thread's parent message names (:func:`incidents_in`), if any."""
         key = (channel, thread_ts)
         cached = self._threads.get(key)
         if cached is not None and cached[0] > self._clock():
             return cached[1]
-        incident: str | None = None
+        named: tuple[str, ...] = ()
         try:
             response = await self._slack.conversations_replies(channel=channel, ts=thread_ts, limit=1, inclusive=True)
             messages = response.get("messages") or []
             if messages and isinstance(messages[0], dict):
-                incident = incident_in(_message_text(messages[0]))
+                named = incidents_in(_message_text(messages[0]))
         except SlackApiError as exc:
             log.warning("conversations.replies failed for %s: %s", channel, exc.response.get("error"))
-        self._threads[key] = (self._clock() + self._ttl_s, incident)
-        return incident
+        self._threads[key] = (self._clock() + self._ttl_s, named)
+        return named
 
 
 def _message_text(message: dict[str, Any]) -> str:

@@ -3,7 +3,8 @@
 One interface (:class:`StateStore`), three backends: SQLite (the default: the file at
 ``ALEX_STATE_PATH``, created on first run, survives restarts), Redis (``ALEX_STATE_URL=redis://…``,
 for several replicas) and in-process memory (tests, the sandbox, ``ALEX_STATE_PATH=:memory:``).
-:func:`open_state` picks one from the settings.
+:func:`open_state` picks one from the settings. An operation that cannot be served within its bound
+(a locked file, Redis down) raises :class:`StateUnavailable`; ``health()`` says whether the store answers.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.store.audit import AuditEntry, AuditOutcome, AuditSink
-from bot.store.base import DEDUPE_TTL_S, StateStore
+from bot.store.base import DEDUPE_TTL_S, StateHealth, StateStore, StateUnavailable
 
 if TYPE_CHECKING:
     from bot.agent.memory import MemoryLimits
     from bot.config import Settings
 
-__all__ = ["DEDUPE_TTL_S", "AuditEntry", "AuditOutcome", "AuditSink", "StateStore", "open_state"]
+__all__ = ["DEDUPE_TTL_S", "AuditEntry", "AuditOutcome", "AuditSink", "StateHealth", "StateStore", "StateUnavailable",
+           "open_state"]
 
 
 def open_state(settings: Settings, *, memory_limits: MemoryLimits | None = None) -> StateStore:

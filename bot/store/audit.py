@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
-AuditOutcome = Literal["ok", "failed", "maybe_applied", "refused"]
-"""``refused``: alex turned the attempt down before any PagerDuty write (role, read-only, wrong clicker)."""
+AuditOutcome = Literal["started", "ok", "failed", "maybe_applied", "refused"]
+"""``refused``: alex turned the attempt down before any PagerDuty write (role, read-only, wrong clicker).
+``started``: recorded before the first PagerDuty write of an attempt (no write runs unless this entry is
+written); the entry with the same ``attempt_id`` and another outcome says how it ended. A ``started``
+entry with no outcome entry is a write that may or may not have happened (alex stopped mid-way)."""
 BODY_CHARS = 1_000
 """An operation's body is kept up to this many characters of JSON (notes can be long)."""
 
@@ -48,6 +51,8 @@ class AuditEntry:
     thread_ts: str | None = None
     at: float = field(default_factory=time.time)
     """Epoch seconds."""
+    attempt_id: str | None = None
+    """Links an attempt's ``started`` entry to its outcome entry."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,3 +84,12 @@ class AuditSink(Protocol):
     """Where audit entries go (every :class:`~bot.store.base.StateStore` is one)."""
 
     async def record(self, entry: AuditEntry) -> None: ...
+
+
+@runtime_checkable
+class KeepingSink(AuditSink, Protocol):
+    """A sink that can also keep an entry durably when the store cannot take it now (to record later)."""
+
+    async def keep(self, entry: AuditEntry) -> None:
+        """Record ``entry``, or keep it to record later; raises only when neither worked."""
+        ...

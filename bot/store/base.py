@@ -4,17 +4,40 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, Protocol, cast
+from zoneinfo import ZoneInfo
 
 from bot.agent.memory import ThreadMemory
 from bot.slack.proposals_store import PendingProposal, ProposalStore, State
 from bot.store.audit import AuditEntry
-from bot.tools.base import Operation, Proposal
+from bot.tools.base import Asker, Operation, Proposal
 
 DEDUPE_TTL_S = 900.0
 """Slack retries a delivery up to 3 times over about 5 minutes; 15 minutes covers it with room."""
 AUDIT_MAX_ROWS = 100_000
 DEDUPE_MAX_KEYS = 200_000
+OPERATION_BOUND_S = 2.0
+"""The longest a store operation waits for a locked or slow store before raising :class:`StateUnavailable`."""
+DEDUPE_BOUND_S = 0.4
+"""The bound of ``first_seen`` on the Events ack path (Slack retries a delivery not acked within 3 s)."""
+HEALTH_BOUND_S = 1.0
+"""The bound of :meth:`StateStore.health` (``/healthz`` must answer even when the store does not)."""
+
+
+class StateUnavailable(Exception):
+    """The store could not serve an operation within its bound: locked by another process, unreachable,
+    or a damaged file. Nothing was changed by the failed operation; the caller can say "try again".
+    The message names the store (kind and file), never its contents or a URL."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateHealth:
+    """The answer of :meth:`StateStore.health`: what ``/healthz`` and ``alex doctor`` report."""
+
+    ok: bool
+    detail: str
+    """e.g. ``sqlite alex-state.sqlite3: ok``, ``sqlite alex-state.sqlite3: not a SQLite database…``."""
 
 
 class StateStore(Protocol):
@@ -25,7 +48,11 @@ class StateStore(Protocol):
       the current window (rate limits);
     * ``record(entry)`` / ``recent(limit)``: the audit log (newest first), bounded;
     * ``proposals``: a :class:`~bot.slack.proposals_store.ProposalStore` (atomic claim across replicas);
-    * ``memory``: a :class:`~bot.agent.memory.ThreadMemory` (bounded per thread, expiring).
+    * ``memory``: a :class:`~bot.agent.memory.ThreadMemory` (bounded per thread, expiring);
+    * ``health()``: whether the store answers (``/healthz``, ``alex doctor``, start-up).
+
+    Operations wait at most :data:`OPERATION_BOUND_S` (``first_seen``: :data:`DEDUPE_BOUND_S`) for a
+    locked or unreachable store, then raise :class:`StateUnavailable`.
     """
 
     kind: str
@@ -44,6 +71,11 @@ class StateStore(Protocol):
     async def record(self, entry: AuditEntry) -> None: ...
 
     async def recent(self, limit: int = 50) -> list[AuditEntry]: ...
+
+    async def health(self, *, thorough: bool = False) -> StateHealth:
+        """A cheap probe within :data:`HEALTH_BOUND_S` (``thorough``: also check the data's integrity, for
+        start-up). Never raises: a store that fails is ``StateHealth(ok=False, detail=why)``."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -70,7 +102,23 @@ def encode_pending(pending: PendingProposal) -> str:
                      "noops": list(p.noops), "incident_ids": list(p.incident_ids)},
         "asker_slack_id": pending.asker_slack_id, "channel": pending.channel, "thread_ts": pending.thread_ts,
         "asker_name": pending.asker_name, "tool": pending.tool, "arguments": pending.arguments,
+        "asker": _encode_asker(pending.asker),
+        "prepared_at": pending.prepared_at.isoformat() if pending.prepared_at is not None else None,
     }, ensure_ascii=False, separators=(",", ":"))
+
+
+def _encode_asker(asker: Asker | None) -> dict[str, Any] | None:
+    if asker is None:
+        return None
+    return {"user_id": asker.user_id, "email": asker.email, "name": asker.name, "time_zone": asker.time_zone.key,
+            "role": asker.role}
+
+
+def _decode_asker(raw: Any) -> Asker | None:
+    if not isinstance(raw, dict):
+        return None
+    return Asker(raw.get("user_id"), raw.get("email"), str(raw.get("name") or ""), ZoneInfo(raw["time_zone"]),
+                 raw.get("role"))
 
 
 def decode_pending(data: str, fields: StoredFields) -> PendingProposal:
@@ -82,6 +130,8 @@ def decode_pending(data: str, fields: StoredFields) -> PendingProposal:
     state = cast(State, fields.state if fields.state in ("pending", "confirmed", "cancelled", "expired") else "expired")
     return PendingProposal(proposal, raw["asker_slack_id"], raw["channel"], raw["thread_ts"],
                            asker_name=raw.get("asker_name") or "the person who asked", tool=raw.get("tool"),
-                           arguments=raw.get("arguments"), created_at=fields.created_at,
+                           arguments=raw.get("arguments"), asker=_decode_asker(raw.get("asker")),
+                           prepared_at=datetime.fromisoformat(raw["prepared_at"]) if raw.get("prepared_at") else None,
+                           created_at=fields.created_at,
                            expires_at=fields.expires_at, state=state,
                            handled_by=fields.handled_by)

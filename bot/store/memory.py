@@ -13,7 +13,7 @@ from collections.abc import Callable
 from bot.agent.memory import InMemoryThreadMemory, MemoryLimits
 from bot.slack.proposals_store import DEFAULT_TTL_S, InMemoryProposalStore
 from bot.store.audit import AuditEntry
-from bot.store.base import AUDIT_MAX_ROWS, DEDUPE_MAX_KEYS, DEDUPE_TTL_S
+from bot.store.base import AUDIT_MAX_ROWS, DEDUPE_MAX_KEYS, DEDUPE_TTL_S, StateHealth
 
 
 class MemoryState:
@@ -80,6 +80,9 @@ class MemoryState:
         """How many keys each part holds (soak tests check they stay bounded)."""
         with self._lock:
             return {"dedupe": len(self._seen), "rate": len(self._counts), "audit": len(self._audit)}
+
+    async def health(self, *, thorough: bool = False) -> StateHealth:
+        return StateHealth(True, "memory (this process only): ok")
 
     async def aclose(self) -> None:
         await self._proposals.aclose()

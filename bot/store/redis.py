@@ -10,22 +10,41 @@
 
 Every key starts with ``prefix`` (default ``alex:``) so several deployments can share one Redis.
 Persistence across a Redis restart is Redis's own (RDB/AOF): configure it on the server.
+
+An operation that Redis does not answer within its bound, or that fails to reach it, raises
+:class:`~bot.store.base.StateUnavailable` (naming no URL: it may carry a password).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.agent.memory import MemoryLimits, Message, compact, select
 from bot.slack.proposals_store import DEFAULT_TTL_S, KEEP_AFTER_EXPIRY_S, Claim, PendingProposal
 from bot.store.audit import AuditEntry
-from bot.store.base import AUDIT_MAX_ROWS, DEDUPE_TTL_S, ClaimTo, StoredFields, decode_pending, encode_pending
+from bot.store.base import (
+    AUDIT_MAX_ROWS,
+    DEDUPE_BOUND_S,
+    DEDUPE_TTL_S,
+    HEALTH_BOUND_S,
+    OPERATION_BOUND_S,
+    ClaimTo,
+    StateHealth,
+    StateUnavailable,
+    StoredFields,
+    decode_pending,
+    encode_pending,
+)
+
+T = TypeVar("T")
 
 _CLAIM = """
 local s = redis.call('HMGET', KEYS[1], 'state', 'expires_at')
@@ -43,6 +62,16 @@ return 'claimed'
 
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
+
+
+async def bounded(operation: Awaitable[T], bound_s: float = OPERATION_BOUND_S) -> T:
+    """``operation``'s result, or :class:`StateUnavailable` when Redis fails or takes over ``bound_s``."""
+    try:
+        return await asyncio.wait_for(operation, bound_s)
+    except TimeoutError:
+        raise StateUnavailable(f"redis: no answer within {bound_s:g} s") from None
+    except (RedisError, OSError) as exc:
+        raise StateUnavailable(f"redis: {type(exc).__name__}") from None
 
 
 class RedisState:
@@ -76,29 +105,45 @@ class RedisState:
         return self.prefix + ":".join(parts)
 
     async def first_seen(self, key: str, ttl_s: float = DEDUPE_TTL_S) -> bool:
-        return bool(await self.client.set(self.key("seen", key), "1", nx=True, px=_ms(ttl_s)))
+        return bool(await bounded(self.client.set(self.key("seen", key), "1", nx=True, px=_ms(ttl_s)),
+                                  DEDUPE_BOUND_S))
 
     async def hit(self, key: str, limit: int, window_s: float) -> bool:
         window = int(self._clock() // window_s)
         slot = self.key("rate", key, f"{window_s:g}", str(window))
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.incr(slot)
-            pipe.pexpire(slot, _ms(window_s * 2))
-            count, _ = await pipe.execute()
-        return int(count) <= limit
+
+        async def run() -> int:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.incr(slot)
+                pipe.pexpire(slot, _ms(window_s * 2))
+                count, _ = await pipe.execute()
+            return int(count)
+
+        return await bounded(run()) <= limit
 
     async def record(self, entry: AuditEntry) -> None:
         key = self.key("audit")
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.lpush(key, entry.to_json())
-            pipe.ltrim(key, 0, self.audit_max_rows - 1)
-            await pipe.execute()
+
+        async def run() -> None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.lpush(key, entry.to_json())
+                pipe.ltrim(key, 0, self.audit_max_rows - 1)
+                await pipe.execute()
+
+        await bounded(run())
 
     async def recent(self, limit: int = 50) -> list[AuditEntry]:
         if limit <= 0:
             return []
-        rows = await self.client.lrange(self.key("audit"), 0, limit - 1)
+        rows = await bounded(self.client.lrange(self.key("audit"), 0, limit - 1))
         return [AuditEntry.from_json(_text(row)) for row in rows]
+
+    async def health(self, *, thorough: bool = False) -> StateHealth:
+        try:
+            await bounded(self.client.ping(), HEALTH_BOUND_S)
+        except StateUnavailable as exc:
+            return StateHealth(False, str(exc))
+        return StateHealth(True, "redis: ok")
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -116,21 +161,25 @@ class RedisProposals:
         now = self._state._clock()
         proposal_id = secrets.token_urlsafe(12)
         key = self._state.key("proposal", proposal_id)
-        async with self._state.client.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"state": "pending", "created_at": repr(now),
-                                    "expires_at": repr(now + self.ttl_s), "handled_by": "",
-                                    "data": encode_pending(pending)})
-            pipe.pexpire(key, _ms(self.ttl_s + KEEP_AFTER_EXPIRY_S))
-            await pipe.execute()
+
+        async def run() -> None:
+            async with self._state.client.pipeline(transaction=True) as pipe:
+                pipe.hset(key, mapping={"state": "pending", "created_at": repr(now),
+                                        "expires_at": repr(now + self.ttl_s), "handled_by": "",
+                                        "data": encode_pending(pending)})
+                pipe.pexpire(key, _ms(self.ttl_s + KEEP_AFTER_EXPIRY_S))
+                await pipe.execute()
+
+        await bounded(run())
         return proposal_id
 
     async def get(self, proposal_id: str) -> PendingProposal | None:
-        raw = await self._state.client.hgetall(self._state.key("proposal", proposal_id))
+        raw = await bounded(self._state.client.hgetall(self._state.key("proposal", proposal_id)))
         return _decode({_text(k): _text(v) for k, v in raw.items()}) if raw else None
 
     async def claim(self, proposal_id: str, by: str, state: ClaimTo) -> Claim:
         key = self._state.key("proposal", proposal_id)
-        status = str(await self._claim(keys=[key], args=[repr(self._state._clock()), state, by]))
+        status = str(await bounded(self._claim(keys=[key], args=[repr(self._state._clock()), state, by])))
         if status == "missing":
             return Claim("missing")
         pending = await self.get(proposal_id)

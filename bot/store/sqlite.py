@@ -7,11 +7,21 @@ is a single ``UPDATE … WHERE state = 'pending' AND expires_at > now``. Thread 
 
 Bounds: dedupe keys and rate-limit windows expire (purged as new ones arrive, with a hard cap),
 proposals are deleted an hour after they expire, the audit log keeps the newest ``audit_max_rows``.
+
+Faults: an operation waits at most its bound for a file locked by another process (``first_seen``,
+on the Events ack path: :data:`~bot.store.base.DEDUPE_BOUND_S`; others:
+:data:`~bot.store.base.OPERATION_BOUND_S`), then raises :class:`~bot.store.base.StateUnavailable`.
+Reads do not wait for writers (WAL). Any other SQLite error drops the connection, so the next operation
+reopens the file; a file deleted or replaced while alex runs is noticed at the next operation and
+recreated (what it held is gone, and a warning says so). :meth:`SQLiteState.health` probes the file;
+with ``thorough`` it runs ``PRAGMA quick_check`` (``alex serve`` does at start and refuses a damaged file).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -25,17 +35,28 @@ from bot.slack.proposals_store import DEFAULT_TTL_S, KEEP_AFTER_EXPIRY_S, Claim,
 from bot.store.audit import AuditEntry
 from bot.store.base import (
     AUDIT_MAX_ROWS,
+    DEDUPE_BOUND_S,
     DEDUPE_MAX_KEYS,
     DEDUPE_TTL_S,
+    HEALTH_BOUND_S,
+    OPERATION_BOUND_S,
     ClaimTo,
+    StateHealth,
+    StateUnavailable,
     StoredFields,
     decode_pending,
     encode_pending,
 )
 
+log = logging.getLogger("bot.store.sqlite")
+
 T = TypeVar("T")
 PURGE_EVERY = 200
 """Expired keys are deleted every this many writes."""
+FAILURE_SHOWN_S = 60.0
+"""``health()`` reports an operation's failure (other than a lock) for this long after it happened."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+_TABLES = ("alex_seen", "alex_rate", "alex_proposals", "alex_audit")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alex_seen (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
@@ -63,6 +84,8 @@ class SQLiteState:
         self._clock = clock
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._file_id: tuple[int, int] | None = None
+        self._failure: tuple[float, str] | None = None  # (monotonic time, why) of the last failed operation
         self._writes = 0
         self._proposals = SQLiteProposals(self)
         self._memory = SQLiteThreadMemory(self.path, memory_limits, clock=clock)
@@ -86,7 +109,7 @@ class SQLiteState:
             self._maybe_purge(db, now)
             return cursor.rowcount == 1
 
-        return await self._run(run)
+        return await self._run(run, bound_s=DEDUPE_BOUND_S)
 
     async def hit(self, key: str, limit: int, window_s: float) -> bool:
         now = self._clock()
@@ -116,38 +139,130 @@ class SQLiteState:
             rows = db.execute("SELECT entry FROM alex_audit ORDER BY id DESC LIMIT ?", (max(0, limit),))
             return [str(row[0]) for row in rows.fetchall()]
 
-        return [AuditEntry.from_json(text) for text in await self._run(run)]
+        return [AuditEntry.from_json(text) for text in await self._run(run, write=False)]
+
+    # -- health --------------------------------------------------------------------------------------
+    @property
+    def where(self) -> str:
+        """How messages name this store: its kind and file (never anything it holds)."""
+        return f"sqlite {self.path}"
+
+    async def health(self, *, thorough: bool = False) -> StateHealth:
+        def probe(db: sqlite3.Connection) -> None:
+            with open(self.path, "rb") as file:
+                if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                    raise sqlite3.DatabaseError("file is not a database")
+            if thorough:
+                problems = [str(row[0]) for row in db.execute("PRAGMA quick_check(3)").fetchall()]
+                if problems != ["ok"]:
+                    raise sqlite3.DatabaseError(f"integrity check failed: {'; '.join(problems)}")
+            for table in _TABLES:
+                db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()  # noqa: S608 (fixed names)
+
+        try:
+            await self._run(probe, write=False, bound_s=HEALTH_BOUND_S, record_failure=False)
+        except StateUnavailable as exc:
+            return StateHealth(False, str(exc))
+        failure = self._failure
+        if failure is not None and time.monotonic() - failure[0] < FAILURE_SHOWN_S:
+            return StateHealth(False, failure[1])
+        return StateHealth(True, f"{self.where}: ok")
 
     async def aclose(self) -> None:
         await self._memory.aclose()
         with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+            self._drop_connection()
 
     # -- plumbing ----------------------------------------------------------------------------------
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(self._locked, work)
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool = True,
+                   bound_s: float = OPERATION_BOUND_S, record_failure: bool = True) -> T:
+        """``work`` in one transaction in a worker thread, waiting at most ``bound_s`` for the lock."""
+        deadline = time.monotonic() + bound_s
+        try:
+            result = await asyncio.to_thread(self._locked, work, write, deadline)
+        except StateUnavailable as exc:
+            if record_failure and "locked" not in str(exc):
+                self._failure = (time.monotonic(), str(exc))
+            raise
+        if write:
+            self._failure = None
+        return result
 
-    def _locked(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            db = self._connect()
-            db.execute("BEGIN IMMEDIATE")
+    def _locked(self, work: Callable[[sqlite3.Connection], T], write: bool, deadline: float) -> T:
+        # The deadline is checked here, not with asyncio.wait_for: a thread cannot be cancelled, and a
+        # write finishing after its caller gave up (a claim nobody acts on) would be worse than waiting.
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise StateUnavailable(f"{self.where}: locked (busy with another operation)")
+        try:
+            db = self._connect(deadline)
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                raise StateUnavailable(f"{self.where}: locked (no time left to wait)")
+            db.execute(f"PRAGMA busy_timeout = {remaining_ms}")
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 result = work(db)
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
             return result
+        except sqlite3.OperationalError as exc:
+            if _is_locked(exc):
+                self._rollback()
+                raise StateUnavailable(f"{self.where}: locked by another process") from None
+            self._drop_connection()
+            raise StateUnavailable(f"{self.where}: {_reason(exc)}") from None
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                self._rollback()
+                raise
+            self._drop_connection()
+            raise StateUnavailable(f"{self.where}: {_reason(exc)}") from None
+        except OSError as exc:  # the directory vanished, the disk is full...
+            self._drop_connection()
+            raise StateUnavailable(f"{self.where}: {exc.strerror or type(exc).__name__}") from None
+        finally:
+            self._lock.release()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, deadline: float) -> sqlite3.Connection:
+        if self._db is not None and self._file_id != _file_id(self.path):
+            log.warning("the state file %s was deleted or replaced while alex was running: opening it again "
+                        "(dedupe, proposals and the audit log it held are not in the new file)", self.path)
+            self._drop_connection()
+            # The thread memory shares the file and creates its table once: make it create it again.
+            self._memory._ready = False
         if self._db is None:
+            # Opening may wait for other instances switching a new file to WAL: longer than a dedupe's bound.
+            deadline = max(deadline, time.monotonic() + OPERATION_BOUND_S)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
-            _initialise(db)
+            db = sqlite3.connect(self.path, timeout=max(0.0, deadline - time.monotonic()), isolation_level=None,
+                                 check_same_thread=False)
+            try:
+                _initialise(db, deadline)
+            except BaseException:
+                db.close()
+                raise
             self._db = db
+            self._file_id = _file_id(self.path)
         return self._db
+
+    def _rollback(self) -> None:
+        if self._db is not None and self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db = None
+        self._file_id = None
 
     def _maybe_purge(self, db: sqlite3.Connection, now: float) -> None:
         self._writes += 1
@@ -187,7 +302,7 @@ class SQLiteProposals:
         return proposal_id
 
     async def get(self, proposal_id: str) -> PendingProposal | None:
-        row = await self._state._run(lambda db: self._state._proposal_row(db, proposal_id))
+        row = await self._state._run(lambda db: self._state._proposal_row(db, proposal_id), write=False)
         return None if row is None else _decode(row)
 
     async def claim(self, proposal_id: str, by: str, state: ClaimTo) -> Claim:
@@ -223,16 +338,38 @@ def _decode(row: tuple[Any, ...]) -> PendingProposal:
                                                   None if handled_by is None else str(handled_by)))
 
 
-def _initialise(db: sqlite3.Connection, attempts: int = 50) -> None:
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    """SQLite's own words for what is wrong (fixed texts such as "file is not a database"), one line."""
+    text = " ".join(str(exc).split())[:200] or type(exc).__name__
+    if any(word in text for word in ("not a database", "malformed", "integrity check")):
+        return f"not a usable SQLite database ({text})"
+    return text
+
+
+def _initialise(db: sqlite3.Connection, deadline: float) -> None:
     """WAL mode and the schema. Switching a new file to WAL needs an exclusive lock for which SQLite does
-    not wait (the busy timeout does not apply), so instances opening the same file at once retry briefly."""
-    for attempt in range(attempts):
+    not wait (the busy timeout does not apply), so instances opening the same file at once retry briefly
+    (until ``deadline``)."""
+    while True:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
+            if "locked" not in str(exc) or time.monotonic() + 0.05 >= deadline:
                 raise
             time.sleep(0.05)

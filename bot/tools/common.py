@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from bot.analysis.windows import Window, WindowError, resolve_window
+from bot.analysis.windows import MAX_SPAN, Window, WindowError, resolve_window
 from bot.tools.base import RESULT_BUDGET_CHARS, ToolContext
 from bot.tools.resolve import ToolError
 
@@ -22,10 +22,12 @@ FIT_CHARS = RESULT_BUDGET_CHARS - 500
 T = TypeVar("T")
 
 
-def asked_window(ctx: ToolContext, text: str | None, hint: str | None, *, default: str = "now") -> Window:
-    """The window ``text`` names in the asker's zone; an unreadable one is a ToolError with ``hint``."""
+def asked_window(ctx: ToolContext, text: str | None, hint: str | None, *, default: str = "now",
+                 longest: timedelta = MAX_SPAN) -> Window:
+    """The window ``text`` names in the asker's zone; an unreadable one, or one longer than ``longest``
+    or too far from now, is a ToolError (naming the limit) with ``hint``."""
     try:
-        return resolve_window(text, ctx.now, ctx.tz, default=default)
+        return resolve_window(text, ctx.now, ctx.tz, default=default, longest=longest)
     except WindowError as err:
         raise ToolError(str(err), hint) from err
 

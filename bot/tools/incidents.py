@@ -32,6 +32,8 @@ SAMPLE_SIZE = 200
 HISTORY_SIZE = 100
 HISTORY_SPAN = timedelta(hours=48)
 DEFAULT_RESOLVED_WINDOW = "last 30 days"
+SEARCH_SPAN = timedelta(days=180)
+"""PagerDuty's ``/incidents`` searches at most 6 months (since to until); 180 days always fits."""
 MAX_TITLE = 200
 MAX_NOTE = 500
 NOTES_SHOWN = 10
@@ -148,11 +150,15 @@ def _window(text: str | None, with_resolved: bool, ctx: ToolContext) -> tuple[da
         if not with_resolved:
             return None
         text = DEFAULT_RESOLVED_WINDOW
-    window = asked_window(ctx, text, "Pass a window such as 'today' or 'last 7 days', or null.")
+    hint = "Pass a window such as 'today' or 'last 7 days', or null."
+    window = asked_window(ctx, text, hint, longest=SEARCH_SPAN)
     if window.start >= ctx.now:
         raise ToolError(f"The window {text!r} is in the future; incidents are created in the past.",
                         "Use a past window such as 'today' or 'last 24 hours'.")
     if window.is_instant:  # "since <instant>"
+        if ctx.now - window.start > SEARCH_SPAN:
+            raise ToolError(f"PagerDuty searches incidents over at most {SEARCH_SPAN.days} days; "
+                            f"since {local_iso(window.start, ctx.tz)} is longer.", hint)
         return window.start, ctx.now, f"since {local_iso(window.start, ctx.tz)}"
     return window.start, window.end, window.label
 

@@ -21,6 +21,8 @@ from bot.tools.incident_actions import ensure_can_write
 from bot.tools.resolve import ToolError, clean_ref, resolve_schedule, resolve_user
 
 MAX_OVERRIDE = timedelta(days=90)
+MAX_START_AHEAD = timedelta(days=366)
+"""How far ahead an override may start: a year."""
 LOOKAHEAD = timedelta(days=90)
 _SHOWN = 8
 
@@ -58,7 +60,7 @@ def _span(ctx: ToolContext, args: CreateOverride) -> tuple[datetime, datetime, s
     if window is not None and given:
         raise ToolError("Give either window or start and end, not both.")
     if window is not None:
-        span = asked_window(ctx, window, None)
+        span = asked_window(ctx, window, "Split it, or shorten it.", longest=MAX_OVERRIDE)
         if span.is_instant:
             raise ToolError(f"{window!r} is a moment, not a span.", "Use start and end, or 'next 4 hours'.")
         start, end = span.start, span.end
@@ -73,6 +75,9 @@ def _span(ctx: ToolContext, args: CreateOverride) -> tuple[datetime, datetime, s
         raise ToolError(f"That span ended already ({local_iso(end, ctx.tz)}): overrides are for now or later.")
     if end - start > MAX_OVERRIDE:
         raise ToolError("An override here covers at most 90 days.", "Split it, or shorten it.")
+    if start - ctx.now > MAX_START_AHEAD:
+        raise ToolError(f"An override here starts at most {MAX_START_AHEAD.days} days ahead; "
+                        f"{local_iso(start, ctx.tz)} is later.", "Ask for a nearer start.")
     note = None
     if start < ctx.now:
         note = f"The requested start ({local_iso(start, ctx.tz)}) has passed, so it starts now."

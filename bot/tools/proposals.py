@@ -10,10 +10,16 @@ Write tools only *prepare* proposals; this runs one after a person confirmed it,
 * an acknowledgement never reopens an incident someone resolved in the meantime (re-read first);
 * a write that timed out (``maybe_applied``) is reported as "may have been applied: check" and is
   never retried;
+* an idempotent write PagerDuty did not answer is retried by the client; when the retry finds it
+  already done (1001/1002, a DELETE's 404, the re-read) after our own unanswered try, that try went
+  through: it is reported as done ("the first attempt went through"), with both tries in the audit log;
 * override creation answers one result per override: each item's status is checked;
-* every call is one audit entry (:class:`~bot.store.audit.AuditEntry`) given to the ``audit`` sink, or to
-  the sink of the enclosing :func:`audit_scope` (the Slack app opens one per listener, naming who asked
-  and who confirmed): refusals, no-ops, failures and maybe-applied writes included.
+* every call is audited (:class:`~bot.store.audit.AuditEntry`) to the ``audit`` sink, or to the sink of
+  the enclosing :func:`audit_scope` (the Slack app opens one per listener, naming who asked and who
+  confirmed): refusals, no-ops, failures and maybe-applied writes included. The audit log fails
+  closed: a ``started`` entry is recorded before the first PagerDuty write, and when it cannot be,
+  nothing is sent ("not done: the audit log is unavailable — try again"). The outcome entry follows;
+  if the store fails after the write, a :class:`~bot.store.audit.KeepingSink` keeps it durably.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +36,8 @@ from zoneinfo import ZoneInfo
 
 from bot.analysis.windows import instant_or_none, local_iso
 from bot.pagerduty import NotFoundError, PagerDutyClient, PagerDutyError
-from bot.store.audit import AuditEntry, AuditOutcome, AuditSink, operation_record
+from bot.pagerduty.attempts import Attempt, earlier_may_have_applied
+from bot.store.audit import AuditEntry, AuditOutcome, AuditSink, KeepingSink, operation_record
 from bot.tools.base import READ_ONLY_ROLES, Asker, Operation, Proposal
 from bot.tools.common import incident_label, ref_name
 from bot.tools.runner import explain_pagerduty_error
@@ -52,6 +60,10 @@ _DOING = {
 _REREAD_CONCURRENCY = 8
 WRITE_ROLES_HINT = ("Only a PagerDuty Responder, Manager, Admin or Owner can make changes; ask one of them. "
                     "Do not retry this.")
+FIRST_WENT_THROUGH = ("The first attempt went through: PagerDuty answered it too late, and the retry found it "
+                      "already done.")
+AUDIT_UNAVAILABLE = ("Not done: the audit log is unavailable ({reason}), and alex makes no change it cannot "
+                     "record. Nothing was sent to PagerDuty. Try again in a moment.")
 
 
 @dataclass(slots=True)
@@ -66,6 +78,12 @@ class Outcome:
     summary: str
     lines: list[str] = field(default_factory=list)
     maybe_applied: bool = False
+    not_sent_unaudited: bool = False
+    """Refused because the audit log could not record the attempt: nothing was sent."""
+
+
+_BeforeWrite = Callable[[], Awaitable[str | None]]
+"""Called once before the first PagerDuty write: a reason not to write, or None to go ahead."""
 
 
 def refusal(actor: Asker, action: str) -> str | None:
@@ -115,20 +133,35 @@ async def execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, *,
                   deadline: float | None = None, audit: AuditSink | AuditScope | None = None) -> Outcome:
     """Run ``proposal.operations`` in order as ``actor`` (``From: actor.email``).
 
-    ``audit`` (else the enclosing :func:`audit_scope`'s sink) receives one entry for this attempt.
+    ``audit`` (else the enclosing :func:`audit_scope`'s sink) receives a ``started`` entry before the
+    first write (when it cannot, nothing is sent) and one entry with the outcome.
     """
     scope = audit if isinstance(audit, AuditScope) else AuditScope(audit) if audit is not None else _AUDIT.get()
     statuses: list[str] = []
+    attempt_id = uuid.uuid4().hex
+
+    async def before_first_write() -> str | None:
+        if scope is None:
+            return None
+        started = _entry(scope, proposal, actor, "started", "About to send the change to PagerDuty.", [], attempt_id)
+        try:
+            await scope.sink.record(started)
+        except Exception as exc:
+            reason = type(exc).__name__
+            log.error("audit log unavailable (%s): %s refused, nothing sent to PagerDuty", reason, proposal.action)
+            return AUDIT_UNAVAILABLE.format(reason=reason)
+        return None
+
     try:
-        outcome = await _execute(proposal, actor, client, deadline, statuses)
+        outcome = await _execute(proposal, actor, client, deadline, statuses, before_first_write)
     except BaseException:
         if scope is not None:
             sent = bool(statuses) and statuses[-1] == _IN_FLIGHT
             failed = Outcome(False, "Executing the change failed unexpectedly.", maybe_applied=sent)
-            await _record(scope, proposal, actor, failed, statuses)
+            await _record(scope, proposal, actor, failed, statuses, attempt_id)
         raise
-    if scope is not None:
-        await _record(scope, proposal, actor, outcome, statuses)
+    if scope is not None and not outcome.not_sent_unaudited:
+        await _record(scope, proposal, actor, outcome, statuses, attempt_id)
     return outcome
 
 
@@ -151,25 +184,35 @@ async def record_refused(action: str, reason: str, actor: Asker, *, targets: tup
         log.error("audit log: recording a refused %s failed: %s", action, type(exc).__name__)
 
 
-async def _record(scope: AuditScope, proposal: Proposal, actor: Asker, outcome: Outcome,
-                  statuses: list[str]) -> None:
-    result: AuditOutcome = "ok" if outcome.ok else "maybe_applied" if outcome.maybe_applied else "failed"
+def _entry(scope: AuditScope, proposal: Proposal, actor: Asker, result: AuditOutcome, detail: str,
+           statuses: list[str], attempt_id: str) -> AuditEntry:
     targets = proposal.incident_ids or tuple(dict.fromkeys(op.path for op in proposal.operations))
-    entry = AuditEntry(
-        action=proposal.action, summary=proposal.summary, outcome=result, detail=outcome.summary,
+    return AuditEntry(
+        action=proposal.action, summary=proposal.summary, outcome=result, detail=detail,
         targets=tuple(targets), operations=tuple(operation_record(o.method, o.path, o.body)
                                                  for o in proposal.operations),
         pd_status=tuple(statuses), requested_by=scope.requested_by or scope.confirmed_by,
         confirmed_by=scope.confirmed_by, actor_name=actor.name, actor_email=actor.email, via=scope.via,
-        channel=scope.channel, thread_ts=scope.thread_ts)
+        channel=scope.channel, thread_ts=scope.thread_ts, attempt_id=attempt_id)
+
+
+async def _record(scope: AuditScope, proposal: Proposal, actor: Asker, outcome: Outcome,
+                  statuses: list[str], attempt_id: str) -> None:
+    result: AuditOutcome = "ok" if outcome.ok else "maybe_applied" if outcome.maybe_applied else "failed"
+    entry = _entry(scope, proposal, actor, result, outcome.summary, statuses, attempt_id)
     try:
-        await scope.sink.record(entry)
+        if isinstance(scope.sink, KeepingSink):
+            await scope.sink.keep(entry)
+        else:
+            await scope.sink.record(entry)
     except Exception as exc:  # the write happened (or not) either way: say so in the log, keep answering
-        log.error("audit log: recording %s (%s) failed: %s", proposal.action, result, type(exc).__name__)
+        log.error("audit log: recording %s (%s) failed and it could not be kept: %s; targets %s, PagerDuty %s",
+                  proposal.action, result, type(exc).__name__, ",".join(entry.targets)[:300],
+                  ",".join(statuses)[:100])
 
 
 async def _execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, deadline: float | None,
-                   statuses: list[str]) -> Outcome:
+                   statuses: list[str], before_first_write: _BeforeWrite) -> Outcome:
     refused = refusal(actor, proposal.action)
     if refused is not None or actor.email is None:
         return Outcome(False, refused or "No e-mail to act as.", [])
@@ -178,10 +221,18 @@ async def _execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, de
         if not summary.startswith("Nothing to do"):
             summary = "Nothing to do: " + _lower_first(summary)
         return Outcome(True, summary, list(proposal.noops))
+    unaudited = await before_first_write()
+    if unaudited is not None:
+        return Outcome(False, unaudited, not_sent_unaudited=True)
     run = _Run(client, actor.email, actor.time_zone, deadline, statuses)
     for number, operation in enumerate(proposal.operations, start=1):
         try:
             run.lines.extend(await run.perform(operation))
+        except _LandedEarlier:
+            run.lines += [f"{_what(operation)}: done.", FIRST_WENT_THROUGH]
+            run.writes += 1
+            run.landed_earlier = True
+            continue
         except PagerDutyError as error:
             if error.is_already_done:
                 run.lines.append(_already_done(error))
@@ -206,7 +257,14 @@ async def _execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, de
     if not run.writes:
         return Outcome(True, f"Nothing changed, it was already done: {_lower_first(proposal.summary)}.",
                        run.lines)
+    if run.landed_earlier:
+        return Outcome(True, f"Done as {actor.name} (the first attempt went through): "
+                             f"{_lower_first(proposal.summary)}.", run.lines)
     return Outcome(True, f"Done as {actor.name}: {_lower_first(proposal.summary)}.", run.lines)
+
+
+class _LandedEarlier(Exception):
+    """The retry of an idempotent write found it already done after our own unanswered try: ours landed."""
 
 
 class _Run:
@@ -224,6 +282,8 @@ class _Run:
         self.refused_items = False
         self.writes = 0
         """Writes PagerDuty applied (no-ops excluded)."""
+        self.landed_earlier = False
+        """A write went through on a try PagerDuty did not answer (its retry found it done)."""
 
     async def note_landed(self, op: Operation) -> bool:
         """After an unconfirmed note POST, re-read the notes (never re-post): is ours there now?"""
@@ -244,17 +304,24 @@ class _Run:
 
     async def _send(self, op: Operation, body: dict[str, Any] | None) -> Any:
         self.statuses.append(_IN_FLIGHT)
+        attempts: list[Attempt] = []
         try:
             if op.method == "POST":
-                answer = await self.client.post(op.path, body, from_email=self.email, deadline=self.deadline)
+                answer = await self.client.post(op.path, body, from_email=self.email, deadline=self.deadline,
+                                                attempts=attempts)
             elif op.method == "PUT":
-                answer = await self.client.put(op.path, body, from_email=self.email, deadline=self.deadline)
+                answer = await self.client.put(op.path, body, from_email=self.email, deadline=self.deadline,
+                                               attempts=attempts)
             else:
-                answer = await self.client.delete(op.path, from_email=self.email, deadline=self.deadline)
+                answer = await self.client.delete(op.path, from_email=self.email, deadline=self.deadline,
+                                                  attempts=attempts)
         except PagerDutyError as error:
-            self.statuses[-1] = str(error.status) if error.status is not None else _IN_FLIGHT
+            self.statuses[-1:] = [a.label for a in attempts]
+            done_already = error.is_already_done or (op.method == "DELETE" and isinstance(error, NotFoundError))
+            if done_already and earlier_may_have_applied(attempts):
+                raise _LandedEarlier from error
             raise
-        self.statuses[-1] = "2xx"
+        self.statuses[-1:] = [a.label for a in attempts]
         self.writes += 1
         return answer
 
@@ -270,11 +337,13 @@ class _Run:
             return lines
         try:
             body = await self._send(op, {"incidents": items})
-        except PagerDutyError as error:
-            if not error.is_already_done:
+        except (PagerDutyError, _LandedEarlier) as error:
+            landed = isinstance(error, _LandedEarlier)
+            if not landed and not (isinstance(error, PagerDutyError) and error.is_already_done):
                 raise
-            # Someone changed some of them meanwhile: keep the rest and try once more (PUT is idempotent).
-            items, more = await self._still_applicable(items)
+            # Someone (or our own unanswered first try) changed some of them: keep the rest and try
+            # once more (PUT is idempotent).
+            items, more = await self._still_applicable(items, ours_landed=landed)
             lines.extend(more)
             if not items:
                 return lines
@@ -282,7 +351,10 @@ class _Run:
         incidents = body.get("incidents", []) if isinstance(body, dict) else []
         return lines + [f"{incident_label(i)}: {i.get('status')}" for i in incidents if isinstance(i, dict)]
 
-    async def _still_applicable(self, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    async def _still_applicable(self, items: list[dict[str, Any]], *, ours_landed: bool = False,
+                                ) -> tuple[list[dict[str, Any]], list[str]]:
+        """The items still to send, and a line for each left out. ``ours_landed``: our own unanswered
+        try came before, so an item already in the wanted state is our write, done."""
         gate = asyncio.Semaphore(_REREAD_CONCURRENCY)
 
         async def read(item: dict[str, Any]) -> dict[str, Any] | None:
@@ -297,16 +369,24 @@ class _Run:
         current = await asyncio.gather(*(read(item) for item in items))
         keep: list[dict[str, Any]] = []
         lines: list[str] = []
+        landed = 0
         for item, incident in zip(items, current, strict=True):
             wanted = item.get("status")
             if incident is None:
                 lines.append(f"{item['id']}: no longer visible in PagerDuty; left alone.")
+            elif incident.get("status") == wanted and ours_landed:
+                lines.append(f"{incident_label(incident)}: {wanted}")
+                landed += 1
             elif incident.get("status") == wanted:
                 lines.append(f"{incident_label(incident)}: already {wanted}; nothing to do.")
             elif wanted == "acknowledged" and incident.get("status") == "resolved":
                 lines.append(f"{incident_label(incident)}: resolved in the meantime; not reopened.")
             else:
                 keep.append(item)
+        if landed:
+            self.writes += 1
+            self.landed_earlier = True
+            lines.append(FIRST_WENT_THROUGH)
         return keep, lines
 
     # -- results of the other operations ---------------------------------------------------------

@@ -22,6 +22,7 @@ from bot.pagerduty import (
     PagerDutyTimeout,
     RateLimitedError,
 )
+from bot.pagerduty.scope import ScopeError
 from bot.tools.base import RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.resolve import ToolError
 
@@ -73,6 +74,10 @@ def explain_pagerduty_error(error: PagerDutyError) -> tuple[str, str]:
                 "Check that PAGERDUTY_USER_API_KEY is a valid User API token and has not been revoked "
                 "(My Profile -> User Settings -> API Access). EU accounts need "
                 "PAGERDUTY_API_URL=https://api.eu.pagerduty.com.")
+    if isinstance(error, ScopeError):
+        return (f"Not allowed: {detail}.",
+                "alex limits people to what their own PagerDuty role and teams allow; someone who is a "
+                "Responder or Manager on that team can do it. Do not retry this.")
     if isinstance(error, AbilityError):
         return (f"This PagerDuty account's plan does not include that feature: {detail}.",
                 "Tell the user; there is no workaround through the API.")

@@ -75,12 +75,10 @@ class FindCoverageGaps(ToolArgs):
 
 def resolve_span(ctx: ToolContext, text: str | None, default: str) -> Window:
     """The window the user named (an instant means the 24 h from it), at most :data:`MAX_WINDOW`."""
-    window = asked_window(ctx, text, "Pass a window such as 'next week' or 'next 3 days'.", default=default)
+    window = asked_window(ctx, text, "Ask for a shorter window, e.g. 'next 14 days'.", default=default,
+                          longest=MAX_WINDOW)
     if window.is_instant:
         window = Window(window.start, window.start + timedelta(days=1), window.label)
-    if window.end - window.start > MAX_WINDOW:
-        raise ToolError(f"The window {window.label!r} is longer than {MAX_WINDOW.days} days.",
-                        "Ask for a shorter window, e.g. 'next 14 days'.")
     return window
 
 

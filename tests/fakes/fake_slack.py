@@ -10,6 +10,8 @@ is recorded as :class:`SlackCall` (method, parsed JSON / form / query arguments,
 * ``usergroups.users.list``: members given with :meth:`add_usergroup`;
 * ``chat.postMessage`` / ``chat.update``: ``ok`` with a fresh ``ts`` (posted messages are kept);
 * everything else (``reactions.add``, ``assistant.threads.setStatus``, ``chat.postEphemeral``…): ``ok``.
+* a slash command's ``response_url`` (:meth:`FakeSlack.response_url`): kept in ``responses``, not in
+  ``calls`` (it is not a Web API method).
 
 :meth:`fail` makes a method answer ``{"ok": false, "error": …}``. Listeners run after Bolt's ack, so
 tests wait with ``await fake.wait_for("chat.postMessage")`` rather than asserting at once.
@@ -31,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 BOT_USER_ID = "UALEXBOT"
 BOT_ID = "BALEXBOT"
 TEAM_ID = "T0ACME"
+RESPONSE_PATH = "/commands/"
 ALL_METHODS_SEEN: set[str] = set()
 """Every method any FakeSlack received in this test session (the manifest test reads it)."""
 ALL_PAYLOADS: list[str] = []
@@ -61,6 +64,8 @@ class FakeSlack:
         self.threads: dict[tuple[str, str], dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.failures: dict[str, str] = {}
+        self.responses: list[dict[str, Any]] = []
+        """What the app sent to slash commands' ``response_url`` (``respond()``), in order."""
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -119,7 +124,10 @@ class FakeSlack:
                 method = urlsplit(self.path).path.rsplit("/", 1)[-1]
                 auth = self.headers.get("authorization") or ""
                 token = auth.removeprefix("Bearer ") or args.get("token")
-                body, headers = fake._respond(method, args, token)
+                if urlsplit(self.path).path.startswith(RESPONSE_PATH):
+                    body, headers = fake._responded(args), {}
+                else:
+                    body, headers = fake._respond(method, args, token)
                 data = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("content-type", "application/json; charset=utf-8")
@@ -139,6 +147,11 @@ class FakeSlack:
                                         daemon=True)
         self._thread.start()
         return self
+
+    def response_url(self) -> str:
+        """A slash command's ``response_url``: what the app posts there lands in :attr:`responses`."""
+        assert self._server is not None, "FakeSlack is not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}{RESPONSE_PATH}{TEAM_ID}/{next(self._ts)}/hook"
 
     def stop(self) -> None:
         if self._server is not None:
@@ -187,6 +200,12 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1773151200.{next(self._ts):06d}"}, {}
         return {"ok": True}, {}
+
+    def _responded(self, args: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.responses.append(args)
+            ALL_PAYLOADS.append(json.dumps(args, default=str))
+        return {"ok": True}
 
     # -- assertions -----------------------------------------------------------------------------
     def of(self, method: str) -> list[SlackCall]:

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from slack_bolt.async_app import AsyncApp
@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.agent.agent import Agent
 from bot.agent.llm import ChatModel
 from bot.agent.memory import InMemoryThreadMemory
+from bot.config import Settings
 from bot.sandbox import DEFAULT_NOW, Sandbox, build_sandbox, default_token
 from bot.slack.app import build_app
 from bot.slack.approvers import Approvers
@@ -125,6 +126,28 @@ class SlackHarness:
         response = await self.send(raw, content_type="application/x-www-form-urlencoded")
         assert response.status == 200, response.body
         return response
+
+    async def slash(self, text: str, *, user: str = SAM, channel: str = DM_SAM,
+                    command: str = "/alex") -> BoltResponse:
+        """Type ``/alex <text>`` (a signed slash-command request); the ack must be 200. Later answers sent
+        with ``respond()`` arrive in ``fake.responses`` (:meth:`responded`)."""
+        form = {"token": "legacy-token", "team_id": TEAM_ID, "team_domain": "acme", "channel_id": channel,
+                "channel_name": "directmessage" if channel.startswith("D") else "general", "user_id": user,
+                "user_name": user.lower(), "command": command, "text": text, "api_app_id": "A0ALEX",
+                "is_enterprise_install": "false", "response_url": self.fake.response_url(),
+                "trigger_id": "1.2.3"}
+        response = await self.send(urlencode(form), content_type="application/x-www-form-urlencoded")
+        assert response.status == 200, response.body
+        return response
+
+    async def responded(self, count: int = 1, within: float = 10.0) -> dict[str, Any]:
+        """The ``count``-th message sent to a slash command's ``response_url`` (waits for it)."""
+        deadline = time.monotonic() + within
+        while len(self.fake.responses) < count:
+            assert time.monotonic() < deadline, f"expected {count} slash-command response(s)"
+            await asyncio.sleep(0.01)
+        await self.settle()
+        return self.fake.responses[count - 1]
 
     def ts(self) -> str:
         return f"1773151200.{next(self._ids):06d}"
@@ -251,10 +274,16 @@ async def make_slack(fake_slack: FakeSlack, demo: Sandbox) -> AsyncIterator[Slac
 
     async def build(model: ChatModel | None = None, *, ttl_s: float = 600.0, allow_unmapped_reads: bool = True,
                     approver_group: str | None = None, validate: bool = True, read_only: bool = False,
-                    allowed_channels: frozenset[str] = frozenset()) -> SlackHarness:
+                    allowed_channels: frozenset[str] = frozenset(), shared_token: bool = False) -> SlackHarness:
+        """``shared_token``: everyone's requests use the Manager's token, as with PAGERDUTY_USER_API_KEY
+        outside ``--sandbox`` (the production backend, pointed at the sandbox)."""
         client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
         transport = sandbox_transport(demo) if validate else demo.transport()
-        backend = PagerDutyBackend.for_sandbox(demo, default_token("demo"), transport=transport)
+        if shared_token:
+            settings = Settings(_env_file=None, PAGERDUTY_USER_API_KEY=default_token("demo"))  # type: ignore[call-arg]
+            backend = PagerDutyBackend.from_settings(settings, now=demo.now, transport=transport)
+        else:
+            backend = PagerDutyBackend.for_sandbox(demo, default_token("demo"), transport=transport)
         clock = Clock()
         rt = SlackRuntime(Agent(model, InMemoryThreadMemory(), read_only=read_only), backend,
                           IdentityResolver(client, backend), WarRooms(client),

@@ -23,7 +23,7 @@ from bot.agent.prompt import ChannelInfo, suggested_prompts
 from bot.config import Settings
 from bot.slack.conversation import strip_mention
 from bot.slack.serve import missing_settings, run_http, serve
-from bot.slack.warroom import incident_in, rewrite_for_war_room
+from bot.slack.warroom import WarRoomRequest, incident_in, incidents_in, understand
 from tests.fakes.fake_slack import BOT_ID, BOT_USER_ID, SlackCall
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
 from tests.slack.conftest import (
@@ -39,6 +39,7 @@ from tests.slack.conftest import (
     SlackHarness,
     block_problems,
     blocks_of,
+    buttons,
     incident,
     message_text,
     signed,
@@ -264,13 +265,18 @@ async def test_the_slack_time_zone_drives_time_windows(make_slack: SlackFactory)
 
 # -- war rooms --------------------------------------------------------------------------------------
 
-async def test_ack_this_in_a_war_room_channel_acknowledges_its_incident(make_slack: SlackFactory) -> None:
+async def test_ack_this_in_a_war_room_channel_proposes_acking_its_incident(make_slack: SlackFactory) -> None:
     slack = await make_slack()
     number = triggered_number(slack.sandbox)
     slack.fake.add_channel("C0WARROOM", f"inc-{number}-db-cpu")
     event = await slack.mention("ack this", channel="C0WARROOM")
     reply = await slack.reply()
     assert_answer(reply, "C0WARROOM", event["ts"])
+    assert slack.writes() == [], "a deictic write waits for a click"
+    assert f"#{number}" in message_text(reply)
+    [pid] = buttons(reply, "proposal_confirm")
+    await slack.click("proposal_confirm", pid, user=SAM, message=reply, channel="C0WARROOM")
+    await slack.updated()
     assert slack.writes() == [("PUT", "/incidents", MANAGER_EMAIL)]
     assert incident(slack.sandbox, number).status == "acknowledged"
 
@@ -281,7 +287,11 @@ async def test_add_a_note_in_a_thread_about_an_incident_targets_it(make_slack: S
     parent = slack.ts()
     slack.fake.add_thread(GENERAL, parent, f"[#{number}] High CPU on db-primary-1")
     await slack.mention("add a note: failing over to the replica", thread_ts=parent)
-    await slack.reply()
+    reply = await slack.reply()
+    assert slack.writes() == []
+    [pid] = buttons(reply, "proposal_confirm")
+    await slack.click("proposal_confirm", pid, user=SAM, message=reply)
+    await slack.updated()
     target = incident(slack.sandbox, number)
     assert slack.writes() == [("POST", f"/incidents/{target.id}/notes", MANAGER_EMAIL)]
 
@@ -297,17 +307,24 @@ async def test_the_model_is_told_about_the_war_room(make_slack: SlackFactory) ->
 
 def test_war_room_phrases() -> None:
     room = ChannelInfo("war_room", 4521)
-    assert rewrite_for_war_room("ack this", room) == "ack 4521"
-    assert rewrite_for_war_room("please acknowledge it", room) == "ack 4521"
-    assert rewrite_for_war_room("add a note: db restarted", room) == "note 4521 db restarted"
-    assert rewrite_for_war_room("resolve this: rolled back", room) == "resolve 4521 rolled back"
-    assert rewrite_for_war_room("ack 12", room) == "ack 12"
-    assert rewrite_for_war_room("ack this and page Ben", room) == "ack this and page Ben"
-    assert rewrite_for_war_room("ack this", ChannelInfo("channel")) == "ack this"
+    assert understand("ack this", room) == WarRoomRequest("ack 4521", propose=True)
+    assert understand("please acknowledge it", room) == WarRoomRequest("ack 4521", propose=True)
+    assert understand("add a note: db restarted", room) == WarRoomRequest("note 4521 db restarted", propose=True)
+    assert understand("resolve this: rolled back", room) == WarRoomRequest("resolve 4521 rolled back", propose=True)
+    assert understand("ack 12", room) == WarRoomRequest("ack 12"), "an explicit command stays as typed"
+    assert understand("ack this and page Ben", room) == WarRoomRequest("ack this and page Ben")
+    assert understand("ack this", ChannelInfo("channel")) == WarRoomRequest("ack this")
+    assert understand("note: {x}", room) == WarRoomRequest("note 4521 {x}", propose=True)
+    ambiguous = understand("resolve it", ChannelInfo("channel", candidates=(1252, 1200)))
+    assert ambiguous.question is not None and "#1252" in ambiguous.question and "#1200" in ambiguous.question
     assert incident_in("[#4521] Disk full") == "4521"
     assert incident_in("Incident 88 triggered on payments-api") == "88"
     assert incident_in("see https://acme.pagerduty.com/incidents/Q1ABCDEF") == "Q1ABCDEF"
     assert incident_in("<#C0123|general> nothing else") is None
+    assert incident_in("incident 1252 is the one; see runbook step #1200") == "1252"
+    assert incident_in("runbook step #1200 for incident 1252") == "1252"
+    assert incidents_in("incident 1252 and incident 1200") == ("1252", "1200")
+    assert incidents_in("#7 then #9, again #7") == ("7", "9")
 
 
 # -- proposals from the model -----------------------------------------------------------------------

@@ -28,6 +28,8 @@ EVENTS = {"app_mention": "app_mentions:read", "message.im": "im:history"}
 """The events alex subscribes to, and the scope each needs."""
 UNSCOPED_EVENTS = {"app_home_opened"}
 """Events alex subscribes to that need no scope (the Messages tab welcome)."""
+SLASH_COMMANDS = {"/alex": "commands"}
+"""The slash commands alex handles (``bot.slack.linking.COMMAND``), and the scope they need."""
 NOT_BOT_TOKEN = {"apps.connections.open"}
 """Called with the app-level token (scope connections:write), not the bot token."""
 ADDED_BY_THE_SDK = {"token", "team_id"}
@@ -73,6 +75,16 @@ def test_the_manifest_subscribes_to_mentions_dms_and_the_messages_tab_only() -> 
         assert scope in bot_scopes(), f"{event} needs {scope}"
 
 
+def test_the_manifest_declares_the_slash_command_the_code_handles() -> None:
+    from bot.slack.linking import COMMAND
+
+    declared = {c["command"]: c for c in manifest()["features"].get("slash_commands") or []}
+    assert set(declared) == {COMMAND} == set(SLASH_COMMANDS)
+    assert declared[COMMAND]["should_escape"] is False, "the token must arrive as typed"
+    assert declared[COMMAND]["usage_hint"] and declared[COMMAND]["description"]
+    assert set(SLASH_COMMANDS.values()) <= bot_scopes()
+
+
 def test_the_code_calls_the_methods_we_know_about() -> None:
     assert {"chat.postMessage", "chat.update", "chat.postEphemeral", "users.info", "conversations.info",
             "assistant.threads.setStatus", "reactions.add"} <= methods_in_code()
@@ -95,6 +107,7 @@ def test_every_method_called_is_documented_and_its_scope_is_in_the_manifest() ->
 def test_every_scope_in_the_manifest_is_needed() -> None:
     methods = spec()
     needed = set(EVENTS.values())
+    needed |= set(SLASH_COMMANDS.values())
     for method in methods_in_code() - NOT_BOT_TOKEN:
         needed |= {s["name"] for s in methods[method].get("scopes", {}).get("bot", [])}
     needed.add("users:read.email")  # users.info returns profile.email only with it

@@ -47,7 +47,8 @@ async def test_a_successful_write() -> None:
     finally:
         await pd.aclose()
     assert outcome.ok
-    [entry] = await log.recent()
+    entry, started = await log.recent()
+    assert (started.outcome, started.pd_status, started.attempt_id) == ("started", (), entry.attempt_id)
     assert (entry.action, entry.outcome, entry.pd_status, entry.targets) == (
         "add_incident_note", "ok", ("2xx",), ("Q1004",))
     assert (entry.actor_name, entry.actor_email) == ("Aisha Khan", "aisha.khan@acme.example")
@@ -79,18 +80,21 @@ async def test_pagerduty_errors(status: int, expected: str) -> None:
         outcome = await execute(NOTE, RESPONDER, pd, audit=log)
     finally:
         await pd.aclose()
-    [entry] = await log.recent()
+    entry, started = await log.recent()
+    assert started.outcome == "started"
     assert entry.outcome == expected and outcome.maybe_applied == (expected == "maybe_applied")
     assert entry.pd_status == (str(status),)
     assert entry.detail == outcome.summary
 
 
-async def test_no_scope_no_record_and_a_failing_sink_changes_nothing(caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_scope_no_record_and_a_failing_sink_sends_nothing(caplog: pytest.LogCaptureFixture) -> None:
     pd = client(201, {"note": {"id": "N1"}})
     try:
         assert (await execute(NOTE, RESPONDER, pd)).ok
         with caplog.at_level(logging.ERROR, "bot.tools.proposals"):
-            assert (await execute(NOTE, RESPONDER, pd, audit=Failing())).ok
+            unaudited = await execute(NOTE, RESPONDER, pd, audit=Failing())
+        assert not unaudited.ok and "audit log is unavailable" in unaudited.summary
+        assert pd.requests_sent == 1, "the audit log fails closed: no write it cannot record"
     finally:
         await pd.aclose()
     assert "audit log" in caplog.text and "ConnectionError" in caplog.text

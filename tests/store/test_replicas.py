@@ -73,7 +73,8 @@ async def test_a_double_click_across_replicas_runs_once(make_replica: ReplicaFac
     assert one.writes() == [("PUT", "/incidents", MANAGER_EMAIL)], "exactly one PUT"
     assert incident(demo, number).status == "acknowledged"
     assert "already confirmed" in message_text(one.fake.of("chat.postEphemeral")[0])
-    [entry] = await two.rt.state.recent(10)
+    entry, started = await two.rt.state.recent(10)
+    assert started.outcome == "started" and started.attempt_id == entry.attempt_id
     assert (entry.action, entry.outcome, entry.via) == ("acknowledge_incidents", "ok", "button")
     assert (entry.requested_by, entry.confirmed_by, entry.actor_email) == (SAM, SAM, MANAGER_EMAIL)
     assert entry.pd_status == ("2xx",) and entry.channel == GENERAL
@@ -117,7 +118,8 @@ async def test_typed_writes_are_audited(make_replica: ReplicaFactory, tmp_path: 
     await slack.mention(f"ack {number}")
     await slack.reply()
     assert slack.writes() == [("PUT", "/incidents", MANAGER_EMAIL)]
-    [done] = await slack.rt.state.recent(10)
+    done, started = await slack.rt.state.recent(10)
+    assert started.outcome == "started"
     assert (done.action, done.outcome, done.via, done.requested_by, done.confirmed_by) == (
         "acknowledge_incidents", "ok", "command", SAM, SAM)
     assert done.pd_status == ("2xx",) and done.thread_ts is not None and done.channel == GENERAL
@@ -126,7 +128,7 @@ async def test_typed_writes_are_audited(make_replica: ReplicaFactory, tmp_path: 
     await slack.rt.state.aclose()
     reopened = SQLiteState(path)
     try:
-        assert await reopened.recent(10) == [done]
+        assert await reopened.recent(10) == [done, started]
     finally:
         await reopened.aclose()
 
@@ -137,6 +139,7 @@ async def test_incident_card_clicks_are_audited(make_replica: ReplicaFactory, re
     number = triggered_number(demo)
     await slack.click("incident_ack", incident(demo, number).id, user=SAM)
     await slack.reply()
-    [entry] = await slack.rt.state.recent(10)
+    entry, started = await slack.rt.state.recent(10)
+    assert started.outcome == "started"
     assert (entry.action, entry.outcome, entry.via, entry.confirmed_by) == (
         "acknowledge_incidents", "ok", "incident_card", SAM)

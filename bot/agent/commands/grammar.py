@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.analysis.windows import WindowError, parse_instant, resolve_window
+from bot.analysis.windows import WindowError, WindowOutOfRange, parse_instant, resolve_window
 
 MAX_COMMAND_CHARS = 2_100
 """Longer than any command (a note is at most 2,000 characters)."""
@@ -281,6 +281,8 @@ def split_window(text: str) -> tuple[str, str | None]:
 def _is_window(phrase: str) -> bool:
     try:
         resolve_window(phrase, _PROBE_NOW, _PROBE_ZONE)
+    except WindowOutOfRange:
+        return True  # a window, only too long or too far: the tool answers with the limit
     except (WindowError, ValueError):
         return False
     return True

@@ -65,8 +65,9 @@ def tool_call(command: Command) -> tuple[str, dict[str, Any]]:
     raise ValueError(f"no tool for the command {name!r}")
 
 
-async def run_command(command: Command, ctx: ToolContext) -> Turn:
-    """Answer ``command`` as ``ctx.asker``: mode ``command``, no LLM call."""
+async def run_command(command: Command, ctx: ToolContext, *, execute_writes: bool = True) -> Turn:
+    """Answer ``command`` as ``ctx.asker``: mode ``command``, no LLM call. With ``execute_writes=False``
+    a write command is only prepared: its proposal waits in ``turn.proposals`` for a click."""
     clock = time.monotonic
     started = clock()
     before = ctx.client.requests_sent
@@ -78,7 +79,10 @@ async def run_command(command: Command, ctx: ToolContext) -> Turn:
         name, arguments = tool_call(command)
         result = await run_tool(TOOLS_BY_NAME[name], arguments, ctx)
         prepared_ms = (clock() - started) * 1000
-        if command.is_write:
+        if command.is_write and not execute_writes:
+            turn.reply = await _propose(command, result, ctx)
+            turn.proposals.extend([result.proposal] if result.proposal is not None else [])
+        elif command.is_write:
             turn.reply, result = await _execute(command, result, ctx)
         else:
             turn.reply = read_reply(name, command.args, result)
@@ -87,6 +91,16 @@ async def run_command(command: Command, ctx: ToolContext) -> Turn:
     turn.pd_requests = ctx.client.requests_sent - before
     turn.timings = {"total": (clock() - started) * 1000, "llm": 0.0, "tools": tools_ms}
     return turn
+
+
+async def _propose(command: Command, prepared: ToolResult, ctx: ToolContext) -> str:
+    """The reply to a write that waits for a click: what would change, or why it can't."""
+    proposal = prepared.proposal
+    if proposal is None:
+        reason = " ".join(p for p in (prepared.error, prepared.hint) if p) or "That change could not be prepared."
+        await record_refused(tool_call(command)[0], reason, ctx.asker)
+        return reason
+    return "\n".join([f"{proposal.summary}: confirm below.", *proposal.lines, *proposal.noops])
 
 
 async def _execute(command: Command, prepared: ToolResult, ctx: ToolContext) -> tuple[str, ToolResult]:

@@ -43,6 +43,11 @@ MAX_BULK_UPDATE = 250
 SNOOZE_MAX_SECONDS = 7 * 24 * 3600
 NOTE_MAX_CHARS = 25_000
 NOTES_PER_INCIDENT = 2000
+STATUS_UPDATES_PER_INCIDENT = 2000
+TITLE_MAX_CHARS = 1024
+"""A title is shown in every list page: long ones would multiply a page's size (the sandbox's bound)."""
+MAX_INCIDENTS = 50_000
+"""Incidents the account may hold (``large`` starts with 12,000): creating more is refused."""
 _STATUS: dict[str, IncidentStatus] = {"triggered": "triggered", "acknowledged": "acknowledged",
                                       "resolved": "resolved"}
 _URGENCY: dict[str, Urgency] = {"high": "high", "low": "low"}
@@ -163,10 +168,7 @@ def _parse_change(ctx: Context, incident: Incident, data: dict[str, Any], *, all
             raise invalid("resolution must be a string")
         change.resolution = resolution
     if "title" in data:
-        title = data["title"]
-        if not isinstance(title, str) or not title.strip():
-            raise invalid("title must be a non-empty string")
-        change.title = title
+        change.title = _title(data["title"])
     if "urgency" in data:
         if data["urgency"] not in URGENCIES:
             raise invalid("urgency must be 'high' or 'low'")
@@ -361,9 +363,10 @@ def create_incident(ctx: Context, req: SandboxRequest, params: dict[str, str]) -
         raise invalid(*(f"{name} is required" for name in missing))
     if data["type"] != "incident":
         raise invalid("type must be 'incident'")
-    title = data["title"]
-    if not isinstance(title, str) or not title.strip():
-        raise invalid("title must be a non-empty string")
+    title = _title(data["title"])
+    if len(world.incidents) >= MAX_INCIDENTS:
+        raise invalid(f"The sandbox account holds at most {MAX_INCIDENTS:,} incidents",
+                      message="Incident could not be created")
     service = _visible_service(ctx, data["service"])
     if service.admin_status == "disabled":
         raise invalid(f"Service {service.name} is disabled: it cannot have new incidents",
@@ -411,6 +414,14 @@ def create_incident(ctx: Context, req: SandboxRequest, params: dict[str, str]) -
     incident.alerts.append(Alert(world.ids.new(), title, now, "triggered", incident.incident_key))
     world.add_incident(incident)
     return SandboxResponse(201, {"incident": render_incident(world, incident)})
+
+
+def _title(title: Any) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise invalid("title must be a non-empty string")
+    if len(title) > TITLE_MAX_CHARS:
+        raise invalid(f"title is longer than {TITLE_MAX_CHARS} characters")
+    return title
 
 
 def _details(body: Any) -> str | None:
@@ -465,6 +476,8 @@ def add_status_update(ctx: Context, req: SandboxRequest, params: dict[str, str])
     for name, value in (("subject", subject), ("html_message", html_message)):
         if value is not None and not isinstance(value, str):
             raise invalid(f"{name} must be a string")
+    if len(incident.status_updates) >= STATUS_UPDATES_PER_INCIDENT:
+        raise invalid(f"An incident can have at most {STATUS_UPDATES_PER_INCIDENT} status updates")
     world, actor = ctx.world, ctx.actor
     update = StatusUpdate(world.ids.new(), message, world.now, actor.id, subject)
     incident.status_updates.append(update)

@@ -21,6 +21,7 @@ from bot.sandbox.http import (
     MAX_LIMIT,
     ApiError,
     SandboxRequest,
+    check_time,
     invalid,
     not_found,
     paginate,
@@ -97,7 +98,7 @@ def _bound(req: SandboxRequest, name: str, zone: ZoneInfo) -> datetime | None:
     text = raw.strip()
     clock = text.split("T", 1)[1] if "T" in text else ""
     if not _OFFSET_SUFFIX.search(clock):
-        value = value.replace(tzinfo=zone)
+        value = check_time(value.replace(tzinfo=zone), name)
     return value
 
 

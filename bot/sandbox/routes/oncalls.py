@@ -12,6 +12,8 @@ only decides *which* window to render and how to stitch the results together:
 * **Real bounds.** ``/oncalls`` returns each on-call period's own start and end, not clipped to the
   query window (PagerDuty's own example shows shift bounds such as 15:28:51 -> next day 15:28:51).
   :func:`unclipped` renders a padded window and widens it until no matching entry touches its edge.
+* **Bounds.** ``until`` at most 90 days past now (PagerDuty's own), and ``since``..``until`` at most
+  :data:`MAX_RANGE` (the sandbox's: every schedule on the account is rendered over it). Past them: 400.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.sandbox.app import Context, Route
-from bot.sandbox.http import ApiError, SandboxRequest, SandboxResponse, iso, paginate
+from bot.sandbox.http import ApiError, SandboxRequest, SandboxResponse, check_span, iso, paginate
 from bot.sandbox.model import EscalationPolicy, Override, Schedule, World
 from bot.sandbox.routes.directory import policy_json
 from bot.sandbox.schedule_engine import Entry, merge_adjacent, render_final, render_layer
@@ -39,6 +41,8 @@ from bot.sandbox.serialize import (
 
 MAX_FUTURE = timedelta(days=90)
 """``/oncalls`` answers at most 90 days past now."""
+MAX_RANGE = timedelta(days=366)
+"""Longest ``since``..``until`` of ``/oncalls``."""
 MIN_PAD = timedelta(hours=1)
 MAX_PAD = timedelta(days=128)
 """How far :func:`unclipped` looks beyond the window for an entry's real start/end (then it gives up)."""
@@ -96,7 +100,7 @@ def unclipped(render: Callable[[datetime, datetime], list[S]], since: datetime, 
     ``render(lo, hi)`` clips to ``[lo, hi)``, so an item starting at ``lo`` or ending at ``hi`` may be
     longer: the padding doubles until none does, or reaches :data:`MAX_PAD`.
     """
-    pad = max(pad, MIN_PAD)
+    pad = min(max(pad, MIN_PAD), MAX_PAD)
     while True:
         lo, hi = since - pad, until + pad
         found = [item for item in render(lo, hi) if overlaps(item.start, item.end, since, until)]
@@ -271,6 +275,7 @@ def _window(req: SandboxRequest, now: datetime) -> tuple[datetime, datetime]:
         raise ApiError(400, 2001, "Invalid Input Provided",
                        ["On-call shifts are only available up to 90 days in the future; "
                         "choose an until at most 90 days from now"])
+    check_span(since, until, MAX_RANGE, "GET /oncalls")
     return since, until
 
 

@@ -15,6 +15,11 @@ Choices where PagerDuty's documents leave room (sources in brackets):
   will have schedule layers in opposite order").
 * Restrictions are evaluated, and shown (``start_time_of_day`` "HH:MM:SS"), in the schedule's zone;
   ``time_zone`` only changes how instants are rendered.
+* **Bounds** (the sandbox's, where PagerDuty documents none): one schedule renders at most
+  :data:`MAX_SCHEDULE_WINDOW` (366 days) between ``since`` and ``until``, ``GET /schedules`` at most
+  :data:`MAX_LIST_WINDOW` (93 days, as it renders up to 100 schedules), and ``POST .../overrides``
+  takes at most :data:`MAX_OVERRIDES_PER_REQUEST` items while a schedule holds at most
+  :data:`MAX_OVERRIDES_PER_SCHEDULE`. Past them: 400 with PagerDuty's error body.
 * Without ``since``/``until`` rendered entries are empty and ``rendered_coverage_percentage`` is null
   (the spec's own descriptions); with one of them the other is 2 weeks away. ``since == until`` asks
   what is on call at that instant (PagerDuty/api-schema#479); ``until`` before ``since`` is a 400.
@@ -35,10 +40,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.sandbox.app import Context, Route
-from bot.sandbox.http import ApiError, SandboxRequest, SandboxResponse, iso, not_found, paginate
+from bot.sandbox.http import (
+    ApiError,
+    SandboxRequest,
+    SandboxResponse,
+    check_span,
+    check_time,
+    invalid,
+    iso,
+    not_found,
+    paginate,
+    parse_zone,
+)
 from bot.sandbox.model import EscalationPolicy, Override, Schedule, World
 from bot.sandbox.routes.oncalls import (
     MAX_FUTURE,
@@ -60,6 +76,7 @@ from bot.sandbox.routes.oncalls import ROUTES as ONCALL_ROUTES
 from bot.sandbox.schedule_engine import (
     Entry,
     Layer,
+    RenderLimitError,
     Restriction,
     coverage_percentage,
     find_gaps,
@@ -69,6 +86,12 @@ from bot.sandbox.schedule_engine import (
 from bot.sandbox.serialize import API_BASE, html_url, policy_ref, team_refs, user_object, user_ref_by_id
 
 TWO_WEEKS = timedelta(weeks=2)
+MAX_SCHEDULE_WINDOW = timedelta(days=366)
+"""Longest ``since``..``until`` one schedule is rendered (or its overrides listed) for."""
+MAX_LIST_WINDOW = timedelta(days=93)
+"""Longest window of ``GET /schedules``, which renders up to 100 schedules in one answer."""
+MAX_OVERRIDES_PER_REQUEST = 100
+MAX_OVERRIDES_PER_SCHEDULE = 1_000
 DAY = 86_400
 WEEK = 7 * DAY
 V2_PARTS = frozenset({"schedule_layers", "overrides_subschedule", "final_schedule"})
@@ -80,17 +103,20 @@ Window = tuple[datetime, datetime]
 # --------------------------------------------------------------------------- request helpers
 
 
-def _window(req: SandboxRequest) -> Window | None:
-    """``since``/``until``; when only one is given the other is two weeks away; None when neither."""
+def _window(req: SandboxRequest, longest: timedelta = MAX_SCHEDULE_WINDOW,
+            what: str = "one schedule") -> Window | None:
+    """``since``/``until``; when only one is given the other is two weeks away; None when neither.
+    Longer than ``longest`` apart is a 400."""
     since, until = req.time("since"), req.time("until")
     if until is None:
         if since is None:
             return None
-        until = since + TWO_WEEKS
+        until = check_time(since + TWO_WEEKS, "until")
     elif since is None:
-        since = until - TWO_WEEKS
+        since = check_time(until - TWO_WEEKS, "since")
     if until < since:
         raise ApiError(400, 2001, "Invalid Input Provided", ["The until parameter must not be before since"])
+    check_span(since, until, longest, what)
     return since, until
 
 
@@ -213,7 +239,7 @@ def list_schedules(ctx: Context, req: SandboxRequest, params: dict[str, str]) ->
     query = (req.one("query") or "").strip().lower()
     team_ids = set(req.many("team_ids"))
     parts = frozenset(req.many("include")) & V2_PARTS
-    window = _window(req)
+    window = _window(req, MAX_LIST_WINDOW, "GET /schedules (it renders up to 100 schedules)")
     # The list renders in the current user's zone (the account's is UTC here).
     tz = req.time_zone(ctx.token_user.time_zone or "UTC")
     overflow = req.flag("overflow")
@@ -293,7 +319,11 @@ def _override_time(raw: Any, zone: ZoneInfo | None, name: str, errors: list[str]
         errors.append(f"{name} is not a valid ISO-8601 date")
         return None
     # A time without an offset is read in the override's time_zone (UTC when none is given).
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone or UTC)
+    try:
+        return check_time(value if value.tzinfo is not None else value.replace(tzinfo=zone or UTC), name)
+    except ApiError as error:
+        errors.extend(error.errors)
+        return None
 
 
 def _create_override(world: World, schedule: Schedule, item: Any) -> dict[str, Any]:
@@ -304,9 +334,9 @@ def _create_override(world: World, schedule: Schedule, item: Any) -> dict[str, A
     zone: ZoneInfo | None = None
     if item.get("time_zone") is not None:
         try:
-            zone = ZoneInfo(str(item["time_zone"]))
-        except (ZoneInfoNotFoundError, ValueError):
-            errors.append(f"time_zone '{item['time_zone']}' is not a valid time zone")
+            zone = parse_zone(str(item["time_zone"]))
+        except ApiError as error:
+            errors.extend(error.errors)
     start = _override_time(item.get("start"), zone, "start", errors)
     end = _override_time(item.get("end"), zone, "end", errors)
     user = item.get("user")
@@ -318,6 +348,8 @@ def _create_override(world: World, schedule: Schedule, item: Any) -> dict[str, A
         errors.append(f"User {user_id} not found")
     if start is not None and end is not None and end <= start:
         errors.append("Override must end after its start")
+    if len(schedule.overrides) >= MAX_OVERRIDES_PER_SCHEDULE:
+        errors.append(f"A schedule can hold at most {MAX_OVERRIDES_PER_SCHEDULE} overrides; delete some first")
     if errors:
         echo: dict[str, Any] = {
             "start": iso(start) if start is not None else item.get("start"),
@@ -346,6 +378,9 @@ def create_overrides(ctx: Context, req: SandboxRequest, params: dict[str, str]) 
     if not items:
         raise ApiError(400, 2003, "Missing Arguments",
                        ["'overrides' is required and must be a non-empty array of overrides"])
+    if len(items) > MAX_OVERRIDES_PER_REQUEST:
+        raise invalid(f"A maximum of {MAX_OVERRIDES_PER_REQUEST} overrides may be created at a time; "
+                      f"got {len(items)}")
     return SandboxResponse(201, [_create_override(world, schedule, item) for item in items])
 
 
@@ -480,7 +515,8 @@ def get_schedule_v3(ctx: Context, req: SandboxRequest, params: dict[str, str]) -
     try:
         window = _window(req)
     except ApiError as error:
-        return _v3_error(400, "since" if error.code == 2004 else "until", error)  # 2004: bad since
+        about_since = error.code == 2004 or any(e.startswith("since ") for e in error.errors)  # 2004: bad since
+        return _v3_error(400, "since" if about_since else "until", error)
     try:
         tz = req.time_zone(schedule.time_zone)
     except ApiError as error:
@@ -504,7 +540,10 @@ def get_schedule_v3(ctx: Context, req: SandboxRequest, params: dict[str, str]) -
         "html_url": html_url(world, "schedule_v3", schedule.id),
     }
     if "final_schedule" in req.many("include") and window is not None:
-        body["final_schedule"] = _v3_final(schedule, window, tz, req.flag("overflow"))
+        try:
+            body["final_schedule"] = _v3_final(schedule, window, tz, req.flag("overflow"))
+        except RenderLimitError as error:
+            return _v3_error(400, "until", invalid(str(error)))
     return SandboxResponse(200, {"schedule": body})
 
 
