@@ -6,12 +6,16 @@ Secrets are ``SecretStr``: printing or logging a ``Settings`` never shows them.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import httpx2
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.pagerduty import DEFAULT_BASE_URL, PagerDutyClient
+
+DEFAULT_MODEL = "gpt-5.4-mini"
+"""A current, small tool-calling model (README: "Using an LLM" says why; any other is one variable away)."""
 
 
 class Settings(BaseSettings):
@@ -33,11 +37,28 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"),
         description="Any OpenAI-compatible endpoint (Azure, Ollama, vLLM); unset means api.openai.com.")
-    llm_model: str = Field(default="gpt-4.1-mini", min_length=1, validation_alias=AliasChoices("ALEX_MODEL"))
+    llm_model: str = Field(
+        default=DEFAULT_MODEL, min_length=1, validation_alias=AliasChoices("ALEX_MODEL"),
+        description="The model (or Azure deployment) name; see README \"Using an LLM\" for why the default.")
     llm_timeout_seconds: float = Field(
         default=30.0, gt=0, le=300, validation_alias=AliasChoices("ALEX_LLM_TIMEOUT_SECONDS"),
         description="Per model request (the openai client's own default of 600 s is far too long for chat).")
     llm_max_retries: int = Field(default=1, ge=0, le=5, validation_alias=AliasChoices("ALEX_LLM_MAX_RETRIES"))
+    llm_temperature: float | None = Field(
+        default=None, ge=0, le=2, validation_alias=AliasChoices("ALEX_TEMPERATURE"),
+        description="Sent only when set: reasoning models accept only their default.")
+    llm_reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = Field(
+        default=None, validation_alias=AliasChoices("ALEX_REASONING_EFFORT"),
+        description="Sent only when set (reasoning models; 'low' or 'none' answer faster).")
+    llm_parallel_tool_calls: bool | None = Field(
+        default=None, validation_alias=AliasChoices("ALEX_PARALLEL_TOOL_CALLS"),
+        description="Sent only when set: some servers reject the parameter.")
+    llm_strict_tools: bool = Field(
+        default=True, validation_alias=AliasChoices("ALEX_STRICT_TOOLS"),
+        description="Strict JSON-schema tools (turn off for vLLM, which ignores or mis-renders strict).")
+    llm_stream: bool = Field(
+        default=True, validation_alias=AliasChoices("ALEX_LLM_STREAM"),
+        description="Stream the model's answer where a surface shows it as it comes (off: one response).")
     max_tool_steps: int = Field(
         default=6, ge=1, le=20, validation_alias=AliasChoices("ALEX_MAX_TOOL_STEPS"),
         description="Model calls per message; the last one gets no tools, forcing an answer.")
@@ -106,6 +127,11 @@ class Settings(BaseSettings):
         description="A Fernet key (or 'new,old' while rotating) encrypting the PagerDuty tokens people link "
                     "with /alex connect; unset: linking is off. Checked when alex starts "
                     "(bot.store.linked_tokens.token_cipher), not here: a validation error would print the value.")
+    audit_buffer_path: str | None = Field(
+        default=None, validation_alias=AliasChoices("ALEX_AUDIT_BUFFER_PATH"),
+        description="A local JSON-lines file keeping audit entries the state store could not take after a "
+                    "write ran (replayed into it once it is back); unset: alex-audit-buffer.jsonl next to "
+                    "ALEX_STATE_PATH.")
 
     @property
     def allowed_channel_ids(self) -> frozenset[str]:

@@ -1,10 +1,16 @@
 """The agent: one message in, one :class:`~bot.agent.turn.Turn` out, whichever way it can be answered.
 
 * A message that is exactly a command ("oncall platform-engineering", "ack 1004") runs in command
-  mode: no LLM call at all (the fast path).
+  mode: no LLM call at all (the fast path). A command typed as a question ("who is on call for
+  platform-engineering?") goes to the model when there is one.
 * Without a model configured, everything is command mode; other text gets the command list.
 * Otherwise the LLM tool loop answers, with the thread's earlier exchanges from memory. When the model
-  fails (unreachable, too slow, empty), the answer falls back to command mode and says so.
+  fails (unreachable, too slow, empty), the answer falls back to command mode and says so; when the
+  time ran out waiting for PagerDuty, it says PagerDuty was slow (and which tool), not the model.
+
+Every path is bounded by one deadline per message (``ALEX_MESSAGE_DEADLINE_SECONDS``), set on
+``ctx.deadline`` so PagerDuty requests and retries stop at it too; a command run after the model
+failed gets what is left of it, not a fresh one.
 
 Proposals the model prepares come back in ``turn.proposals``; nothing is written until
 :meth:`Agent.confirm` runs one, as the person who asked.
@@ -12,12 +18,14 @@ Proposals the model prepares come back in ``turn.proposals``; nothing is written
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.agent.commands import Command, help_text, parse_command, run_command
+from bot.agent.commands.run import tool_call
 from bot.agent.llm import ChatModel, make_chat_model
 from bot.agent.loop import Limits, ModelFailed, ToolStart, run_llm_turn
 from bot.agent.memory import Message, ThreadMemory
@@ -36,6 +44,11 @@ NO_LLM_REPLY = ("No LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL), s
 NO_LLM_NOTICE = "Command mode: no LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL)."
 READ_ONLY_REFUSAL = ("alex is read-only here (ALEX_READ_ONLY is set), so it can't change PagerDuty. "
                      "Make the change in PagerDuty itself.")
+DEADLINE_GRACE_S = 1.0
+"""A command gets this long past the deadline to finish on its own (PagerDuty requests already stop at
+the deadline) before it is cut off."""
+MIN_FALLBACK_S = 1.0
+"""A command is not started after a model failure with less than this left of the message's time."""
 
 
 class Agent:
@@ -89,11 +102,13 @@ class Agent:
         ``propose_writes``: a write command is only prepared (``turn.proposals``), never run at once
         (for commands alex inferred, such as a war room's "resolve it")."""
         started = time.monotonic()
+        deadline = started + self.limits.deadline_s
+        ctx.deadline = deadline if ctx.deadline is None else min(ctx.deadline, deadline)
         text = message.strip()
         command = parse_command(text)
         if command is not None and command.is_write and self.read_only:
             return _finish(Turn(READ_ONLY_REFUSAL, "command"), started)
-        if command is not None and (self.command_fast_path or self.model is None):
+        if command is not None and (self.model is None or (self.command_fast_path and not command.question)):
             turn = await self._run_command(command, ctx, started, execute_writes=not propose_writes)
             await self._remember(thread_id, [_said("user", text), _said("assistant", turn.reply)])
             return turn
@@ -130,24 +145,47 @@ class Agent:
 
     async def _run_command(self, command: Command, ctx: ToolContext, started: float, *,
                            execute_writes: bool = True) -> Turn:
-        return _finish(await run_command(command, ctx, execute_writes=execute_writes), started)
+        """The command within ``ctx.deadline`` (its PagerDuty requests stop there; this cuts off the rest)."""
+        remaining = self.limits.deadline_s if ctx.deadline is None else ctx.deadline - time.monotonic()
+        try:
+            async with asyncio.timeout(max(0.0, remaining) + DEADLINE_GRACE_S):
+                turn = await run_command(command, ctx, execute_writes=execute_writes)
+        except TimeoutError:
+            turn = Turn(self._too_slow(command), "command", notice="PagerDuty did not answer in time.")
+        return _finish(turn, started)
+
+    def _too_slow(self, command: Command) -> str:
+        tool = tool_call(command)[0] if command.name != "help" else command.name
+        text = (f"PagerDuty did not answer in time: {tool} was still waiting after the "
+                f"{self.limits.deadline_s:g} s one message may take. Try again in a moment.")
+        if command.is_write:
+            text += " If it was a change, check in PagerDuty whether it was applied before repeating it."
+        return text
 
     async def _fallback(self, failed: ModelFailed, text: str, ctx: ToolContext, thread_id: str | None,
                         started: float, *, propose_writes: bool = False) -> Turn:
-        """Command mode after the model failed: say so, keep what was already done, run a command if it is one."""
+        """Command mode after the model failed: say so, keep what was already done, run a command if it is one
+        (within what is left of the message's time)."""
         done = failed.turn  # its proposals were never shown to anyone: dropped
         reason = failed.reason.strip().rstrip(".") + "."
-        unavailable = f"The model is unavailable right now. {reason}"
         turn = Turn("", "command", tool_calls=list(done.tool_calls), pd_requests=done.pd_requests,
                     llm_calls=done.llm_calls, usage=done.usage,
                     timings={k: v for k, v in done.timings.items() if k != "total"},
                     notice=f"Model unavailable ({failed.kind}): {reason} Answered in command mode.")
+        if failed.kind == "pagerduty":  # the model was fine: PagerDuty used up the time
+            turn.reply = f"{reason} Try again in a moment, or ask about something narrower."
+            turn.notice = "Out of time waiting for PagerDuty."
+            return _finish(turn, started)
+        unavailable = f"The model is unavailable right now. {reason}"
         command = parse_command(text)
         if command is None:
             turn.reply = f"{unavailable} Exact commands still work:\n\n{help_text()}"
             return _finish(turn, started)
-        ctx.deadline = time.monotonic() + self.limits.deadline_s  # the model may have used up the last one
-        answer = await run_command(command, ctx, execute_writes=not propose_writes)
+        left = self.limits.deadline_s if ctx.deadline is None else ctx.deadline - time.monotonic()
+        if left < MIN_FALLBACK_S:
+            turn.reply = f"{unavailable} There was no time left to run it as a command; send it again."
+            return _finish(turn, started)
+        answer = await self._run_command(command, ctx, time.monotonic(), execute_writes=not propose_writes)
         turn.reply = f"{unavailable} I ran this as a command:\n\n{answer.reply}"
         turn.tool_calls += answer.tool_calls
         turn.proposals = list(answer.proposals)

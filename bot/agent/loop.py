@@ -149,9 +149,11 @@ class _TurnRun:
         self.limits = limits
         self.clock = time.monotonic  # the PagerDuty client's clock: ctx.deadline is on it
         self.started = self.clock()
-        self.deadline = self.started + limits.deadline_s
-        # PagerDuty retries and waits stop at the message deadline too.
-        ctx.deadline = self.deadline if ctx.deadline is None else min(ctx.deadline, self.deadline)
+        own = self.started + limits.deadline_s
+        # One deadline for the model and PagerDuty: the caller's when it set an earlier one (the agent sets
+        # it when the message arrived), and PagerDuty retries and waits stop at it too.
+        self.deadline = own if ctx.deadline is None else min(ctx.deadline, own)
+        ctx.deadline = self.deadline
         self.pd_before = ctx.client.requests_sent
         self.turn = Turn(reply="", mode="llm")
         self.llm_ms = 0.0
@@ -191,7 +193,7 @@ class _TurnRun:
     async def _complete(self, messages: list[Message], tools: list[dict[str, Any]]) -> ModelReply:
         remaining = self.deadline - self.clock()
         if remaining <= 0:
-            raise self._out_of_time("There was no time left to ask the model.")
+            raise self._out_of_time("deadline", "There was no time left to ask the model.")
         started = self.clock()
         failure: tuple[FailureKind, str] | None = None
         try:
@@ -207,7 +209,7 @@ class _TurnRun:
         self.llm_ms += (self.clock() - started) * 1000
         self.turn.llm_calls += 1
         if failure is not None and failure[0] == "timeout":
-            raise self._out_of_time(failure[1])
+            raise self._out_of_time(*failure)
         if failure is not None:
             raise self._failed(*failure)
         self.turn.usage.add(reply.usage)
@@ -325,11 +327,11 @@ class _TurnRun:
         self._account()
         return self.turn
 
-    def _out_of_time(self, model_reason: str) -> ModelFailed:
+    def _out_of_time(self, kind: FailureKind, model_reason: str) -> ModelFailed:
         """The message deadline ran out: blame PagerDuty when its tools used more of it than the model."""
         if self.tools_ms > self.llm_ms:
             return self._pagerduty_slow()
-        return self._failed("deadline" if "no time left" in model_reason else "timeout", model_reason)
+        return self._failed(kind, model_reason)
 
     def _pagerduty_slow(self) -> ModelFailed:
         slowest = max(self.tool_ms_by_name.items(), key=lambda item: item[1], default=("a PagerDuty tool", 0.0))

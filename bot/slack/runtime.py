@@ -15,9 +15,11 @@ from bot.agent.agent import Agent
 from bot.slack.approvers import Approvers
 from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityResolver
+from bot.slack.local_limits import LocalLimits
 from bot.slack.proposals_store import ProposalStore
 from bot.slack.warroom import WarRooms
 from bot.store import DEDUPE_TTL_S, AuditSink, StateStore
+from bot.store.audit_buffer import AuditBuffer, DurableAudit
 from bot.store.linked_tokens import LinkedTokens
 from bot.store.memory import MemoryState
 from bot.tools.base import Asker, ToolContext
@@ -80,6 +82,10 @@ class SlackRuntime:
     """Channel IDs alex answers and acts in (``ALEX_ALLOWED_CHANNELS``); empty: every channel. DMs always."""
     linked_tokens: LinkedTokens | None = None
     """People's own PagerDuty tokens (``/alex connect``); None when ``ALEX_TOKEN_KEY`` is unset."""
+    audit_buffer: AuditBuffer | None = None
+    """Keeps the audit entries the state could not take after a write ran (``ALEX_AUDIT_BUFFER_PATH``)."""
+    _local_limits: LocalLimits = field(default_factory=LocalLimits, init=False)
+    """Counts the rate limits when the shared state cannot (see :meth:`over_limit`)."""
     _busy: int = field(default=0, init=False)
     _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
@@ -101,8 +107,8 @@ class SlackRuntime:
 
     @property
     def audit(self) -> AuditSink:
-        """Where write attempts are recorded (the state's audit log)."""
-        return self.state
+        """Where write attempts are recorded (the state's audit log, and ``audit_buffer`` behind it)."""
+        return self.state if self.audit_buffer is None else DurableAudit(self.state, self.audit_buffer)
 
     async def first_delivery(self, event_id: str) -> bool:
         """True the first time any replica sees this Slack ``event_id`` (within ``dedupe_ttl_s``)."""
@@ -112,9 +118,12 @@ class SlackRuntime:
         """Count one message from ``user`` in ``channel``; the polite refusal when that is over a limit.
 
         The refusal is returned once per window per user and channel (None afterwards: stay quiet,
-        a flood must not make alex flood the channel back). A state failure lets the message through.
+        a flood must not make alex flood the channel back). When the shared state fails, the same limits
+        are counted in this process instead (:class:`~bot.slack.local_limits.LocalLimits`): never unlimited.
         """
         limits = self.rate_limits
+        if not limits.per_user and not limits.per_channel:
+            return None
         try:
             notice: str | None = None
             if limits.per_user and not await self.state.hit(f"user:{user}", limits.per_user, limits.window_s):
@@ -126,8 +135,16 @@ class SlackRuntime:
                 return None
             first = await self.state.first_seen(f"rate-notice:{user}:{channel}", limits.window_s)
         except Exception as exc:
-            log.warning("rate limit unavailable (%s): answering anyway", type(exc).__name__)
-            return None
+            log.warning("shared rate limits unavailable (%s): counting in this process", type(exc).__name__)
+            local = self._local_limits
+            notice = None
+            if limits.per_user and not local.hit(f"user:{user}", limits.per_user, limits.window_s):
+                notice = RATE_LIMITED
+            elif limits.per_channel and not local.hit(f"channel:{channel}", limits.per_channel, limits.window_s):
+                notice = CHANNEL_RATE_LIMITED
+            if notice is None:
+                return None
+            first = local.first_seen(f"rate-notice:{user}:{channel}", limits.window_s)
         return notice if first else ""
 
     async def may_approve(self, slack_user_id: str) -> bool:

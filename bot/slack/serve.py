@@ -180,6 +180,7 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
     from bot.slack.runtime import RateLimits, SlackRuntime
     from bot.slack.warroom import WarRooms
     from bot.store import StateStore, open_state
+    from bot.store.audit_buffer import AuditBuffer, default_buffer_path
     from bot.store.linked_tokens import open_linked_tokens
     from bot.store.memory import MemoryState
 
@@ -203,13 +204,17 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
                         WarRooms(client, settings.warroom_pattern), state.proposals, approvers,
                         allow_unmapped_reads=settings.allow_unmapped_reads, state=state, rate_limits=limits,
                         dedupe_ttl_s=settings.dedupe_ttl_seconds, allowed_channels=settings.allowed_channel_ids,
-                        linked_tokens=open_linked_tokens(settings, in_memory=sandbox and settings.state_url is None))
+                        linked_tokens=open_linked_tokens(settings, in_memory=sandbox and settings.state_url is None),
+                        audit_buffer=AuditBuffer(settings.audit_buffer_path
+                                                 or default_buffer_path(settings.state_path)))
 
 
 def web_app(app: AsyncApp, *, signing_secret: str | None = None,
-            health: Callable[[], Awaitable[StateHealth]] | None = None) -> web.Application:
+            health: Callable[[], Awaitable[StateHealth]] | None = None,
+            health_cache_s: float = HEALTH_CACHE_S) -> web.Application:
     """HTTP mode: ``POST /slack/events`` through :class:`~bot.slack.ingress.SlackIngress` (size, signature
-    with ``signing_secret``, shape) into Bolt; ``GET /healthz`` with the state store's ``health``."""
+    with ``signing_secret``, shape) into Bolt; ``GET /healthz`` with the state store's ``health`` (probed at
+    most every ``health_cache_s``)."""
     from aiohttp import web
     from slack_bolt.adapter.aiohttp import to_aiohttp_response
 
@@ -240,7 +245,7 @@ def web_app(app: AsyncApp, *, signing_secret: str | None = None,
     async def healthz(_: web.Request) -> web.Response:
         if health is None:
             return web.json_response({"ok": True})
-        if not last or time.monotonic() - last[0][0] >= HEALTH_CACHE_S:
+        if not last or time.monotonic() - last[0][0] >= health_cache_s:
             last[:] = [(time.monotonic(), await health())]
         state = last[0][1]
         return web.json_response({"ok": state.ok, "state": state.detail}, status=200 if state.ok else 503)

@@ -58,7 +58,7 @@ async def test_request_carries_strict_tools_model_and_auth_and_tool_calls_are_pa
     body = json.loads(request.content)
     assert body["model"] == "gpt-4.1-mini" and body["messages"] == MESSAGES
     assert body["tools"] == TOOLS and body["tools"][0]["function"]["strict"] is True
-    assert body["parallel_tool_calls"] is True and body["temperature"] == 0
+    assert "parallel_tool_calls" not in body and "temperature" not in body, "sampling settings are opt-in"
     assert reply.text is None
     assert reply.tool_calls == [ModelToolCall("call_a", "who_is_on_call", '{"service": "payments-api"}'),
                                 ModelToolCall("call_b", "who_is_on_call", '{"service": null}')]

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.agent.llm import ModelReply, ModelToolCall
+from bot.agent.llm import ModelReply, ModelToolCall, TextSink
 from bot.agent.turn import Usage
 
 Step = ModelReply | BaseException | Callable[[list[dict[str, Any]]], ModelReply | Awaitable[ModelReply]]
@@ -73,7 +74,9 @@ class ScriptedModel:
         self.calls: list[SeenCall] = []
         self.overrun = False
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelReply:
+    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
+                       on_text: TextSink | None = None) -> ModelReply:
+        """The next step; with ``on_text`` its text is also streamed, word by word."""
         self.calls.append(SeenCall(copy.deepcopy(messages), copy.deepcopy(tools)))
         if not self._steps:
             self.overrun = True
@@ -82,9 +85,14 @@ class ScriptedModel:
         if isinstance(step, BaseException):
             raise step
         if isinstance(step, ModelReply):
-            return step
-        reply = step(messages)
-        return reply if isinstance(reply, ModelReply) else await reply
+            reply = step
+        else:
+            made = step(messages)
+            reply = made if isinstance(made, ModelReply) else await made
+        if on_text is not None and reply.text:
+            for piece in re.findall(r"\S+\s*", reply.text):
+                await on_text(piece)
+        return reply
 
     async def aclose(self) -> None:
         return None

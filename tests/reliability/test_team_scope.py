@@ -158,3 +158,24 @@ async def test_10_people_without_a_pagerduty_account_are_refused_by_default() ->
 
     assert Settings(_env_file=None).allow_unmapped_reads is False  # type: ignore[call-arg]
     assert MANAGER_EMAIL
+
+
+async def test_3_on_call_and_schedules_are_scoped_too(make_slack: SlackFactory, demo: Sandbox) -> None:
+    slack = await as_riley(make_slack)
+    await slack.mention("oncall", user=RILEY)
+    shown = message_text(await slack.reply())
+    assert "Mobile" in shown and "Payments" not in shown and "Platform" not in shown
+    await slack.mention("schedule Platform Primary", user=RILEY)
+    assert "No schedule named 'Platform Primary'" in message_text(await slack.reply(2))
+    await slack.mention("oncall payments-api", user=RILEY)
+    assert "is visible to this user" in message_text(await slack.reply(3))
+    await slack.mention("override Platform Primary me tomorrow", user=RILEY)
+    await slack.reply(4)
+    assert writes(demo) == [], "no override on another team's schedule"
+
+
+async def test_3_riley_may_cover_their_own_teams_schedule(make_slack: SlackFactory, demo: Sandbox) -> None:
+    slack = await as_riley(make_slack)
+    await slack.mention("override Mobile Primary me tomorrow", user=RILEY)
+    await slack.reply()
+    assert [m for m, _ in writes(demo)] == ["POST"]

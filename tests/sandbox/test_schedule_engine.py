@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.sandbox.schedule_engine import (
+    MAX_SPANS,
     Entry,
     Layer,
     OverrideSpan,
+    RenderLimitError,
     Restriction,
     coverage_percentage,
     find_gaps,
@@ -472,3 +474,36 @@ def test_invalid_input_is_rejected() -> None:
     no_day = Restriction("weekly_restriction", time(9), HOUR)
     with pytest.raises(ValueError, match="start_day_of_week"):
         render_layer(layer(("a",), DAY, "2026-01-01T00:00Z", restrictions=(no_day,)), UTC_ZONE, since, until)
+
+
+# --------------------------------------------------------------------------- bounded work (issue #10 item 13)
+
+
+def test_a_year_of_hourly_handoffs_is_within_the_span_budget() -> None:
+    rota = layer(("a", "b"), HOUR, "2026-01-01T00:00Z")
+    got = render_layer(rota, UTC_ZONE, at("2026-01-01T00:00Z"), at("2027-01-01T00:00Z"))
+    assert len(got) == 365 * 24 < MAX_SPANS
+
+
+def test_a_render_needing_more_than_max_spans_shifts_is_refused() -> None:
+    # One-minute turns over a year would be 525,600 shifts; the engine stops at MAX_SPANS and says why.
+    rota = layer(("a", "b"), 60, "2026-01-01T00:00Z")
+    with pytest.raises(RenderLimitError, match=r"more than 20,000 rotation shifts; narrow the window"):
+        render_layer(rota, UTC_ZONE, at("2026-01-01T00:00Z"), at("2027-01-01T00:00Z"))
+    with pytest.raises(RenderLimitError):
+        render_final([rota], [], UTC_ZONE, at("2026-01-01T00:00Z"), at("2027-01-01T00:00Z"))
+
+
+def test_restriction_windows_over_centuries_are_refused_not_walked() -> None:
+    # Weekly turns are few, but a daily restriction opens a window on each of ~2.9 million days until 9999.
+    rota = layer(("a", "b"), WEEK, "2026-01-05T09:00Z", restrictions=(daily(9, 0, 8 * HOUR),))
+    started = clock.monotonic()
+    with pytest.raises(RenderLimitError, match="restriction windows"):
+        render_layer(rota, LONDON, at("2026-01-05T00:00Z"), at("9999-12-30T00:00Z"))
+    assert clock.monotonic() - started < 5  # refused at the budget, not after walking the calendar
+
+
+def test_a_window_at_the_end_of_the_calendar_is_a_render_limit_not_an_overflow() -> None:
+    rota = layer(("a", "b"), DAY, "2026-01-01T09:00Z")
+    with pytest.raises(RenderLimitError, match="past the dates the engine can render"):
+        render_layer(rota, NEW_YORK, at("9999-12-20T00:00Z"), at("9999-12-31T23:00Z"))

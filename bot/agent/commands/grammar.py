@@ -38,6 +38,8 @@ _QUOTED_DOUBLE = re.compile(r'"([^"]+)"\s+(?:"([^"]+)"|(\S.*))')
 _QUOTED_SINGLE = re.compile(r"'([^']+)'\s+(?:'([^']+)'|(\S.*))")
 _NOTE_LEAD = " \t,:-\u2013\u2014"
 _CONNECTORS = frozenset({"for", "in", "during", "over", "from", "on", "of"})
+_QUESTION_WORDS = frozenset({"who", "who's", "whos", "what", "what's", "when", "which", "how", "where", "am", "is",
+                             "are", "any", "do", "does", "can", "could"})
 _PROBE_NOW = datetime(2026, 1, 5, 12, tzinfo=UTC)
 _PROBE_ZONE = ZoneInfo("UTC")
 _SENTENCE_CHARS = set("?!;,{}<>\n\r\t")
@@ -58,6 +60,13 @@ class Command:
     args: dict[str, Any]
     is_write: bool
     text: str
+
+    @property
+    def question(self) -> bool:
+        """Typed as a question ("who is on call for X?"), not as a command ("oncall X"): with a model
+        configured, a question is the model's to answer (it may need more than the one command)."""
+        words = self.text.strip().lower().split()
+        return self.text.strip().endswith("?") or bool(words) and words[0] in _QUESTION_WORDS
 
 
 Parsed = tuple[str, dict[str, Any]]

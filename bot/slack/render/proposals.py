@@ -1,4 +1,11 @@
-"""Proposal cards (Confirm / Cancel) and outcomes (what a confirmed change did)."""
+"""Proposal cards (Confirm / Cancel) and outcomes (what a confirmed change did).
+
+A card shows in full every free text its operations would send (a note, a status update, a resolution
+note, an incident's title and details): :func:`sent_texts` finds them in the operations' bodies, the
+card renders them uncut and escaped (split over several sections when long), and then checks that each
+one is in the card's text. When one is not (too long to show, or not among the proposal's lines), the
+card says so and has no Confirm button: nobody confirms text they could not read.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,23 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.slack.render.blocks import Block, actions, button, context
+from bot.slack.render.blocks import Block, actions, button, context, section
 from bot.slack.render.escape import times_in, untrusted
 from bot.slack.render.limits import MAX_SECTION, TAIL_CHARS, Room, note, pack
 from bot.tools.base import Proposal
 
 CONFIRM_ACTION = "proposal_confirm"
 CANCEL_ACTION = "proposal_cancel"
-CARD_CHARS = 3_800
-"""Text one proposal card may use (its changes are cut with "…and N more" beyond)."""
+CARD_CHARS = 7_000
+"""Text one proposal card may use: a 2,000-character note or a 1,024-character title with 2,000 characters
+of details fit in full, with their incidents; a card that would need more is refused, never cut."""
+CARD_BLOCKS = 12
+LINE_CHARS = 400
+"""A line that carries none of the sent text (an incident's current state) is cut at this."""
+STRUCTURAL_KEYS = frozenset({"id", "type", "status", "urgency", "start", "end", "time_zone"})
+"""Body keys whose string values are references, states or times, not text a person wrote."""
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,30}")
+_ENTITY_CHARS = 5  # "&amp;" is the longest escape a cut must not split
 
 
 def _text(value: Any, limit: int) -> str:
@@ -23,12 +37,38 @@ def _text(value: Any, limit: int) -> str:
     return times_in(untrusted(value, limit))
 
 
+def sent_texts(proposal: Proposal) -> list[str]:
+    """Every free-text string the proposal's operations send (all strings in their bodies but those
+    under :data:`STRUCTURAL_KEYS`), each once, in order."""
+    found: list[str] = []
+
+    def walk(node: Any, key: str | None) -> None:
+        if isinstance(node, dict):
+            for name, value in node.items():
+                walk(value, str(name))
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, key)
+        elif isinstance(node, str) and node.strip() and key not in STRUCTURAL_KEYS:
+            found.append(node)
+
+    for operation in proposal.operations:
+        walk(operation.body, None)
+    return list(dict.fromkeys(found))
+
+
 def proposal_card(proposal: Proposal, proposal_id: str | None) -> list[Block]:
-    """The card: what will change, what is left alone, and (with an id and something to do) the buttons."""
-    room = Room(blocks=6, chars=CARD_CHARS)
+    """The card: what will change (every sent text in full), what is left alone, and (with an id and
+    something to do) the buttons; a refusal with no buttons when the sent text cannot be shown in full."""
     doing = bool(proposal.operations)
     icon, word = (":pencil2:", "Proposed") if doing else (":information_source:", "Nothing to do")
     summary = _text(proposal.summary.removeprefix("Nothing to do: "), 600)
+    texts = sent_texts(proposal)
+    lines = [f"• {_full(line) if any(t in line for t in texts) else _text(line, LINE_CHARS)}"
+             for line in proposal.lines]
+    out = [section(text) for text in _sections([f"{icon} *{word}:* {summary}", *lines])]
+    room = Room(blocks=CARD_BLOCKS, chars=CARD_CHARS)
+    room.take(out)
     buttons: list[Block] = []
     if doing and proposal_id:
         buttons = [actions([
@@ -36,9 +76,8 @@ def proposal_card(proposal: Proposal, proposal_id: str | None) -> list[Block]:
             button("Cancel", CANCEL_ACTION, proposal_id),
         ], block_id=f"proposal:{proposal_id[:200]}")]
         room.take(buttons)
-    out: list[Block] = []
-    lines = [f"• {_text(line, 400)}" for line in proposal.lines]
-    out += pack(room, f"{icon} *{word}:* {summary}", lines, keep_chars=TAIL_CHARS + 200, keep_blocks=1)
+    if doing and (room.blocks < 0 or room.chars < 0 or not shows_in_full(out, texts)):
+        return _refused(proposal, summary, texts)
     if proposal.noops:
         out += pack(room, "*Left alone*", [f"• {_text(line, 300)}" for line in proposal.noops], keep_blocks=1)
     if doing:
@@ -46,6 +85,54 @@ def proposal_card(proposal: Proposal, proposal_id: str | None) -> list[Block]:
                   if proposal_id else "This change cannot be confirmed from here.")
         out += note(room, footer)
     return out + buttons
+
+
+def shows_in_full(blocks: Sequence[Block], texts: Sequence[str]) -> bool:
+    """Whether every one of ``texts`` appears, escaped and uncut, in the sections of ``blocks`` (a text
+    split over consecutive sections counts: they are read as one)."""
+    shown = "".join(str((b.get("text") or {}).get("text") or "") for b in blocks if b.get("type") == "section")
+    return all(_full(text) in shown for text in texts)
+
+
+def _full(text: str) -> str:
+    return untrusted(text)
+
+
+def _sections(lines: Sequence[str]) -> list[str]:
+    """``lines`` packed into section texts of at most :data:`MAX_SECTION` characters; a longer line
+    continues in the next section (cut at a space, never inside an escape)."""
+    out: list[str] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= MAX_SECTION:
+            current = candidate
+            continue
+        if current:
+            out.append(current)
+        while len(line) > MAX_SECTION:
+            cut = _cut_at(line, MAX_SECTION)
+            out.append(line[:cut])
+            line = line[cut:]
+        current = line
+    return [*out, current] if current else out
+
+
+def _cut_at(text: str, limit: int) -> int:
+    space = text.rfind(" ", limit // 2, limit)
+    cut = space + 1 if space > 0 else limit
+    amp = text.rfind("&", max(0, cut - _ENTITY_CHARS + 1), cut)
+    return amp if amp > 0 and ";" not in text[amp:cut] else cut
+
+
+def _refused(proposal: Proposal, summary: str, texts: Sequence[str]) -> list[Block]:
+    longest = max((len(_full(t)) for t in texts), default=0)
+    return [
+        section(f":no_entry: *Can't be confirmed here:* {summary}"),
+        section("What this change would send is too long to show in full on one card (its longest text is "
+                f"{longest:,} characters once made safe for Slack), and alex never asks anyone to confirm "
+                "what they cannot read. Ask again with a shorter text, or make the change in PagerDuty itself."),
+    ]
 
 
 def render_proposal(proposal: Proposal, proposal_id: str) -> list[Block]:
