@@ -21,7 +21,9 @@ DEFAULT_MODEL = "gpt-5.4-mini"
 class Settings(BaseSettings):
     """Everything alex reads from its environment."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a validation error must never print a secret's value.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      hide_input_in_errors=True)
 
     pagerduty_user_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("PAGERDUTY_USER_API_KEY"),

@@ -47,6 +47,10 @@ NOT_ALLOWED_HERE = ("alex isn't enabled in this channel, sorry. Send me a direct
                     "admin to add this channel to alex's allowed channels.")
 TEXT_ONLY_CHARS = 3_900
 SHOWN_PROMPTS = 6
+PASTED_TOKEN = ("That looks like a PagerDuty token typed as a message, so alex did not read it or pass it on. "
+                "Use the `/alex connect` slash command in a DM with alex (its text is never posted), and since "
+                "this message is now in Slack's history, consider revoking that token in PagerDuty.")
+_PASTED_TOKEN = re.compile(r"\s*/?(?:alex\s+)?(?:connect|link)\s+\S{16,}\s*$", re.IGNORECASE)
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -97,6 +101,9 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
         return
     if not identity.mapped and not rt.allow_unmapped_reads:
         await post(client, channel, thread_ts, render_notice(UNMAPPED_REFUSED))
+        return
+    if _PASTED_TOKEN.match(text):
+        await post(client, channel, thread_ts, render_notice(PASTED_TOKEN))
         return
     if text.lower().strip(" !.?") in GREETINGS:
         await post(client, channel, thread_ts, render_notice(greeting(identity)))

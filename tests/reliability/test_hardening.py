@@ -36,10 +36,15 @@ from bot.store import StateHealth
 from bot.store.sqlite import SQLiteState
 from tests.fakes.fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack
 from tests.slack.conftest import GENERAL, SAM, SECRET, SlackHarness, event_callback, signed
-from tests.store.conftest import ReplicaFactory, make_replica  # noqa: F401 (a fixture)
+from tests.store import conftest as store_fixtures
+from tests.store.conftest import ReplicaFactory
+
+make_replica = store_fixtures.make_replica
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 FORGED = "2001-01-01 00:00:00,000 ERROR bot.store.audit: audit log unavailable, writes unaudited FORGED-LINE"
 """What an attacker wants to appear as a line of its own in alex's log."""
+FORM = "application/x-www-form-urlencoded"
 
 
 @asynccontextmanager
@@ -76,15 +81,14 @@ async def test_5_an_unauthenticated_body_is_never_logged(make_slack: Any, caplog
     flood = ('{"type": "event_callback", "padding": "' + "A" * 900_000 + '"}').encode()
     async with over_http(slack.app) as http:
         refused = await http.post("/slack/events", data=forging, headers={"content-type": "application/json"})
-        assert refused.status == 401 and await refused.json() == {"error": "invalid request"}
         wrong = await http.post("/slack/events", data=forging, headers={**sign_bytes(forging),
                                                                         "x-slack-signature": "v0=" + "0" * 64})
-        assert wrong.status == 401
         big = await http.post("/slack/events", data=flood, headers={"content-type": "application/json"})
-        assert big.status == 413
+        statuses = [refused.status, wrong.status, big.status]
     logged = [r.getMessage() for r in caplog.records]
     assert not [m for m in logged if "FORGED-LINE" in m or "Ev5" in m or "AAAA" in m], "a refused body was logged"
     assert all(len(m) <= 2_000 and "\n" not in m for m in logged), [m[:100] for m in logged if len(m) > 2_000]
+    assert statuses == [401, 401, 413]
     await asyncio.sleep(0.1)
     assert slack.fake.of("chat.postMessage") == [] and not slack.sandbox.requests
 
@@ -101,7 +105,7 @@ async def test_5_alex_serve_writes_each_log_record_on_one_capped_line(fake_slack
                                                                     unused_tcp_port: int) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ALEX_", "OPENAI_", "PAGERDUTY_"))}
     env |= {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake_slack.api_url,
-            "PORT": str(unused_tcp_port), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+            "PORT": str(unused_tcp_port), "PYTHONPATH": str(REPO_ROOT)}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))", "serve",
         "--sandbox", cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
@@ -115,8 +119,9 @@ async def test_5_alex_serve_writes_each_log_record_on_one_capped_line(fake_slack
         import httpx2
 
         async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{unused_tcp_port}", timeout=30) as http:
-            forging = ('{"type": "event_callback",\n"note": "' + FORGED + ' \x1b[2J"}').encode()
-            unsigned = await http.post("/slack/events", content=forging, headers={"content-type": "application/json"})
+            # Form-encoded without a payload: Bolt parses anything, then logs the refused body as it came.
+            forging = ("team_id=T1\n" + FORGED + " \x1b[2J").encode()
+            unsigned = await http.post("/slack/events", content=forging, headers={"content-type": FORM})
             assert unsigned.status_code == 401
             # Signed, so it reaches Bolt, which logs what it cannot handle, event type and body included: the
             # type carries a newline and a forged record, the body 20,000 characters.
@@ -136,9 +141,6 @@ async def test_5_alex_serve_writes_each_log_record_on_one_capped_line(fake_slack
 
 
 # -- item 11: malformed bodies answer 400/401, never 500 with a traceback ------------------------------------
-FORM = "application/x-www-form-urlencoded"
-
-
 @pytest.mark.parametrize(("raw", "content_type", "sign", "status"), [
     (b"not json at all", "application/json", False, 401),
     (b"not json at all", "application/json", True, 400),
@@ -206,7 +208,7 @@ async def sqlite_state(tmp_path: Path) -> AsyncIterator[SQLiteState]:
 async def test_8_a_locked_state_file_does_not_stall_the_ack_and_the_event_is_answered_once(
         make_replica: ReplicaFactory, sqlite_state: SQLiteState) -> None:
     slack = await make_replica(sqlite_state)
-    assert (await sqlite_state.health(thorough=True)).ok  # the file exists, as at start-up
+    assert await sqlite_state.first_seen("event:Ev8-earlier")  # the file exists, as after any earlier event
     raw = json.dumps(event_callback(mention("services", slack.ts()), "Ev8"))
     locker = sqlite3.connect(sqlite_state.path, isolation_level=None, timeout=0)
     try:
@@ -257,10 +259,25 @@ async def _damaged_page_file(path: Path) -> None:
                        [(f"event:Ev{n:05d}-" + "x" * 200,) for n in range(3_000)])
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
+    _overwrite(path, b"\x00\xffGARBAGE-CONTENTS" * 600, middle=True)
+
+
+def _overwrite(path: Path, chunk: bytes, *, middle: bool = False) -> None:
+    """``chunk`` written over the second half of the file (``middle``), or repeated over all of it: the same
+    file damaged in place, as a bad disk or a stray write would."""
     size = path.stat().st_size
     with open(path, "r+b") as file:
-        file.seek(size // 2)
-        file.write(b"\x00\xffGARBAGE-CONTENTS" * 600)
+        if middle:
+            file.seek(size // 2)
+            file.write(chunk)
+        else:
+            file.write(chunk * (size // len(chunk) + 1))
+
+
+def _remove_state_files(path: Path) -> None:
+    """``rm alex-state.sqlite3*``."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("damage", ["not-a-database", "damaged-pages"])
@@ -288,8 +305,7 @@ async def test_9_a_deleted_state_file_is_recreated_while_serving(make_replica: R
         assert (health.status, (await health.json())["ok"]) == (200, True)
         await _deliver(http, "Ev9-before", slack)
         await slack.reply()
-        for suffix in ("", "-wal", "-shm"):  # `rm alex-state.sqlite3*`
-            Path(f"{sqlite_state.path}{suffix}").unlink(missing_ok=True)
+        _remove_state_files(sqlite_state.path)
         await _deliver(http, "Ev9-after", slack)
         await slack.reply(2)
         assert sqlite_state.path.exists(), "the state file was not recreated"
@@ -312,9 +328,7 @@ async def test_9_a_file_corrupted_while_serving_fails_healthz(make_replica: Repl
     async with over_http(slack.app, health=sqlite_state.health) as http:
         await _deliver(http, "Ev9c", slack)
         await slack.reply()
-        size = sqlite_state.path.stat().st_size
-        with open(sqlite_state.path, "r+b") as file:  # same file, overwritten in place
-            file.write(b"SECRET-ISH CONTENTS " * (size // 20 + 1))
+        _overwrite(sqlite_state.path, b"SECRET-ISH CONTENTS ")
         health = await http.get("/healthz")
         body = await health.json()
     assert health.status == 503 and body["ok"] is False, body

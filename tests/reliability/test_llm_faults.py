@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.agent.agent import Agent
-from bot.agent.llm import ModelUnavailable, OpenAIChatModel, make_chat_model
+from bot.agent.llm import ModelReply, ModelUnavailable, OpenAIChatModel, make_chat_model
 from bot.agent.loop import Limits
 from bot.agent.memory import InMemoryThreadMemory, MemoryLimits
 from bot.config import Settings
@@ -24,18 +24,32 @@ NONE_ARGS: dict[str, Any] = {"statuses": None, "service": None, "team": None, "u
                              "mine": None, "limit": None}
 
 
+DEADLINE_S = 2.0
+"""A short message deadline, so a model that never answers is cut off quickly."""
+
+
+async def _never_answers(messages: list[dict[str, Any]]) -> ModelReply:
+    await asyncio.sleep(3_600)
+    raise AssertionError("the message deadline should have cut this model call off")
+
+
 async def test_E1_model_timeout_or_5xx_gives_a_failure_message_and_no_write(make_slack: SlackFactory) -> None:
-    model = ScriptedModel([ModelUnavailable("The model answered 503 twice."), TimeoutError()])
+    model = ScriptedModel([ModelUnavailable("The model answered 503 twice."), _never_answers])
     slack = await make_slack(model)
-    started = time.monotonic()
+    slack.rt.agent.limits = Limits(deadline_s=DEADLINE_S)
     await slack.mention("anything weird on payments?")
     first = await slack.reply()
+    started = time.monotonic()
     await slack.mention("and now?")
-    second = await slack.reply(2)
+    # A model that hangs is cut off at the message deadline: the reply comes, it does not wait for the model.
+    second = (await slack.fake.wait_for("chat.postMessage", 2, within=DEADLINE_S + 8))[1]
+    assert time.monotonic() - started < DEADLINE_S + 8
+    await slack.settle()
     for reply in (first, second):
         assert "model is unavailable" in message_text(reply)
+    assert "503" in message_text(first) and "did not answer in time" in message_text(second)
     assert slack.writes() == [] and len(model.calls) == 2
-    assert time.monotonic() - started < Limits().deadline_s
+    model.assert_complete()
 
 
 def test_E1_the_openai_client_retries_at_most_once_with_a_short_timeout() -> None:
@@ -112,12 +126,16 @@ async def test_E6_parallel_reads_run_and_the_write_only_proposes(demo: Sandbox, 
 async def test_E7_an_empty_answer_still_gets_a_reply(make_slack: SlackFactory) -> None:
     model = ScriptedModel([say(""), say(None)])
     slack = await make_slack(model)
+    slack.rt.agent.command_fast_path = False  # exact commands go to the model too: its failure must fall back
     await slack.mention("hmm?")
     first = await slack.reply()
-    await slack.mention("oncall platform-engineering")  # command mode still works
+    await slack.mention("oncall platform-engineering")
     second = await slack.reply(2)
-    assert "model is unavailable" in message_text(first)
+    assert "model is unavailable" in message_text(first) and "Exact commands still work" in message_text(first)
+    # The fallback it names: command mode answers the exact command the model left unanswered.
+    assert "model is unavailable" in message_text(second) and "I ran this as a command" in message_text(second)
     assert "Platform" in message_text(second) and buttons(second, "proposal_confirm") == []
+    model.assert_complete()
 
 
 async def test_F4_a_thread_of_200_messages_is_cut_to_the_budget(demo: Sandbox, pd_ctx: ClientFactory) -> None:

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ from bot.sandbox.faults import Fault
 from bot.slack import linking
 from bot.store.linked_tokens import LinkedTokens, MemoryVault, SQLiteVault, TokenVault
 from tests.fakes.fake_slack import ALL_PAYLOADS
-from tests.slack.conftest import AISHA, GENERAL, OLIVIA, SAM, VISITOR, SlackFactory, SlackHarness
+from tests.fakes.scripted_llm import ScriptedModel
+from tests.slack.conftest import AISHA, GENERAL, OLIVIA, SAM, VISITOR, SlackFactory, SlackHarness, message_text
 
 KEY = Fernet.generate_key().decode()
 REPO = Path(__file__).resolve().parents[2]
@@ -328,3 +330,33 @@ async def test_alex_serve_opens_the_linked_tokens_when_the_key_is_set(monkeypatc
     rt = build_runtime(off, slack_client(off), sandbox=True)
     assert rt.linked_tokens is None
     await rt.aclose()
+
+
+# -- the linked token is what the person's requests use --------------------------------------------
+
+async def test_a_linked_token_is_used_for_that_persons_requests(linked: Linked) -> None:
+    """Shared-token mode: after Aisha links her own token, her requests go with it: once PagerDuty revokes
+    that token, her questions fail with PagerDuty's 401 while Sam (unlinked) still gets answers."""
+    slack = await linked(shared_token=True)
+    assert (await answer(slack, f"connect {AISHA_TOKEN}", user=AISHA, channel=DM_AISHA)).startswith("Linked")
+    await slack.mention("services", user=AISHA)
+    assert "payments-api" in message_text(await slack.reply())
+    slack.sandbox.world.tokens[AISHA_TOKEN] = replace(slack.sandbox.world.tokens[AISHA_TOKEN], revoked=True)
+    await slack.mention("services", user=AISHA)
+    assert "rejected the API token" in message_text(await slack.reply(2))
+    await slack.mention("services", user=SAM)
+    assert "payments-api" in message_text(await slack.reply(3))
+    assert (await answer(slack, "disconnect", user=AISHA, channel=DM_AISHA)).lower().startswith(("unlinked",
+                                                                                                 "disconnected",
+                                                                                                 "done"))
+    await slack.mention("services", user=AISHA)
+    assert "payments-api" in message_text(await slack.reply(4)), "back on the shared token"
+
+
+async def test_a_token_typed_as_a_plain_message_is_not_passed_on(make_slack: SlackFactory) -> None:
+    model = ScriptedModel([])
+    slack = await make_slack(model)
+    await slack.dm(f"connect {AISHA_TOKEN}-and-some-more")
+    reply = await slack.reply()
+    assert "/alex connect" in message_text(reply) and AISHA_TOKEN not in message_text(reply)
+    assert model.calls == [], "the model never saw it"
