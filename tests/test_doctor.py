@@ -116,7 +116,7 @@ def models(*ids: str, status: int = 200) -> httpx2.MockTransport:
 
 
 def settings(pd_token: str | None = PD_TOKEN, **env: str) -> Settings:
-    values: dict[str, Any] = {"_env_file": None, **env}
+    values: dict[str, Any] = {"_env_file": None, "ALEX_MODEL": "gpt-4.1-mini", **env}  # not the default: pinned
     if pd_token is not None:
         values["PAGERDUTY_USER_API_KEY"] = pd_token
     return Settings(**values)
@@ -396,3 +396,35 @@ def test_cli_text(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "✗ SLACK_BOT_TOKEN is not set" in out and "✗ 3 problems" in out
+
+
+# -- the state store ------------------------------------------------------------------------------
+def test_cli_checks_the_state_store(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                    tmp_path: Path) -> None:
+    state = tmp_path / "state" / "alex-state.sqlite3"
+    monkeypatch.setenv("ALEX_STATE_PATH", str(state))
+    main(["doctor"])
+    out = capsys.readouterr().out
+    assert f"State\n  ✓ SQLite file {state} (created on first run)" in out
+    assert not state.exists(), "doctor must not create the state file"
+    state.parent.mkdir()
+    state.write_bytes(b"not sqlite: PRIVATE-CONTENTS\n" * 64)
+    assert main(["doctor", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    [check] = [c for c in report["checks"] if c["area"] == "State"]
+    assert check["status"] == "fail" and check["name"] == "state store"
+    assert str(state) in check["message"] and "PRIVATE" not in check["message"]
+    assert "move the file aside" in check["fix"]
+
+
+def test_cli_state_store_in_redis_never_prints_the_url(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        monkeypatch.setenv("ALEX_STATE_URL", f"redis://:DUMMY-SECRET-redis@127.0.0.1:{port}/0")
+        assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "✗ Redis (ALEX_STATE_URL) did not answer" in out and "DUMMY-SECRET" not in out

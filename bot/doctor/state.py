@@ -29,7 +29,7 @@ async def check_state(settings: Settings) -> list[Check]:
 
 
 async def _check_sqlite(path: Path) -> Check:
-    from bot.store.sqlite import SQLiteState
+    from bot.store.sqlite import LOCKED, SQLiteState
 
     if (before := await asyncio.to_thread(_before_opening, path)) is not None:
         return before
@@ -40,7 +40,7 @@ async def _check_sqlite(path: Path) -> Check:
         await store.aclose()
     if health.ok:
         return Check("State", "state store", "ok", f"SQLite file {path}: readable, integrity check passed")
-    if "locked" in health.detail:
+    if health.detail.endswith(LOCKED):
         return Check("State", "state store", "warn", f"{health.detail} (checked while another process holds it)",
                      "if nothing else should hold the file, look for a stuck process using it")
     return Check("State", "state store", "fail", health.detail, _MOVE_ASIDE)

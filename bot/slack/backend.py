@@ -19,10 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
-
-from bot.config import Settings, pagerduty_client
 from pydantic import SecretStr
 
+from bot.config import Settings, pagerduty_client
 from bot.pagerduty import PagerDutyClient
 from bot.pagerduty.scope import TEAM_SCOPED_ROLES, ScopedClient
 from bot.sandbox import Sandbox, TokenGrant

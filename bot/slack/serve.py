@@ -241,13 +241,15 @@ def web_app(app: AsyncApp, *, signing_secret: str | None = None,
         return await to_aiohttp_response(await app.async_dispatch(admitted))
 
     last: list[tuple[float, StateHealth]] = []
+    probing = asyncio.Lock()  # one probe at a time, however many requests arrive together
 
     async def healthz(_: web.Request) -> web.Response:
         if health is None:
             return web.json_response({"ok": True})
-        if not last or time.monotonic() - last[0][0] >= health_cache_s:
-            last[:] = [(time.monotonic(), await health())]
-        state = last[0][1]
+        async with probing:
+            if not last or time.monotonic() - last[0][0] >= health_cache_s:
+                last[:] = [(time.monotonic(), await health())]
+            state = last[0][1]
         return web.json_response({"ok": state.ok, "state": state.detail}, status=200 if state.ok else 503)
 
     application = web.Application(client_max_size=MAX_BODY_BYTES)

@@ -60,7 +60,7 @@ class AuditBuffer:
         """Record the waiting entries into ``sink``, oldest first, and drop them from the file; stops at
         the first failure (the rest wait for the next time). An entry is dropped only once recorded (a
         crash mid-way may record one twice, never lose one). Returns how many were recorded; never raises."""
-        if self._replaying.locked():
+        if self._replaying.locked() or not self.path.exists():
             return 0
         async with self._replaying:
             try:

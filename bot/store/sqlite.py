@@ -56,6 +56,7 @@ PURGE_EVERY = 200
 FAILURE_SHOWN_S = 60.0
 """``health()`` reports an operation's failure (other than a lock) for this long after it happened."""
 SQLITE_HEADER = b"SQLite format 3\x00"
+LOCKED = "locked by another process"
 _TABLES = ("alex_seen", "alex_rate", "alex_proposals", "alex_audit")
 
 _SCHEMA = """
@@ -69,6 +70,10 @@ CREATE TABLE IF NOT EXISTS alex_proposals (
 CREATE INDEX IF NOT EXISTS alex_proposals_expires ON alex_proposals (expires_at);
 CREATE TABLE IF NOT EXISTS alex_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, entry TEXT NOT NULL);
 """
+
+
+class FileLocked(StateUnavailable):
+    """Another connection holds the file's lock past the bound (transient: once it lets go, all is well)."""
 
 
 class SQLiteState:
@@ -180,8 +185,10 @@ class SQLiteState:
         deadline = time.monotonic() + bound_s
         try:
             result = await asyncio.to_thread(self._locked, work, write, deadline)
+        except FileLocked:
+            raise
         except StateUnavailable as exc:
-            if record_failure and "locked" not in str(exc):
+            if record_failure:
                 self._failure = (time.monotonic(), str(exc))
             raise
         if write:
@@ -192,12 +199,12 @@ class SQLiteState:
         # The deadline is checked here, not with asyncio.wait_for: a thread cannot be cancelled, and a
         # write finishing after its caller gave up (a claim nobody acts on) would be worse than waiting.
         if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise StateUnavailable(f"{self.where}: locked (busy with another operation)")
+            raise FileLocked(f"{self.where}: busy with other operations of this process")
         try:
             db = self._connect(deadline)
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             if remaining_ms <= 0:
-                raise StateUnavailable(f"{self.where}: locked (no time left to wait)")
+                raise FileLocked(f"{self.where}: {LOCKED}")
             db.execute(f"PRAGMA busy_timeout = {remaining_ms}")
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -211,7 +218,7 @@ class SQLiteState:
         except sqlite3.OperationalError as exc:
             if _is_locked(exc):
                 self._rollback()
-                raise StateUnavailable(f"{self.where}: locked by another process") from None
+                raise FileLocked(f"{self.where}: {LOCKED}") from None
             self._drop_connection()
             raise StateUnavailable(f"{self.where}: {_reason(exc)}") from None
         except sqlite3.DatabaseError as exc:
@@ -234,8 +241,9 @@ class SQLiteState:
             # The thread memory shares the file and creates its table once: make it create it again.
             self._memory._ready = False
         if self._db is None:
-            # Opening may wait for other instances switching a new file to WAL: longer than a dedupe's bound.
-            deadline = max(deadline, time.monotonic() + OPERATION_BOUND_S)
+            if _file_id(self.path) is None or os.path.getsize(self.path) == 0:
+                # A new file: other instances may be switching it to WAL at once, which takes a moment.
+                deadline = max(deadline, time.monotonic() + OPERATION_BOUND_S)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=max(0.0, deadline - time.monotonic()), isolation_level=None,
                                  check_same_thread=False)

@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx2
 import pytest
@@ -21,11 +22,10 @@ from pydantic import SecretStr
 
 from bot.agent.agent import Agent
 from bot.agent.llm import ModelOptions, ModelRefused, OpenAIChatModel
+from bot.pagerduty import PagerDutyClient
 from bot.sandbox import DEFAULT_NOW, build_sandbox, default_token
 from bot.tools.base import Asker, ToolContext
-from bot.pagerduty import PagerDutyClient
 from tests.fakes.fake_openai import MODEL, FakeOpenAI, Kind
-from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[2]
 MESSAGES = [{"role": "user", "content": "who is on call for platform-engineering?"}]

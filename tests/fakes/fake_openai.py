@@ -126,8 +126,8 @@ class FakeOpenAI:
         for index, call in enumerate(message.get("tool_calls") or []):
             arguments = call["function"]["arguments"]
             half = len(arguments) // 2
-            yield event({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
-                                         "function": {"name": call["function"]["name"], "arguments": arguments[:half]}}]})
+            first = {"name": call["function"]["name"], "arguments": arguments[:half]}
+            yield event({"tool_calls": [{"index": index, "id": call["id"], "type": "function", "function": first}]})
             yield event({"tool_calls": [{"index": index, "function": {"arguments": arguments[half:]}}]})
         yield event({}, "tool_calls" if message.get("tool_calls") else "stop")
         if (body.get("stream_options") or {}).get("include_usage"):

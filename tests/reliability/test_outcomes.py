@@ -32,7 +32,7 @@ from bot.slack.render import render_proposal
 from bot.slack.runtime import RATE_LIMITED, RateLimits, SlackRuntime
 from bot.slack.warroom import WarRooms
 from bot.store import AuditEntry, StateStore
-from bot.store.audit_buffer import AuditBuffer
+from bot.store.audit_buffer import AuditBuffer, AuditBufferFull
 from bot.store.memory import MemoryState
 from bot.store.redis import RedisState
 from bot.tools.base import Operation, Proposal
@@ -230,6 +230,31 @@ async def test_7_an_outcome_the_store_lost_is_buffered_on_disk_and_replayed(make
     entries = await state.recent(10)
     assert kept in entries, "replayed into the store once it took a record again"
     assert sorted(e.outcome for e in entries) == ["ok", "ok", "started", "started"]
+
+
+async def test_7_the_buffer_is_bounded_and_replays_in_order_keeping_what_failed(tmp_path: Path) -> None:
+    buffer = AuditBuffer(tmp_path / "b.jsonl", max_bytes=2_000)
+    entries = [AuditEntry(f"action_{n}", "x", "ok", attempt_id=str(n)) for n in range(3)]
+    for entry in entries:
+        await buffer.add(entry)
+    with pytest.raises(AuditBufferFull):
+        for n in range(50):
+            await buffer.add(AuditEntry("more", "y" * 100, "ok", attempt_id=f"m{n}"))
+    assert buffer.path.stat().st_size <= 2_000
+
+    class TakesOne(MemoryState):
+        taken = 0
+
+        async def record(self, entry: AuditEntry) -> None:
+            if self.taken >= 1:
+                raise ConnectionError("down again")
+            self.taken += 1
+            await super().record(entry)
+
+    store = TakesOne()
+    assert await buffer.replay(store) == 1
+    assert [e.action for e in await store.recent()] == ["action_0"]
+    assert [e.action for e in buffer.pending()][:2] == ["action_1", "action_2"], "the rest wait, in order"
 
 
 async def test_7_rate_limits_hold_in_process_when_the_shared_state_fails(make_app: AppFactory) -> None:

@@ -12,20 +12,31 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+import pytest
+from pydantic import SecretStr
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.config import Settings
 from bot.pagerduty import PagerDutyClient
 from bot.sandbox import Sandbox
+from bot.slack.app import build_app
+from bot.slack.serve import build_runtime, slack_client
+from tests.fakes.fake_slack import TEAM_ID, FakeSlack
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
 from tests.helpers import sandbox_transport
 from tests.slack.conftest import (
     AISHA,
     GENERAL,
-    MANAGER_EMAIL,
+    SECRET,
+    VISITOR,
     SlackFactory,
     SlackHarness,
     block_actions,
     buttons,
+    event_callback,
     incident,
     message_text,
+    signed,
 )
 
 RILEY = "U0RILEY"
@@ -153,11 +164,28 @@ async def test_10_a_click_from_another_workspace_writes_nothing(make_slack: Slac
     assert writes(demo) == []
 
 
-async def test_10_people_without_a_pagerduty_account_are_refused_by_default() -> None:
-    from bot.config import Settings
-
-    assert Settings(_env_file=None).allow_unmapped_reads is False  # type: ignore[call-arg]
-    assert MANAGER_EMAIL
+async def test_10_people_without_a_pagerduty_account_are_refused_by_default(
+        fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`alex serve --sandbox` with default settings: a Slack user with no PagerDuty account reads nothing."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALEX_ALLOW_UNMAPPED_READS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None).model_copy(update={  # type: ignore[call-arg]
+        "slack_bot_token": SecretStr("xoxb-1"), "slack_api_url": fake_slack.api_url})
+    rt = build_runtime(settings, slack_client(settings), sandbox=True)
+    try:
+        app = build_app(rt, client=slack_client(settings), signing_secret=SECRET)
+        box = rt.backend.sandbox
+        assert box is not None
+        event = {"type": "app_mention", "user": VISITOR, "team": TEAM_ID, "text": "<@UALEXBOT> incidents",
+                 "ts": "1773151200.000100", "channel": GENERAL}
+        raw = json.dumps(event_callback(event, "Ev-unmapped"))
+        response = await app.async_dispatch(AsyncBoltRequest(body=raw, headers=signed(raw)))
+        assert response.status == 200
+        [reply] = await fake_slack.wait_for("chat.postMessage", 1)
+        assert "PagerDuty account" in message_text(reply)
+        assert [r.path for r in box.requests] == ["/users"], "only the look-up of who they are"
+    finally:
+        await rt.aclose()
 
 
 async def test_3_on_call_and_schedules_are_scoped_too(make_slack: SlackFactory, demo: Sandbox) -> None:

@@ -73,6 +73,36 @@ def test_untrusted_text_is_one_clipped_escaped_line() -> None:
     assert len(text) <= 80 + 10 and text.endswith("…")
 
 
+INVISIBLE = {
+    "bidi": "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+    "zero-width and format": "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad",
+    "tags": "".join(chr(c) for c in (0xE0001, 0xE0020, 0xE0041, 0xE0061, 0xE007E, 0xE007F)),
+    "C0 and C1": "".join(chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0))),
+}
+
+
+@pytest.mark.parametrize("kind", INVISIBLE)
+def test_invisible_and_bidi_characters_are_removed_from_untrusted_text(kind: str) -> None:
+    for char in INVISIBLE[kind]:
+        raw = f"db{char}-01 down"
+        assert untrusted(raw) == "db-01 down", f"U+{ord(char):04X} passed"
+        assert char not in markdown_text(raw), f"U+{ord(char):04X} passed in prose"
+    # Tabs and newlines are text: kept in prose (a one-line field turns them into spaces).
+    assert markdown_text("a\tb\nc") == "a\tb\nc" and untrusted("a\tb\nc") == "a b c"
+
+
+async def test_a_bidi_override_in_a_title_never_reaches_slack(make_slack: Any, demo: Sandbox) -> None:
+    from tests.slack.conftest import incident, triggered_number
+
+    number = triggered_number(demo)
+    incident(demo, number).title = "Invoice \u202egnp.exe\u202c ready\u200b\U000e0041\u2066!"
+    slack = await make_slack()
+    await slack.mention(f"incident {number}")
+    posted = json.dumps((await slack.reply()).args, ensure_ascii=False)
+    assert "Invoice gnp.exe ready!" in posted
+    assert not [c for c in "\u202e\u202c\u200b\U000e0041\u2066" if c in posted]
+
+
 def test_date_token_shows_each_reader_their_time() -> None:
     assert date_token("2026-03-10T15:00-04:00") == (
         "<!date^1773169200^{date_short_pretty} {time}|Tue 10 Mar 15:00 -04:00>")

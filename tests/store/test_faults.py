@@ -44,6 +44,12 @@ def lock(path: Path, *, readers_too: bool = False) -> sqlite3.Connection:
     return other
 
 
+def remove_state_files(path: Path) -> None:
+    """``rm alex-state.sqlite3*``."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 async def timed(operation: object) -> tuple[object, float]:
     started = time.monotonic()
     try:
@@ -92,8 +98,7 @@ async def test_a_deleted_file_is_recreated_at_the_next_operation(state: SQLiteSt
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     assert await state.first_seen("event:before")
     await state.memory.append("thread-1", [{"role": "user", "content": "hello"}])
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{state.path}{suffix}").unlink(missing_ok=True)
+    remove_state_files(state.path)
     assert await state.first_seen("event:after")
     assert state.path.exists()
     assert await state.first_seen("event:before"), "the new file starts empty"

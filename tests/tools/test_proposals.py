@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 from bot.pagerduty import PagerDutyClient, RetryPolicy
 from bot.sandbox import Sandbox, default_token
+from bot.store import AuditEntry
+from bot.store.memory import MemoryState
 from bot.tools.base import Asker, Operation, Proposal
-from bot.tools.proposals import execute, refusal
+from bot.tools.proposals import FIRST_WENT_THROUGH, execute, refusal
 from tests.helpers import sandbox_transport
 from tests.tools.conftest import ContextFactory
 
@@ -110,3 +112,59 @@ async def test_a_timed_out_put_may_have_been_applied(demo: Sandbox, make_ctx: Co
     assert not outcome.ok and outcome.maybe_applied
     assert "may have been applied" in outcome.summary
     assert _writes(demo, 0) == 1
+
+
+# -- a write PagerDuty applied but did not answer, retried by the client (issue 10, item 4) -------------
+async def test_a_retried_put_whose_first_try_was_unanswered_audits_both_tries(demo: Sandbox,
+                                                                              make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    log = MemoryState()
+    demo.faults.add(path="/incidents/*", method="PUT", timeout="after", times=1)
+    body = {"incident": {"type": "incident_reference", "escalation_level": 2}}
+    proposal = Proposal("reassign_incident", "Escalate #1200", ("x",),
+                        (Operation("PUT", f"/incidents/{_incident_id(demo, 1200)}", body),))
+    outcome = await execute(proposal, ctx.asker, ctx.client, audit=log)
+    assert outcome.ok and outcome.summary.startswith("Done as Sam Rivera")
+    done, started = await log.recent()
+    assert (started.outcome, done.outcome, done.pd_status) == ("started", "ok", ("no response", "2xx"))
+
+
+async def test_already_resolved_after_our_own_unanswered_try_is_done(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    log = MemoryState()
+    number = next(i.number for i in demo.world.incidents.values() if i.status == "triggered")
+    demo.faults.add(path="/incidents/*", method="PUT", timeout="after", times=1)
+    body = {"incident": {"type": "incident_reference", "status": "resolved"}}
+    proposal = Proposal("resolve_incidents", f"Resolve #{number}", ("x",),
+                        (Operation("PUT", f"/incidents/{_incident_id(demo, number)}", body),))
+    outcome = await execute(proposal, ctx.asker, ctx.client, audit=log)
+    assert outcome.ok and "(the first attempt went through)" in outcome.summary
+    assert FIRST_WENT_THROUGH in outcome.lines and "Nothing" not in outcome.summary
+    done, _ = await log.recent()
+    assert done.outcome == "ok" and done.pd_status == ("no response", "400")
+
+
+async def test_already_resolved_without_an_unanswered_try_is_still_a_no_op(demo: Sandbox,
+                                                                           make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    number = next(i.number for i in demo.world.incidents.values() if i.status == "resolved")
+    body = {"incidents": [{"id": _incident_id(demo, number), "type": "incident_reference", "status": "resolved"}]}
+    proposal = Proposal("resolve_incidents", f"Resolve #{number}", ("x",), (Operation("PUT", "/incidents", body),))
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and outcome.summary.startswith("Nothing changed, it was already done")
+    assert FIRST_WENT_THROUGH not in outcome.lines
+
+
+async def test_an_unauditable_write_is_not_sent(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+
+    class Down(MemoryState):
+        async def record(self, entry: AuditEntry) -> None:
+            raise ConnectionError("down")
+
+    note = Operation("POST", f"/incidents/{_incident_id(demo, 1204)}/notes", {"note": {"content": "x"}})
+    outcome = await execute(Proposal("add_incident_note", "Add a note", ("x",), (note,)), ctx.asker, ctx.client,
+                            audit=Down())
+    assert not outcome.ok and not outcome.maybe_applied
+    assert outcome.summary.startswith("Not done: the audit log is unavailable (ConnectionError)")
+    assert _writes(demo, 0) == 0

@@ -4,7 +4,8 @@ A message is a command only when it is *exactly* one (case-insensitive; extra sp
 or "." and a leading ``pager``/``pd`` are tolerated). Anything else, including a command followed by
 free text ("ack 12 and resolve the rest"), parses to ``None`` so it goes to the LLM. Names are checked
 to look like names, not sentences: "who is currently on-call for the platform-engineering service?"
-is a question for the model, "who is on call for platform-engineering?" is a command.
+is a question for the model, "who is on call for platform-engineering?" is a command. Without a model,
+:mod:`bot.agent.commands.understand` reads such questions onto the read commands (through this grammar).
 
 Windows ("next week", "tomorrow", "next 3 days", ISO ``START/END``) are split off the end of a name by
 trying the phrases :func:`bot.analysis.windows.resolve_window` understands.
@@ -74,7 +75,7 @@ Parsed = tuple[str, dict[str, Any]]
 
 def parse_command(text: str) -> Command | None:
     """The command ``text`` is exactly, or None when it is anything else (free text for the model)."""
-    line = _normalize(text)
+    line = one_line(text)
     if not line:
         return None
     for pattern, build in _GRAMMAR:
@@ -128,7 +129,7 @@ def _incidents(rest: str) -> Parsed | None:
         return "incidents", {"mine": False, "service": None}
     if words in (["mine"], ["me"], ["for", "me"], ["assigned", "to", "me"]):
         return "incidents", {"mine": True, "service": None}
-    service = _name(_drop_connector(rest))
+    service = as_name(_drop_connector(rest))
     return None if service is None else ("incidents", {"mine": False, "service": service})
 
 
@@ -177,7 +178,7 @@ def _oncall(rest: str) -> Parsed | None:
         return "oncall", {"target": None, "window": window}
     if name.lower() in ME:
         return "oncall", {"target": "me", "window": window}
-    target = _name(name)
+    target = as_name(name)
     return None if target is None else ("oncall", {"target": target, "window": window})
 
 
@@ -193,7 +194,7 @@ def _services(rest: str) -> Parsed:
 
 
 def _policy(rest: str) -> Parsed | None:
-    name = _name(_drop_connector(rest))
+    name = as_name(_drop_connector(rest))
     return None if name is None else ("policy", {"name": name})
 
 
@@ -205,7 +206,7 @@ def _named_with_window(command: str, *, required: bool, everything: bool = False
         text = _drop_connector(text)
         if not text or (everything and text.lower() in ("all", "*")):
             return None if required else (command, {"name": None, "window": window})
-        name = _name(text)
+        name = as_name(text)
         return None if name is None else (command, {"name": name, "window": window})
 
     return build
@@ -223,7 +224,7 @@ def _override(rest: str) -> Parsed | None:
         body, window = split_window(rest)
         if window is None:
             return None
-    who = _schedule_and_user(_drop_connector(body, at_end=True))
+    who = schedule_and_user(_drop_connector(body, at_end=True))
     if who is None:
         return None
     schedule, user = who
@@ -254,7 +255,7 @@ _GRAMMAR: tuple[tuple[re.Pattern[str], Callable[[str], Parsed | None]], ...] = t
 # --------------------------------------------------------------------------- pieces
 
 
-def _normalize(text: str) -> str | None:
+def one_line(text: str) -> str | None:
     """One line, single spaces, without the trailing "?"/"." and a hubot-style ``pager`` prefix."""
     line = text.translate(_INVISIBLE).translate(_QUOTES).strip()
     if not line or len(line) > MAX_COMMAND_CHARS or "\n" in line or "\r" in line:
@@ -282,12 +283,13 @@ def split_window(text: str) -> tuple[str, str | None]:
     words = text.split()
     for size in range(min(len(words), MAX_WINDOW_WORDS), 0, -1):
         phrase = " ".join(words[-size:])
-        if _is_window(phrase):
+        if is_window(phrase):
             return _drop_connector(" ".join(words[:-size]), at_end=True), phrase
     return text.strip(), None
 
 
-def _is_window(phrase: str) -> bool:
+def is_window(phrase: str) -> bool:
+    """Whether ``phrase`` is a time window :func:`~bot.analysis.windows.resolve_window` understands."""
     try:
         resolve_window(phrase, _PROBE_NOW, _PROBE_ZONE)
     except WindowOutOfRange:
@@ -315,7 +317,7 @@ def _drop_connector(text: str, *, at_end: bool = False) -> str:
     return " ".join(words)
 
 
-def _name(text: str) -> str | None:
+def as_name(text: str) -> str | None:
     """``text`` as a PagerDuty name, or None when it reads like a sentence (then the model answers)."""
     name = text.strip().strip("\"'`").strip()
     words = name.lower().split()
@@ -326,7 +328,7 @@ def _name(text: str) -> str | None:
     return name
 
 
-def _schedule_and_user(body: str) -> tuple[str, str] | None:
+def schedule_and_user(body: str) -> tuple[str, str] | None:
     """``"Platform Primary" "Ben Carter"``, ``Platform Primary with Ben Carter``, ``Platform Primary me``,
     ``Platform Primary ben@acme.example``; unquoted multi-word names: the last two words (of four or more)
     or the last word are the person."""
@@ -345,9 +347,9 @@ def _schedule_and_user(body: str) -> tuple[str, str] | None:
     if user.strip().lower() in ME:
         user = "me"
     else:
-        checked = _name(user)
+        checked = as_name(user)
         if checked is None:
             return None
         user = checked
-    checked_schedule = _name(schedule)
+    checked_schedule = as_name(schedule)
     return None if checked_schedule is None else (checked_schedule, user)

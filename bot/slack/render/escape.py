@@ -15,7 +15,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 and C1 controls but tab and newline
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi marks, embeddings, overrides and isolates
+    "\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff\ufff9-\ufffb"  # invisible: soft hyphen, zero-width…
+    "\U000e0000-\U000e007f]")  # tag characters (invisible ASCII look-alikes)
 _BROADCAST = re.compile(r"@(?=(?:here|channel|everyone)\b)", re.IGNORECASE)
 _WORD_JOINER = "\u2060"
 _URL = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]{1,15}://|\bwww\.)[^\s<>|\"'`]+")
@@ -35,7 +39,8 @@ def escape(text: str) -> str:
 
 
 def strip_controls(text: str) -> str:
-    """Without control, zero-width and bidi-override characters (they can hide or reorder text)."""
+    """Without control (but tab and newline), bidi, zero-width and other invisible characters: they can hide,
+    reorder or disguise text (``"\u202egnp.exe"`` shows as ``exe.png``)."""
     return _CONTROL.sub("", text.replace("\r\n", "\n"))
 
 
