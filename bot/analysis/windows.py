@@ -1,9 +1,12 @@
-"""Time windows from what people say ("next week", "tomorrow", "next 3 days", ISO-8601), in their zone.
+"""Time windows from what people say, in their zone: one grammar for every tool (:data:`WINDOW_GRAMMAR`).
 
 Calendar words are computed on the asker's local calendar and converted to UTC, so "today" is a
-23-hour day on a spring-forward Sunday and weeks start on Monday at local midnight. The ISO-8601
-timestamp parser (:func:`parse_instant`, PagerDuty's fields too) and :func:`local_iso` (every time shown)
-live here as well.
+23-hour day on a spring-forward Sunday and weeks start on Monday at local midnight. A weekday alone is
+the coming one (today on that day), "next Friday" the first after today, "last Friday" the latest before
+today. A day used as a start is its local midnight; as an end ("until Friday", "Mon to Fri") it is
+included whole. A time alone ("3am") is the next time the clock shows it. The ISO-8601 timestamp parser
+(:func:`parse_instant`, PagerDuty's fields too), :func:`local_iso` (times in results) and
+:func:`window_echo` (the one shape every windowed result echoes its window in) live here as well.
 
 Every window is bounded: at most :data:`MAX_SPAN` long (or the caller's shorter ``longest``) and within
 :data:`MAX_REACH` of now, so "next 10000 weeks" or year 9999 is a :class:`WindowOutOfRange` naming the
@@ -13,9 +16,11 @@ limit, never an overflow or a request for centuries of shifts.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_SPAN = timedelta(days=366)
 """The longest window alex reads: a year."""
@@ -23,8 +28,14 @@ MAX_REACH = timedelta(days=3653)
 """How far from now (either way) a window may start or end: ten years."""
 MAX_TEXT_CHARS = 100
 """Longer texts are not windows (and are never echoed whole)."""
-ACCEPTED = ("now, today, tonight, tomorrow, yesterday, this week, next week, last week, this weekend, "
-            "next weekend, next/last N hours|days|weeks, an ISO-8601 time, or 'START/END' in ISO-8601")
+WINDOW_GRAMMAR = ("now, today, tonight, tomorrow, yesterday, this/next/last week, this/next/last weekend, "
+                  "a weekday (Saturday, next/last Friday), next/last N hours|days|weeks, an instant "
+                  "(tomorrow 3am, Friday 17:00, ISO time), until/since an instant (until Friday 17:00), "
+                  "'A to B', ISO 'A/B'.")
+"""The window grammar, word for word the description of every tool's ``window`` argument."""
+ACCEPTED = WINDOW_GRAMMAR.removesuffix(".")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 class WindowError(ValueError):
@@ -63,11 +74,18 @@ def _days(first: date, count: int, tz: ZoneInfo, label: str) -> Window:
 _RELATIVE = re.compile(r"^(next|last|past|coming)\s+(\d+)\s*(h|hours?|d|days?|w|weeks?)$")
 _UNIT_NAME = {"h": "hours", "d": "days", "w": "weeks"}
 _UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+_FILLER = re.compile(r"^(?:for|on|in|during|over|at|the)\s+")
+_WEEKDAY = re.compile(rf"^(?:(this|next|last|coming)\s+)?({'|'.join(WEEKDAYS)})$")
+_CLOCK = re.compile(r"^(?:(noon|midday|midnight)|(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?|(\d{1,2}):(\d{2}))$")
+_UNTIL = re.compile(r"^(?:until|till|til|up to)\s+(.+)$")
+_SINCE = re.compile(r"^(?:since|from)\s+(.+)$")
+_RANGE = re.compile(r"^(?:from\s+|between\s+)?(.+?)(?:\s*/\s*|\s*\.\.\s*|\s+to\s+|\s+until\s+|\s+and\s+|\s+-\s+)(.+)$")
 
 
 def resolve_window(text: str | None, now: datetime, tz: ZoneInfo, *, default: str = "now",
                    longest: timedelta = MAX_SPAN) -> Window:
-    """The window ``text`` names, relative to ``now`` in ``tz``; ``None`` or blank means ``default``.
+    """The window ``text`` names (:data:`WINDOW_GRAMMAR`), relative to ``now`` in ``tz``; ``None`` or
+    blank means ``default``.
 
     Longer than ``longest`` (at most :data:`MAX_SPAN`) or reaching past :data:`MAX_REACH` from now is
     a :class:`WindowOutOfRange`; unreadable text a :class:`WindowError`."""
@@ -82,12 +100,22 @@ def resolve_window(text: str | None, now: datetime, tz: ZoneInfo, *, default: st
     return window
 
 
+def _phrase(text: str) -> str:
+    """Lower case, single spaces, without a trailing "?"/"." or leading fillers ("for the", "on")."""
+    phrase = " ".join(text.strip().lower().split()).rstrip("?.!").strip()
+    while (shorter := _FILLER.sub("", phrase, count=1)) != phrase:
+        phrase = shorter
+    return phrase
+
+
 def _resolve(text: str | None, now: datetime, tz: ZoneInfo, default: str, longest: timedelta) -> Window:
-    phrase = " ".join((text or default).strip().lower().split()) or default
+    phrase = _phrase(text or default) or _phrase(default)
+    label = " ".join((text or default).split()) or default
     today = now.astimezone(tz).date()
     monday = today - timedelta(days=today.weekday())
-    named = {
+    named: dict[str, Callable[[], Window]] = {
         "now": lambda: Window(now, now, "now"),
+        "right now": lambda: Window(now, now, "now"),
         "today": lambda: _days(today, 1, tz, "today"),
         "tonight": lambda: Window(datetime.combine(today, time(18), tzinfo=tz).astimezone(UTC),
                                   datetime.combine(today + timedelta(days=1), time(9), tzinfo=tz).astimezone(UTC),
@@ -98,43 +126,160 @@ def _resolve(text: str | None, now: datetime, tz: ZoneInfo, default: str, longes
         "next week": lambda: _days(monday + timedelta(days=7), 7, tz, "next week"),
         "last week": lambda: _days(monday - timedelta(days=7), 7, tz, "last week"),
         "this weekend": lambda: _days(monday + timedelta(days=5), 2, tz, "this weekend"),
+        "weekend": lambda: _days(monday + timedelta(days=5), 2, tz, "this weekend"),
         "next weekend": lambda: _days(monday + timedelta(days=12), 2, tz, "next weekend"),
+        "last weekend": lambda: _days(monday - timedelta(days=2), 2, tz, "last weekend"),
     }
     if phrase in named:
         return named[phrase]()
+    day = _weekday(phrase, today)
+    if day is not None:
+        return _days(day, 1, tz, label)
     relative = _RELATIVE.match(phrase)
     if relative:
-        direction, digits, unit = relative.group(1), relative.group(2), relative.group(3)[0]
-        # Checked before multiplying: "next 99999999 weeks" would overflow the calendar.
-        most = longest // _UNIT[unit]
-        if len(digits) > 9 or int(digits) > most:
-            in_units = "" if _length(longest) == f"{most} {_UNIT_NAME[unit]}" else f" ({most} {_UNIT_NAME[unit]})"
-            raise WindowOutOfRange(f"{_shown(phrase)} is longer than the longest window here, "
-                                   f"{_length(longest)}{in_units}. Ask for a shorter window.")
-        span = _UNIT[unit] * int(digits)
-        if direction in ("next", "coming"):
-            return Window(now, now + span, phrase)
-        return Window(now - span, now, phrase)
-    return _iso_window(text or "", tz)
+        return _relative(relative, phrase, now, longest)
+    return _spans(text or default, phrase, label, now, tz)
 
 
-def _iso_window(text: str, tz: ZoneInfo) -> Window:
-    parts = re.split(r"\s*/\s*|\s+to\s+|\s*\.\.\s*", text.strip())
+def _relative(match: re.Match[str], phrase: str, now: datetime, longest: timedelta) -> Window:
+    direction, digits, unit = match.group(1), match.group(2), match.group(3)[0]
+    # Checked before multiplying: "next 99999999 weeks" would overflow the calendar.
+    most = longest // _UNIT[unit]
+    if len(digits) > 9 or int(digits) > most:
+        in_units = "" if _length(longest) == f"{most} {_UNIT_NAME[unit]}" else f" ({most} {_UNIT_NAME[unit]})"
+        raise WindowOutOfRange(f"{_shown(phrase)} is longer than the longest window here, "
+                               f"{_length(longest)}{in_units}. Ask for a shorter window.")
+    span = _UNIT[unit] * int(digits)
+    if direction in ("next", "coming"):
+        return Window(now, now + span, phrase)
+    return Window(now - span, now, phrase)
+
+
+def _spans(text: str, phrase: str, label: str, now: datetime, tz: ZoneInfo) -> Window:
+    """"until X", "since X", "A to B" (and ISO "A/B"), or one instant."""
     try:
-        if len(parts) == 1:
-            instant = parse_instant(parts[0], tz)
-            return Window(instant, instant, text.strip())
-        if len(parts) == 2:
-            start, end = parse_instant(parts[0], tz), parse_instant(parts[1], tz)
-            if end < start:
-                raise WindowError(f"the window ends before it starts: {_shown(text)}")
-            return Window(start, end, text.strip())
+        until = _UNTIL.match(phrase)
+        if until:
+            end = _point(until.group(1), now, tz, end=True)
+            if end is not None:
+                if end <= now:
+                    raise WindowError(f"{_shown(label)} is already past; use a time after now.")
+                return Window(now, end, label)
+        since = _SINCE.match(phrase)
+        if since:
+            start = _point(since.group(1), now, tz, end=False)
+            if start is not None:
+                if start > now:
+                    raise WindowError(f"{_shown(label)} is in the future; 'since' needs a time before now.")
+                return Window(start, now, label)
+        moment = _point(phrase, now, tz, end=False, days=False)
+        if moment is not None:
+            return Window(moment, moment, text.strip())
+        span = _RANGE.match(phrase)
+        if span:
+            start, end = _point(span.group(1), now, tz, end=False), _point(span.group(2), now, tz, end=True)
+            if start is not None and end is not None:
+                if end < start:
+                    raise WindowError(f"the window ends before it starts: {_shown(text)}")
+                return Window(start, end, text.strip())
     except InstantOutOfRange as exc:
         raise _too_far(text.strip()) from exc
-    except ValueError as exc:
-        if isinstance(exc, WindowError):
-            raise
     raise WindowError(f"I can't read {_shown(text)} as a time window. Use {ACCEPTED}.")
+
+
+def _weekday(phrase: str, today: date) -> date | None:
+    """"saturday" (the coming one, today included), "next saturday" (after today), "last saturday"."""
+    match = _WEEKDAY.match(phrase)
+    if not match:
+        return None
+    ahead = (WEEKDAYS.index(match.group(2)) - today.weekday()) % 7
+    if match.group(1) == "next" and ahead == 0:
+        ahead = 7
+    if match.group(1) == "last":
+        return today - timedelta(days=(-ahead) % 7 or 7)
+    return today + timedelta(days=ahead)
+
+
+def _day(phrase: str, today: date) -> date | None:
+    """A day word: today, tomorrow, yesterday, a weekday, or an ISO date."""
+    offsets = {"today": 0, "tomorrow": 1, "yesterday": -1}
+    if phrase in offsets:
+        return today + timedelta(days=offsets[phrase])
+    found = _weekday(phrase, today)
+    if found is not None:
+        return found
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", phrase):
+        try:
+            return date.fromisoformat(phrase)
+        except ValueError:
+            return None
+    return None
+
+
+def _clock(phrase: str) -> time | None:
+    """"3am", "3:30 pm", "17:00", "noon", "midnight"; a bare number is not a time."""
+    match = _CLOCK.match(phrase.removeprefix("at ").strip())
+    if not match:
+        return None
+    word, hour12, minute12, half, hour24, minute24 = match.groups()
+    if word:
+        return time(0) if word == "midnight" else time(12)
+    if half:
+        hour, minute = int(hour12), int(minute12 or 0)
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "p" else 0)
+    else:
+        hour, minute = int(hour24), int(minute24)
+    return time(hour, minute) if hour < 24 and minute < 60 else None
+
+
+def _point(phrase: str, now: datetime, tz: ZoneInfo, *, end: bool, days: bool = True) -> datetime | None:
+    """One moment: now, an ISO time, a day with a time ("tomorrow 3am", "3am Friday"), a time alone (the
+    next one), or (with ``days``) a day alone: its midnight, or the midnight after it as an ``end``."""
+    phrase = _phrase(phrase)
+    if phrase == "now":
+        return now
+    if re.match(r"^\d{4}-\d{2}-\d{2}(?:[t ]\d|$)", phrase):
+        try:
+            return parse_instant(phrase.upper(), tz)
+        except InstantOutOfRange:
+            raise
+        except ValueError:
+            pass
+    today = now.astimezone(tz).date()
+    alone = _clock(phrase)
+    if alone is not None:
+        moment = _at(today, alone, tz)
+        return moment if moment >= now else _at(today + timedelta(days=1), alone, tz)
+    words = phrase.split()
+    for cut in range(1, len(words)):
+        left, right = " ".join(words[:cut]), " ".join(words[cut:])
+        for day_text, clock_text in ((left, right), (_connector(right), left)):
+            clock = _clock(clock_text)
+            if clock is None:
+                continue
+            if day_text == "tonight":
+                return _at(today + timedelta(days=1 if clock < time(12) else 0), clock, tz)
+            day = _day(day_text, today)
+            if day is not None:
+                return _at(day, clock, tz)
+    if days:
+        day = _day(phrase, today)
+        if day is not None:
+            return local_midnight(day + timedelta(days=1) if end else day, tz)
+    return None
+
+
+def _connector(text: str) -> str:
+    return text.removeprefix("on ").removeprefix("at ")
+
+
+def _at(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    try:
+        return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
+    except OverflowError as exc:
+        raise InstantOutOfRange(f"{day} is outside the calendar alex can read") from exc
 
 
 def _check_bounds(window: Window, now: datetime, longest: timedelta) -> None:

@@ -110,7 +110,7 @@ INTENTS: tuple[Intent, ...] = (
     Intent("policy", frozenset({"escalation", "escalations", "policy", "policies", "escalate", "escalates"}),
            drop=KINDS | {"path", "chain", "rules", "levels", "level", "paged"}, refuse=frozenset({ONCALL}),
            name="required"),
-    Intent("oncall", frozenset({ONCALL, "shift", "shifts", "covering"}), drop=KINDS | {"schedules"},
+    Intent("oncall", frozenset({ONCALL, "shift", "shifts", "covering", "covers"}), drop=KINDS | {"schedules"},
            windowed=True, personal=True),
     Intent("services", frozenset({"services", "health", "healthy", "unhealthy"}),
            drop=frozenset({"service", "active", "open", "incident", "incidents", "status", "statuses", "their",

@@ -36,6 +36,7 @@ _LEAD = frozenset({"please", "pls", "plz", "kindly", "can", "could", "would", "w
 """Words that may come before a write verb at the start of a clause ("please ack", "… and resolve")."""
 _NOTE_NUMBER = re.compile(r"#?(\d{1,10})(?=[\s,:]|$)")
 _OVERRIDE_EXAMPLE = '`override "Platform Primary" me tomorrow`'
+_VERB_WORDS = {"ack": "acknowledge", "resolve": "resolve"}
 
 
 def question_hint(command: Command) -> str | None:
@@ -80,9 +81,6 @@ def _hint(verb: str, rest: str, *, typed_alone: bool) -> str:
     if verb == "note":
         return _note_hint(rest)
     return _override_hint(rest)
-
-
-_VERB_WORDS = {"ack": "acknowledge", "resolve": "resolve"}
 
 
 def _note_hint(rest: str) -> str:
@@ -136,10 +134,11 @@ def _exact(command: Command) -> str:
         note = f" {args['note']}" if args.get("note") else ""
         return "resolve " + " ".join(map(str, args["incidents"])) + _clip(note)
     if command.name == "note":
-        return f"note {args['incident']} {_clip(args['text'])}"
+        return f"note {args['incident']} {_clip(args['text']).strip()}"
     when = f"{args['start']} {args['end']}" if args.get("start") else args.get("window")
     return f"override \"{args['schedule']}\" \"{args['user']}\" {when}".replace('"me"', "me")
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= MAX_ECHO_CHARS else text[:MAX_ECHO_CHARS - 1] + "…"
+    """Typed text repeated inside an example: without backticks, and a placeholder when long."""
+    return text.replace("`", "'") if len(text) <= MAX_ECHO_CHARS else " <your note>"
