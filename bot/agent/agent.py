@@ -3,7 +3,9 @@
 * A message that is exactly a command ("oncall platform-engineering", "ack 1004") runs in command
   mode: no LLM call at all (the fast path). A command typed as a question ("who is on call for
   platform-engineering?") goes to the model when there is one.
-* Without a model configured, everything is command mode; other text gets the command list.
+* Without a model configured, everything is command mode (:func:`~bot.agent.commands.read_message`):
+  read questions in other words run as the read command they ask for, a write runs only when typed as
+  its exact command (not "ack 1252?"), anything else gets the closest command.
 * Otherwise the LLM tool loop answers, with the thread's earlier exchanges from memory. When the model
   fails (unreachable, too slow, empty), the answer falls back to command mode and says so; when the
   time ran out waiting for PagerDuty, it says PagerDuty was slow (and which tool), not the model.
@@ -24,7 +26,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.agent.commands import Command, help_text, parse_command, run_command
+from bot.agent.commands import Command, Reading, parse_command, read_message, run_command
 from bot.agent.commands.run import tool_call
 from bot.agent.llm import ChatModel, make_chat_model
 from bot.agent.loop import Limits, ModelFailed, ToolStart, run_llm_turn
@@ -39,9 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.agent")
 
-NO_LLM_REPLY = ("No LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL), so I understand exact "
-                "commands only:")
 NO_LLM_NOTICE = "Command mode: no LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL)."
+"""Shown once with a command-mode answer (the reply itself does not repeat it)."""
 READ_ONLY_REFUSAL = ("alex is read-only here (ALEX_READ_ONLY is set), so it can't change PagerDuty. "
                      "Make the change in PagerDuty itself.")
 DEADLINE_GRACE_S = 1.0
@@ -108,12 +109,12 @@ class Agent:
         command = parse_command(text)
         if command is not None and command.is_write and self.read_only:
             return _finish(Turn(READ_ONLY_REFUSAL, "command"), started)
-        if command is not None and (self.model is None or (self.command_fast_path and not command.question)):
+        if self.model is None:
+            return await self._without_model(text, ctx, thread_id, started, propose_writes=propose_writes)
+        if command is not None and self.command_fast_path and not command.question:
             turn = await self._run_command(command, ctx, started, execute_writes=not propose_writes)
             await self._remember(thread_id, [_said("user", text), _said("assistant", turn.reply)])
             return turn
-        if self.model is None:
-            return _finish(Turn(f"{NO_LLM_REPLY}\n\n{help_text()}", "command", notice=NO_LLM_NOTICE), started)
         history = await self._history(thread_id)
         transcript: list[Message] = []
         try:
@@ -162,6 +163,19 @@ class Agent:
             text += " If it was a change, check in PagerDuty whether it was applied before repeating it."
         return text
 
+    async def _without_model(self, text: str, ctx: ToolContext, thread_id: str | None, started: float, *,
+                             propose_writes: bool = False) -> Turn:
+        """Command mode, no model configured: the command the text is or asks for, else why nothing runs
+        and the closest command; the no-LLM notice once, with what a question was read as."""
+        reading: Reading = read_message(text)
+        if reading.command is None:
+            return _finish(Turn(reading.reply, "command", notice=NO_LLM_NOTICE), started)
+        turn = await self._run_command(reading.command, ctx, started, execute_writes=not propose_writes)
+        if reading.read_as and turn.notice is None:
+            turn.notice = f"Read as `{reading.read_as}`. {NO_LLM_NOTICE}"
+        await self._remember(thread_id, [_said("user", text), _said("assistant", turn.reply)])
+        return turn
+
     async def _fallback(self, failed: ModelFailed, text: str, ctx: ToolContext, thread_id: str | None,
                         started: float, *, propose_writes: bool = False) -> Turn:
         """Command mode after the model failed: say so, keep what was already done, run a command if it is one
@@ -177,16 +191,17 @@ class Agent:
             turn.notice = "Out of time waiting for PagerDuty."
             return _finish(turn, started)
         unavailable = f"The model is unavailable right now. {reason}"
-        command = parse_command(text)
-        if command is None:
-            turn.reply = f"{unavailable} Exact commands still work:\n\n{help_text()}"
+        reading = read_message(text)
+        if reading.command is None:
+            turn.reply = f"{unavailable} Exact commands still work. {reading.reply}"
             return _finish(turn, started)
         left = self.limits.deadline_s if ctx.deadline is None else ctx.deadline - time.monotonic()
         if left < MIN_FALLBACK_S:
             turn.reply = f"{unavailable} There was no time left to run it as a command; send it again."
             return _finish(turn, started)
-        answer = await self._run_command(command, ctx, time.monotonic(), execute_writes=not propose_writes)
-        turn.reply = f"{unavailable} I ran this as a command:\n\n{answer.reply}"
+        answer = await self._run_command(reading.command, ctx, time.monotonic(), execute_writes=not propose_writes)
+        ran = f"`{reading.read_as}`" if reading.read_as else "a command"
+        turn.reply = f"{unavailable} I ran this as {ran}:\n\n{answer.reply}"
         turn.tool_calls += answer.tool_calls
         turn.proposals = list(answer.proposals)
         turn.pd_requests += answer.pd_requests

@@ -78,7 +78,7 @@ _FILLER = re.compile(r"^(?:for|on|in|during|over|at|the)\s+")
 _WEEKDAY = re.compile(rf"^(?:(this|next|last|coming)\s+)?({'|'.join(WEEKDAYS)})$")
 _CLOCK = re.compile(r"^(?:(noon|midday|midnight)|(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?|(\d{1,2}):(\d{2}))$")
 _UNTIL = re.compile(r"^(?:until|till|til|up to)\s+(.+)$")
-_SINCE = re.compile(r"^(?:since|from)\s+(.+)$")
+_SINCE = re.compile(r"^since\s+(.+)$")
 _RANGE = re.compile(r"^(?:from\s+|between\s+)?(.+?)(?:\s*/\s*|\s*\.\.\s*|\s+to\s+|\s+until\s+|\s+and\s+|\s+-\s+)(.+)$")
 
 
@@ -338,3 +338,41 @@ def local_iso(value: datetime, tz: ZoneInfo) -> str:
 
 def local_iso_or_none(value: datetime | None, tz: ZoneInfo) -> str | None:
     return None if value is None else local_iso(value, tz)
+
+
+# --------------------------------------------------------------------------- the echo in results
+
+_SHOWN = re.compile(rf"^({'|'.join(DAY_ABBREVIATIONS)}) (\d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}})$")
+
+
+def shown_time(value: datetime, tz: ZoneInfo) -> str:
+    """``Sat 2026-03-14 00:00``: the weekday and wall-clock time in ``tz`` (the echo's zone says which)."""
+    local = value.astimezone(tz)
+    return f"{DAY_ABBREVIATIONS[local.weekday()]} {local:%Y-%m-%d %H:%M}"
+
+
+def window_echo(window: Window, tz: ZoneInfo) -> dict[str, str]:
+    """How every windowed result says which window it answers: the words asked and what they resolved
+    to, with weekdays, in the asker's zone. ``{"label", "start", "end", "time_zone"}``, or
+    ``{"label", "at", "time_zone"}`` for one instant."""
+    if window.is_instant:
+        return {"label": window.label, "at": shown_time(window.start, tz), "time_zone": tz.key}
+    return {"label": window.label, "start": shown_time(window.start, tz), "end": shown_time(window.end, tz),
+            "time_zone": tz.key}
+
+
+def echo_as_iso(echo: Any) -> Any:
+    """A :func:`window_echo` with ISO-8601 times (``from``/``to``/``at``, offsets included), for code
+    that formats times itself; anything else is returned as it is."""
+    if not isinstance(echo, dict) or not isinstance(echo.get("time_zone"), str):
+        return echo
+    try:
+        tz = ZoneInfo(echo["time_zone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        return echo
+    out = {k: v for k, v in echo.items() if k not in ("start", "end", "at", "time_zone")}
+    for key, name in (("start", "from"), ("end", "to"), ("at", "at")):
+        match = _SHOWN.match(str(echo.get(key) or ""))
+        if match:
+            out[name] = local_iso(datetime.fromisoformat(match.group(2)).replace(tzinfo=tz), tz)
+    return out

@@ -20,17 +20,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logsafe import guard_bolt_verification
 from bot.slack import buttons, conversation, home, linking
 from bot.slack.middleware import IgnoreUnanswerable
 from bot.slack.render import ASK_ACTION, render_notice
 from bot.slack.runtime import SlackRuntime
 from bot.slack.workspace import RefuseOtherWorkspaces
+from bot.store import StateUnavailable
 from bot.tools.proposals import audit_scope
 
 log = logging.getLogger("bot.slack")
@@ -38,6 +41,7 @@ log = logging.getLogger("bot.slack")
 
 def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
     """The app for ``rt``; ``signing_secret`` is required for HTTP mode (Socket Mode needs none)."""
+    guard_bolt_verification()  # a refused request's body never reaches a log, however the app is served
     app = AsyncApp(client=client, signing_secret=signing_secret or "", logger=log)
     app.use(IgnoreUnanswerable(ttl_s=rt.dedupe_ttl_s, first_delivery=rt.first_delivery))
     app.use(RefuseOtherWorkspaces())
@@ -79,7 +83,7 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
     @app.action(buttons.CONFIRM)
     async def on_confirm(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        async with rt.working():
+        async with _clicked(rt, client, body):
             click = buttons.Click(body)
             stored = await rt.proposals.get(click.value) if click.value else None
             with audit_scope(rt.audit, requested_by=stored.asker_slack_id if stored else None,
@@ -90,20 +94,20 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
     @app.action(buttons.CANCEL)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        async with rt.working():
+        async with _clicked(rt, client, body):
             await buttons.cancel(rt, client, body)
 
     @app.action(buttons.INCIDENT_ACK)
     async def on_incident_ack(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        async with rt.working():
+        async with _clicked(rt, client, body):
             with _card_scope(rt, body):
                 await buttons.act_on_incident(rt, client, body, buttons.INCIDENT_ACK)
 
     @app.action(buttons.INCIDENT_RESOLVE)
     async def on_incident_resolve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        async with rt.working():
+        async with _clicked(rt, client, body):
             with _card_scope(rt, body):
                 await buttons.act_on_incident(rt, client, body, buttons.INCIDENT_RESOLVE)
 
@@ -112,6 +116,20 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
         await linking.slash_command(rt, ack, command, respond)  # acks first, then works
 
     return app
+
+
+@contextlib.asynccontextmanager
+async def _clicked(rt: SlackRuntime, client: AsyncWebClient, body: dict[str, Any]) -> AsyncIterator[None]:
+    """A button click's work: counted as in flight; when the state store cannot serve it (locked, down),
+    the clicker is told to try again (nothing ran: a claim or an audit record comes before any write)."""
+    async with rt.working():
+        try:
+            yield
+        except StateUnavailable as exc:
+            log.warning("a click could not be served: the state store is unavailable (%s)", type(exc).__name__)
+            click = buttons.Click(body)
+            await conversation.post_ephemeral(client, click.channel, click.user, render_notice(buttons.STATE_DOWN),
+                                              click.thread_ts)
 
 
 def _card_scope(rt: SlackRuntime, body: dict[str, Any]) -> contextlib.AbstractContextManager[None]:

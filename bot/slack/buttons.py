@@ -55,6 +55,8 @@ EXPIRED = "This proposal expired (the buttons work for {minutes} minutes); nothi
 TAKEN = "This proposal was already {state}."
 ALREADY_CLICKED = ("You clicked this a moment ago: that click is being handled. Check the incident in PagerDuty "
                    "if nothing shows up here.")
+STATE_DOWN = ("alex could not reach its state store just now, so it could not handle that click: nothing was "
+              "changed. Try again in a moment.")
 CHANGED_SINCE = "Not done: PagerDuty changed since this was proposed, so nothing was run. Ask again."
 UNCONFIRMED = ("Something went wrong while making the change, so it may or may not have been applied: "
                "check in PagerDuty before trying again.")

@@ -1,5 +1,5 @@
-"""Helpers the tools share: the asked window (or a ToolError), cutting a result to the budget, and
-the display names of PagerDuty objects."""
+"""Helpers the tools share: the ``window`` argument (one grammar, one description) and the asked window
+(or a ToolError), cutting a result to the budget, and the display names of PagerDuty objects."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from bot.analysis.windows import MAX_SPAN, Window, WindowError, resolve_window
+from pydantic import Field
+
+from bot.analysis.windows import MAX_SPAN, WINDOW_GRAMMAR, Window, WindowError, resolve_window
 from bot.tools.base import RESULT_BUDGET_CHARS, ToolContext
 from bot.tools.resolve import ToolError
 
@@ -20,6 +22,12 @@ FIT_CHARS = RESULT_BUDGET_CHARS - 500
 """What :func:`fit` aims for: headroom for the envelope the runner adds."""
 
 T = TypeVar("T")
+
+
+def window_field(default: str) -> Any:
+    """The ``window`` argument of every tool that takes one: the same grammar, word for word, and
+    what null means for this tool."""
+    return Field(description=f"{WINDOW_GRAMMAR} null: {default}.")
 
 
 def asked_window(ctx: ToolContext, text: str | None, hint: str | None, *, default: str = "now",

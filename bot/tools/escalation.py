@@ -1,6 +1,9 @@
 """``get_escalation_policy``: a policy's levels, delays, loops and targets, who is on call at each
 level now, optionally how each of them gets notified (masked), and which services use it.
 
+A ``policy`` that names no escalation policy but a service ("payments-api") is that service's policy,
+and the result says so (``service``, ``note``).
+
 Requests: the policy (or the service with its policy embedded), one ``/oncalls`` call, and with
 ``notification_rules`` one ``/users/{id}/notification_rules`` per on-call person, concurrently.
 """
@@ -31,7 +34,7 @@ class GetEscalationPolicy(ToolArgs):
     """An escalation policy (or a service's): levels, delays, loops, targets, who is on call per level
     now, services; optionally their notification rules. For a window use who_is_on_call."""
 
-    policy: str | None = Field(description="Policy name.")
+    policy: str | None = Field(description="Policy name (a service's name gives its policy).")
     service: str | None = Field(description="Or a service name.")
     notification_rules: bool | None = Field(description="Add on-call people's notification rules.")
 
@@ -70,10 +73,25 @@ def _targets(rule: dict[str, Any]) -> list[str]:
     return named
 
 
+async def _policy_or_services(ctx: ToolContext, name: str) -> tuple[dict[str, Any], str | None]:
+    """The policy named ``name``, else the policy of the service named ``name`` (and that service's
+    name); when neither exists, the policy lookup's error (with the closest policy names)."""
+    try:
+        return await resolve_policy(ctx, name), None
+    except ToolError as no_policy:
+        try:
+            service = await resolve_service(ctx, name, with_policy=True)
+        except ToolError:
+            raise no_policy from None
+    return await policy_of_service(ctx, service), str(service.get("name") or name)
+
+
 async def get_escalation_policy(args: GetEscalationPolicy, ctx: ToolContext) -> ToolResult:
+    note = None
     if args.policy and args.policy.strip():
-        policy = await resolve_policy(ctx, args.policy)
-        via = None
+        policy, via = await _policy_or_services(ctx, args.policy)
+        if via:
+            note = f"No escalation policy is named {args.policy.strip()!r}; {via} is a service, and this is its policy."
     elif args.service and args.service.strip():
         service = await resolve_service(ctx, args.service, with_policy=True)
         policy = await policy_of_service(ctx, service)
@@ -99,6 +117,8 @@ async def get_escalation_policy(args: GetEscalationPolicy, ctx: ToolContext) -> 
     data: dict[str, Any] = {"policy": policy.get("name"), "url": policy.get("html_url")}
     if via:
         data["service"] = via
+    if note:
+        data["note"] = note
     data.update({
         "repeats_after_last_level": policy.get("num_loops") or 0,
         "teams": [str(t.get("summary") or t.get("name")) for t in policy.get("teams") or []],

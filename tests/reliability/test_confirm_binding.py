@@ -7,9 +7,11 @@ Black box: signed requests through Bolt's dispatch, the fake Slack, the demo san
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.sandbox import Sandbox
+from bot.store import StateUnavailable
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
 from tests.slack.conftest import (
     AISHA,
@@ -120,3 +122,41 @@ async def test_2_an_explicit_typed_command_still_runs_at_once(make_slack: SlackF
     await slack.mention("ack 1252", thread_ts=parent, user=AISHA)
     await slack.reply()
     assert incident(demo, 1252).status == "acknowledged"
+
+
+class LockedProposals:
+    """A proposal store whose every call fails as a locked SQLite file / a Redis outage does."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.locked = False
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if not callable(attribute) or name == "aclose":
+            return attribute
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.locked:
+                raise StateUnavailable("the state store is locked")
+            return await attribute(*args, **kwargs)
+        return call
+
+
+async def test_8_a_click_while_the_store_is_locked_says_try_again(make_slack: SlackFactory, demo: Sandbox) -> None:
+    model = ScriptedModel([calls(call("acknowledge_incidents", {"incidents": ["1252"]})), say("Confirm below.")])
+    slack = await make_slack(model)
+    locked = LockedProposals(slack.rt.proposals)
+    slack.rt.proposals = locked  # type: ignore[assignment]
+    await slack.mention("ack 1252 for me, please!", user=AISHA)
+    card = await slack.reply()
+    [pid] = buttons(card, "proposal_confirm")
+    locked.locked = True
+    await slack.click("proposal_confirm", pid, user=AISHA, message=card)
+    notice = await slack.ephemeral()
+    assert "Try again" in message_text(notice)
+    assert [r for r in demo.requests if r.method != "GET"] == []
+    locked.locked = False
+    await slack.click("proposal_confirm", pid, user=AISHA, message=card)
+    await slack.updated()
+    assert incident(demo, 1252).status == "acknowledged", "the proposal was still pending: the retry works"

@@ -351,6 +351,8 @@ def _policy(data: Data, args: Args) -> list[str]:
     head = f"Escalation policy {data.get('policy')}"
     if data.get("teams"):
         head += f" (team {', '.join(data['teams'])})"
+    if data.get("service"):  # asked by the service's name
+        head += f", the policy of the service {data['service']}"
     lines = [head + ":"]
     for level in data.get("levels") or []:
         people = "; ".join(_person(p, at_now=True, schedule=False) for p in level.get("on_call_now") or [])
