@@ -20,6 +20,7 @@ import pytest
 from bot.cli import main
 from bot.config import Settings
 from bot.doctor.command import run_doctor
+from bot.doctor.llm import check_llm
 from bot.doctor.pagerduty import region
 from bot.doctor.report import Check, as_json, render_text
 from bot.pagerduty import EU_BASE_URL
@@ -106,7 +107,12 @@ def demo() -> Sandbox:
 
 
 def models(*ids: str, status: int = 200) -> httpx2.MockTransport:
+    """An endpoint listing ``ids`` (or failing with ``status``) whose chat completions answer "OK"."""
     def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/chat/completions"):
+            return httpx2.Response(200, json={"id": "c", "object": "chat.completion", "created": 0, "model": "m",
+                                              "choices": [{"index": 0, "finish_reason": "stop",
+                                                           "message": {"role": "assistant", "content": "OK"}}]})
         assert request.url.path.endswith("/models")
         if status != 200:
             return httpx2.Response(status, json={"error": {"message": "nope"}})
@@ -376,7 +382,7 @@ async def test_sent_bearer_key(doctor: Doctor) -> None:
         return httpx2.Response(200, json={"data": [{"id": "gpt-4.1-mini"}]})
 
     await doctor(llm=httpx2.MockTransport(handler))
-    assert seen == [f"Bearer {OPENAI_KEY}"]
+    assert seen == [f"Bearer {OPENAI_KEY}"] * 2, "GET /models and the chat probe"
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -428,3 +434,29 @@ def test_cli_state_store_in_redis_never_prints_the_url(monkeypatch: pytest.Monke
         assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "✗ Redis (ALEX_STATE_URL) did not answer" in out and "DUMMY-SECRET" not in out
+
+
+async def test_llm_chat_probe_names_the_setting_a_reasoning_model_refuses() -> None:
+    from tests.fakes.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI("reasoning")
+    checks = await check_llm(settings(OPENAI_API_KEY="sk-fake-key-1234", ALEX_MODEL="gpt-5.4-mini",
+                                      ALEX_TEMPERATURE="0.2"), transport=httpx2.MockTransport(fake.handler))
+    chat = next(c for c in checks if c.name == "chat")
+    assert chat.status == "warn" and "temperature" in chat.message and "ALEX_TEMPERATURE" in (chat.fix or "")
+    fine = await check_llm(settings(OPENAI_API_KEY="sk-fake-key-1234", ALEX_MODEL="gpt-5.4-mini"),
+                           transport=httpx2.MockTransport(fake.handler))
+    assert [c.status for c in fine] == ["ok", "ok"]
+
+
+async def test_llm_chat_probe_reports_a_refused_request() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/models"):
+            return httpx2.Response(404, json={"error": {"message": "no listing"}})
+        return httpx2.Response(404, json={"error": {"message": "The API deployment for this resource does not exist",
+                                                    "code": "DeploymentNotFound"}})
+
+    checks = await check_llm(settings(OPENAI_BASE_URL="https://res.openai.azure.com/openai/v1/", OPENAI_API_KEY="k1234",
+                                      ALEX_MODEL="my-deploy"), transport=httpx2.MockTransport(handler))
+    chat = next(c for c in checks if c.name == "chat")
+    assert chat.status == "fail" and "refused the request" in chat.message and "deployment" in chat.message
