@@ -216,7 +216,7 @@ class _Repl:
         prompts = suggested_prompts()[:4]
         if agent.model is None:
             lines.append("Commands that work now: " + " · ".join(self.example_commands()))
-            lines.append("With an LLM configured you could also ask, e.g.:")
+            lines.append("Questions work too, read as the command they ask for (an LLM understands more), e.g.:")
         else:
             lines.append("Try, e.g.:")
         lines += [f"  - {p}" for p in prompts]

@@ -25,19 +25,25 @@ from bot.analysis.oncall import (
     parse_oncalls,
     uncovered,
 )
-from bot.analysis.windows import Window, local_iso, local_iso_or_none
+from bot.analysis.windows import Window, local_iso, local_iso_or_none, window_echo
 from bot.pagerduty import Page
 from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
-from bot.tools.common import ONCALLS_AHEAD, asked_window, fit
+from bot.tools.common import ONCALLS_AHEAD, asked_window, fit, window_field
 from bot.tools.resolve import (
+    LOOKUPS,
+    Named,
     ToolError,
+    choice_note,
     clean_ref,
     looks_like_id,
+    name_key,
+    named_like,
     resolve_policy,
     resolve_schedule,
     resolve_service,
     resolve_team,
     resolve_user,
+    search_term,
 )
 
 MAX_ROWS = 500
@@ -52,12 +58,12 @@ TargetType = Literal["service", "schedule", "escalation_policy", "team", "user",
 
 
 class WhoIsOnCall(ToolArgs):
-    """Who's on call (per level, until when) for a service/schedule/policy/team/person; when am I next
-    on call. Rules: get_escalation_policy."""
+    """Who's on call (per level, until when) for a service/schedule/policy/team/person, at an instant or
+    over a window; when am I next on call. Rules: get_escalation_policy."""
 
     target: str | None = Field(description="Name; null: me.")
-    target_type: TargetType | None = Field(description="null: guess.")
-    window: str | None = Field(description="null: now; tomorrow, next week, ISO a/b.")
+    target_type: TargetType | None = Field(description="null: guess, services first.")
+    window: str | None = window_field("now")
 
 
 # --------------------------------------------------------------------------- lookups shared with escalation
@@ -96,9 +102,8 @@ def query_window(text: str | None, ctx: ToolContext) -> tuple[Window, datetime, 
 
 
 def window_json(window: Window, ctx: ToolContext, cut: bool = False) -> dict[str, Any]:
-    if window.is_instant:
-        return {"label": window.label, "at": local_iso(window.start, ctx.tz)}
-    body = {"label": window.label, "from": local_iso(window.start, ctx.tz), "until": local_iso(window.end, ctx.tz)}
+    """The shared window echo (:func:`~bot.analysis.windows.window_echo`), noting PagerDuty's 90-day cut."""
+    body: dict[str, Any] = window_echo(window, ctx.tz)
     if cut:
         body["note"] = "cut at 90 days ahead (PagerDuty's limit)"
     return body
@@ -172,8 +177,7 @@ def _policy_result(target: dict[str, Any], window: Window, cut: bool, ctx: ToolC
         per_level, max_policies = shrink
         shown, nobody = levels_json(grouped, urls, ctx, since, until, per_level=per_level,
                                     max_policies=max_policies)
-        data: dict[str, Any] = {"target": target, "window": window_json(window, ctx, cut), "time_zone": ctx.tz.key,
-                                "policies": shown}
+        data: dict[str, Any] = {"target": target, "window": window_json(window, ctx, cut), "policies": shown}
         if len(grouped) > max_policies:
             data["more_policies"] = len(grouped) - max_policies
         if nobody:
@@ -245,7 +249,6 @@ async def _for_schedule(ctx: ToolContext, schedule: dict[str, Any], window: Wind
     people = merge_contiguous(replace(r, policy_id="", policy_name="", level=0) for r in rows)
     people.sort(key=lambda e: (e.start or since, e.user_name))
     data: dict[str, Any] = {"target": _target("schedule", schedule), "window": window_json(window, ctx, cut),
-                            "time_zone": ctx.tz.key,
                             "on_call": [person_json(e, ctx, schedule=False) for e in people[:MAX_PERSON_ROWS]]}
     if len(people) > MAX_PERSON_ROWS:
         data["more"] = len(people) - MAX_PERSON_ROWS
@@ -300,7 +303,7 @@ async def _for_user(ctx: ToolContext, who: str, window: Window, since: datetime,
         return body
 
     data: dict[str, Any] = {"person": user.get("name") or user.get("summary"),
-                            "window": window_json(window, ctx, cut), "time_zone": ctx.tz.key,
+                            "window": window_json(window, ctx, cut),
                             "on_call_now": bool(mine.current),
                             "on_call": [stint(e) for e in stints[:MAX_PERSON_ROWS]],
                             "next": stint(mine.upcoming) if mine.upcoming else None}
@@ -314,39 +317,37 @@ async def _for_user(ctx: ToolContext, who: str, window: Window, since: datetime,
 # --------------------------------------------------------------------------- guessing the target
 
 
-_GUESSES: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
-    ("service", "/services", "services", {"include[]": ["escalation_policies"]}),
-    ("escalation_policy", "/escalation_policies", "escalation_policies", {}),
-    ("schedule", "/schedules", "schedules", {}),
-    ("team", "/teams", "teams", {}),
-)
+_GUESSES = ("service", "escalation_policy", "schedule", "team")
 
 
-async def _guess(ctx: ToolContext, name: str) -> tuple[str, dict[str, Any]]:
-    """Service, then escalation policy, schedule and team: the first exact name wins; else a single
-    partial match over all of them; else an error with the closest names of the account."""
+async def _guess(ctx: ToolContext, name: str) -> tuple[Named, str | None]:
+    """Service, then escalation policy, schedule and team: the first with that name (ignoring case, spaces
+    and punctuation) wins, with a note when a linked object has the same name; else a single partial
+    match over all of them; else an error with the closest names of the account."""
     wanted = clean_ref(name, "service, schedule, escalation policy or team")
     if looks_like_id(wanted):
         for kind, resolver in (("service", resolve_service), ("escalation_policy", resolve_policy),
                                ("schedule", resolve_schedule)):
             try:
-                return kind, await resolver(ctx, wanted)
+                return Named(kind, await resolver(ctx, wanted)), None
             except ToolError:
                 continue
-    partial: list[tuple[str, dict[str, Any]]] = []
-    for kind, path, key, params in _GUESSES:
-        items = await query_named(ctx, path, key, wanted, params)
-        exact = [i for i in items if str(i.get("name", "")).lower() == wanted.lower()]
+    partial: list[Named] = []
+    for kind in _GUESSES:
+        path, key, params = LOOKUPS[kind]
+        items = named_like(await query_named(ctx, path, key, search_term(wanted), params), wanted)
+        exact = [i for i in items if name_key(i.get("name")) == name_key(wanted)]
         if exact:
-            return kind, exact[0]
-        partial.extend((kind, item) for item in items)
+            chosen = Named(kind, exact[0])
+            return chosen, choice_note(chosen, wanted)
+        partial.extend(Named(kind, item) for item in items)
     if len(partial) == 1:
-        return partial[0]
+        return partial[0], None
     if partial:
-        listed = ", ".join(f"{item.get('name')} ({kind.replace('_', ' ')})" for kind, item in partial[:8])
+        listed = ", ".join(f"{n.name} ({n.kind.replace('_', ' ')})" for n in partial[:8])
         raise ToolError(f"{len(partial)} things match {wanted!r}: {listed}.",
                         "Use the exact name, and target_type if it is ambiguous.")
-    return await _closest(ctx, wanted)
+    return Named(*await _closest(ctx, wanted)), None
 
 
 async def _closest(ctx: ToolContext, wanted: str) -> tuple[str, dict[str, Any]]:
@@ -396,8 +397,10 @@ async def who_is_on_call(args: WhoIsOnCall, ctx: ToolContext) -> ToolResult:
     if kind == "user":
         return await _for_user(ctx, target, window, since, until, cut)
     obj: dict[str, Any]
+    note: str | None = None
     if kind is None:
-        kind, obj = await _guess(ctx, target)
+        guessed, note = await _guess(ctx, target)
+        kind, obj = guessed.kind, guessed.obj
     elif kind == "service":
         obj = await resolve_service(ctx, target, with_policy=True)
     elif kind == "escalation_policy":
@@ -407,12 +410,16 @@ async def who_is_on_call(args: WhoIsOnCall, ctx: ToolContext) -> ToolResult:
     else:
         obj = await resolve_team(ctx, target)
     if kind == "service":
-        return await _for_service(ctx, obj, window, since, until, cut)
-    if kind == "escalation_policy":
-        return await _for_policy(ctx, obj, window, since, until, cut)
-    if kind == "schedule":
-        return await _for_schedule(ctx, obj, window, since, until, cut)
-    return await _for_team(ctx, obj, window, since, until, cut)
+        result = await _for_service(ctx, obj, window, since, until, cut)
+    elif kind == "escalation_policy":
+        result = await _for_policy(ctx, obj, window, since, until, cut)
+    elif kind == "schedule":
+        result = await _for_schedule(ctx, obj, window, since, until, cut)
+    else:
+        result = await _for_team(ctx, obj, window, since, until, cut)
+    if note:
+        result.data = {"resolved": f"{note}; target_type picks another", **result.data}
+    return result
 
 
 TOOLS: list[Tool[Any]] = [Tool("who_is_on_call", WhoIsOnCall, who_is_on_call, "read")]

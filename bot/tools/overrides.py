@@ -13,12 +13,12 @@ from urllib.parse import quote
 
 from pydantic import Field
 
-from bot.analysis.windows import Window, local_iso, parse_instant
+from bot.analysis.windows import Window, local_iso, parse_instant, window_echo
 from bot.pagerduty import InvalidInputError, NotFoundError
 from bot.tools.base import MAX_LIST, Tool, ToolArgs, ToolContext, ToolResult
-from bot.tools.common import fit
+from bot.tools.common import fit, window_field
 from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_schedule
-from bot.tools.schedules import CAPS, resolve_span, user_names, window_json
+from bot.tools.schedules import CAPS, resolve_span, user_names
 
 
 class ListOverrides(ToolArgs):
@@ -26,7 +26,7 @@ class ListOverrides(ToolArgs):
     create_override / delete_override."""
 
     schedule: str = Field(description="Schedule name or ID.")
-    window: str | None = Field(description="e.g. 'next week', 'next 3 days', ISO 'A/B'; null = next 14 days.")
+    window: str | None = window_field("next 14 days")
 
 
 Row = tuple[datetime, dict[str, Any]]
@@ -111,8 +111,8 @@ async def list_overrides(args: ListOverrides, ctx: ToolContext) -> ToolResult:
     tz = ctx.tz
 
     def build(cap: int) -> dict[str, Any]:
-        data: dict[str, Any] = {"schedule": name, "url": schedule.get("html_url"), "time_zone": tz.key,
-                                "window": window_json(window, tz), "overrides": shown[:cap], "total": len(shown)}
+        data: dict[str, Any] = {"schedule": name, "url": schedule.get("html_url"),
+                                "window": window_echo(window, tz), "overrides": shown[:cap], "total": len(shown)}
         if kind == "v3":
             data["kind"] = "shift-based: each override replaces one rotation's member"
         return data

@@ -1,13 +1,17 @@
 """Names people use -> PagerDuty objects, by code: exact, then case-insensitive, then closest matches.
 
-Every resolver raises :class:`ToolError` with a message the model can act on ("No service named
-'chekout'. Closest: checkout-web, checkout-api.") rather than letting a 404 surface.
+Names compare ignoring case, spaces and punctuation ("Platform Engineering" is the service
+"platform-engineering"). Every resolver raises :class:`ToolError` with a message the model can act on
+("No service named 'chekout'. Closest: checkout-web, checkout-api.") rather than letting a 404 surface.
+When one name is several kinds of object (a service, its escalation policy and its team), code picks
+one (services first) and :func:`choice_note` says which.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +24,16 @@ _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b
 _INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None)
 _INCIDENT_REF = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _MAX_DIRECTORY = 1_000
+_WORD = re.compile(r"[^\W_]+")
+KIND_WORDS = {"service": "a service", "escalation_policy": "an escalation policy", "schedule": "a schedule",
+              "team": "a team"}
+LOOKUPS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "service": ("/services", "services", {"include[]": ["escalation_policies"]}),
+    "escalation_policy": ("/escalation_policies", "escalation_policies", {}),
+    "schedule": ("/schedules", "schedules", {}),
+    "team": ("/teams", "teams", {}),
+}
+"""Where each kind of named object is listed (path, key, params sent with the name query)."""
 
 
 class ToolError(Exception):
@@ -69,11 +83,31 @@ def looks_like_id(text: str) -> bool:
     return bool(_PD_ID.match(text))
 
 
+def name_key(name: Any) -> str:
+    """A name as compared: lower case, words only ("Platform-Engineering " -> "platform engineering")."""
+    return " ".join(_WORD.findall(str(name or "").lower()))
+
+
+def search_term(wanted: str) -> str:
+    """What to send as PagerDuty's ``query`` (a name substring): the name itself, or for a name of
+    several words its longest word, so "platform engineering" also finds "platform-engineering"."""
+    words = _WORD.findall(wanted)
+    return max(words, key=len) if len(words) > 1 else wanted
+
+
+def named_like(items: list[dict[str, Any]], wanted: str) -> list[dict[str, Any]]:
+    """The items of a :func:`search_term` query whose name contains ``wanted`` (as compared)."""
+    if search_term(wanted) == wanted:
+        return items  # the query was the name itself: PagerDuty's matches are the candidates
+    key = name_key(wanted)
+    return [item for item in items if key in name_key(item.get("name"))]
+
+
 def pick_by_name(items: list[dict[str, Any]], wanted: str, kind: str) -> dict[str, Any] | None:
-    """The one item named ``wanted`` (exact, case-insensitive), else the only partial match; an
-    ambiguous partial match raises, no match returns None."""
-    lowered = wanted.lower()
-    exact = [item for item in items if str(item.get("name", "")).lower() == lowered]
+    """The one item named ``wanted`` (ignoring case, spaces and punctuation), else the only partial
+    match; an ambiguous partial match raises, no match returns None."""
+    key = name_key(wanted)
+    exact = [item for item in items if name_key(item.get("name")) == key]
     if exact:
         return exact[0]
     if len(items) == 1:
@@ -97,12 +131,15 @@ async def resolve_named(ctx: ToolContext, kind: str, path: str, key: str, name: 
         found: dict[str, Any] | None = next((v for v in body.values() if isinstance(v, dict)), None)
         if found is not None:
             return found
-    page = await ctx.client.fetch(path, key, {"query": wanted, **(params or {})}, max_items=100,
+    page = await ctx.client.fetch(path, key, {"query": search_term(wanted), **(params or {})}, max_items=100,
                                   deadline=ctx.deadline)
-    picked = pick_by_name(list(page.items), wanted, kind)
+    picked = pick_by_name(named_like(list(page.items), wanted), wanted, kind)
     if picked is not None:
         return picked
-    everything = await ctx.client.fetch(path, key, max_items=_MAX_DIRECTORY, deadline=ctx.deadline)
+    everything = await ctx.client.fetch(path, key, params, max_items=_MAX_DIRECTORY, deadline=ctx.deadline)
+    same: list[dict[str, Any]] = [o for o in everything.items if name_key(o.get("name")) == name_key(wanted)]
+    if same:  # beyond the first 100 matches of the query
+        return same[0]
     names = [str(o.get("name", "")) for o in everything.items]
     close = difflib.get_close_matches(wanted, names, n=4, cutoff=0.5) or difflib.get_close_matches(
         wanted.lower(), [n.lower() for n in names], n=4, cutoff=0.5)
@@ -111,6 +148,49 @@ async def resolve_named(ctx: ToolContext, kind: str, path: str, key: str, name: 
                         "Use one of those names if it is what the user meant, or ask them.")
     raise ToolError(f"No {kind} named {wanted!r} is visible to this PagerDuty user.",
                     "Check the name; team-scoped users only see their teams' objects.")
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """One object found by name, and its kind (a key of :data:`LOOKUPS`)."""
+
+    kind: str
+    obj: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.obj.get("name") or self.obj.get("summary") or self.obj.get("id"))
+
+
+async def exact_named(ctx: ToolContext, kind: str, wanted: str) -> Named | None:
+    """The object of this kind named ``wanted`` (ignoring case, spaces and punctuation), or None: one query."""
+    path, key, params = LOOKUPS[kind]
+    page = await ctx.client.fetch(path, key, {"query": search_term(wanted), **params}, max_items=100,
+                                  deadline=ctx.deadline)
+    same = [item for item in page.items if name_key(item.get("name")) == name_key(wanted)]
+    return Named(kind, same[0]) if same else None
+
+
+_RELATED = {"escalation_policy": "escalation_policy", "escalation_policies": "escalation_policy",
+            "teams": "team", "services": "service"}
+
+
+def choice_note(chosen: Named, wanted: str) -> str | None:
+    """``"service platform-engineering (also an escalation policy of that name)"`` when an object linked
+    to the chosen one (its policy, teams, services) has the same name, so the result says which was
+    meant; else None. Costs no request: the links come with the object."""
+    key = name_key(wanted)
+    others: list[str] = []
+    for field, kind in _RELATED.items():
+        value = chosen.obj.get(field)
+        for ref in value if isinstance(value, list) else [value]:
+            if (isinstance(ref, dict) and kind != chosen.kind and KIND_WORDS[kind] not in others
+                    and name_key(ref.get("summary") or ref.get("name")) == key):
+                others.append(KIND_WORDS[kind])
+    if not others:
+        return None
+    also = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+    return f"{chosen.kind.replace('_', ' ')} {chosen.name} (also {also} of that name)"
 
 
 async def resolve_service(ctx: ToolContext, name: str, *, with_policy: bool = False) -> dict[str, Any]:

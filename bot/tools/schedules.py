@@ -34,11 +34,11 @@ from bot.analysis.coverage import (
 )
 from bot.analysis.intervals import Interval
 from bot.analysis.oncall import parse_oncalls
-from bot.analysis.windows import Window, local_iso
+from bot.analysis.windows import Window, local_iso, window_echo
 from bot.pagerduty import InvalidInputError, NotFoundError, Page, PagerDutyError
 from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
-from bot.tools.common import ONCALLS_AHEAD, asked_window, fit
-from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_named, resolve_policy
+from bot.tools.common import ONCALLS_AHEAD, asked_window, fit, window_field
+from bot.tools.resolve import ToolError, clean_ref, looks_like_id, name_key, resolve_named, resolve_policy
 
 MAX_WINDOW = timedelta(days=35)
 MAX_SHIFTS = 40
@@ -54,12 +54,12 @@ CAPS = (MAX_SHIFTS, 20, 10, 5, 2)
 
 
 class GetSchedule(ToolArgs):
-    """A schedule over a window: shifts, handoffs, gaps, coverage %. schedule null: overview of all
-    schedules. For who is on call now use who_is_on_call."""
+    """A schedule over a window (an instant: the 24 h from it, at most 35 days): shifts, handoffs, gaps,
+    coverage %. schedule null: an overview of all schedules (coverage and gaps each, no shifts). Who is on
+    call now: who_is_on_call."""
 
-    schedule: str | None = Field(description="Schedule name or ID; null = all schedules.")
-    window: str | None = Field(description="e.g. 'next week', 'tomorrow', 'next 3 days', ISO 'A/B'; "
-                                           "null = next 7 days.")
+    schedule: str | None = Field(description="Schedule name or ID; null: overview, no shifts.")
+    window: str | None = window_field("next 7 days")
 
 
 class FindCoverageGaps(ToolArgs):
@@ -67,7 +67,7 @@ class FindCoverageGaps(ToolArgs):
 
     schedules: list[str] | None = Field(description="Schedule names; null = all, unless escalation_policy.")
     escalation_policy: str | None = Field(description="Policy name: levels nobody covers.")
-    window: str | None = Field(description="e.g. 'next week', ISO 'A/B'; null = next 7 days.")
+    window: str | None = window_field("next 7 days")
 
 
 # --------------------------------------------------------------------------- windows and shapes
@@ -80,10 +80,6 @@ def resolve_span(ctx: ToolContext, text: str | None, default: str) -> Window:
     if window.is_instant:
         window = Window(window.start, window.start + timedelta(days=1), window.label)
     return window
-
-
-def window_json(window: Window, tz: ZoneInfo) -> dict[str, str]:
-    return {"from": local_iso(window.start, tz), "to": local_iso(window.end, tz), "label": window.label}
 
 
 def _gap(gap: Interval, tz: ZoneInfo) -> dict[str, Any]:
@@ -255,7 +251,7 @@ def schedule_detail(ctx: ToolContext, loaded: Loaded, window: Window) -> Callabl
     def build(cap: int) -> dict[str, Any]:
         data: dict[str, Any] = {
             "schedule": loaded.name, "schedule_time_zone": loaded.time_zone, "url": loaded.url,
-            "time_zone": tz.key, "window": window_json(window, tz),
+            "window": window_echo(window, tz),
             "coverage_pct": cov.percent, "gap_count": len(cov.gaps),
             "gaps": [_gap(g, tz) for g in cov.gaps[:cap]],
         }
@@ -280,7 +276,7 @@ def overview(ctx: ToolContext, every: AllSchedules, window: Window) -> Callable[
 
     def build(cap: int) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "time_zone": tz.key, "window": window_json(window, tz),
+            "window": window_echo(window, tz),
             "schedules_checked": len(rows), "schedules_with_gaps": len(gappy),
             "with_gaps": [
                 {"schedule": loaded.name, "coverage_pct": cov.percent, "gap_count": len(cov.gaps),
@@ -382,7 +378,7 @@ async def find_coverage_gaps(args: FindCoverageGaps, ctx: ToolContext) -> ToolRe
     tz = ctx.tz
 
     def build(cap: int) -> dict[str, Any]:
-        data: dict[str, Any] = {"time_zone": tz.key, "window": window_json(window, tz)}
+        data: dict[str, Any] = {"window": window_echo(window, tz)}
         if covers or problems:
             data["schedules"] = [
                 {"schedule": loaded.name, "coverage_pct": cov.percent, "gap_count": len(cov.gaps),

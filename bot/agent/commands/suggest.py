@@ -15,6 +15,7 @@ import difflib
 from bot.agent.commands.grammar import as_name, one_line, parse_command
 from bot.agent.commands.understand import (
     FILLER,
+    FIRST_PERSON,
     INTENTS,
     KINDS,
     MAX_NAME_WORDS,
@@ -45,6 +46,7 @@ TEMPLATES = {
 }
 """Each command with placeholders, for when no name fits."""
 _NOT_FUZZY = FILLER | KINDS
+_NOT_NAMES = FILLER | KINDS | FIRST_PERSON | frozenset(COMMAND_WORDS).union(*(i.keywords for i in INTENTS))
 _INSTRUCTIONS = frozenset({"ignore", "disregard", "forget", "pretend", "instructions", "previous", "system",
                            "prompt"})
 
@@ -98,17 +100,18 @@ def _with_name(intent: Intent, name: str | None, window: str | None) -> str:
     tries = [canonical(intent, name, window), canonical(intent, name, None)] if name else []
     if intent.name != "required":
         tries.append(canonical(intent, None, window))
-    return next((text for text in tries if parse_command(text) is not None), TEMPLATES[intent.command])
+    template = TEMPLATES[intent.command] + (f" {window}" if window and intent.windowed else "")
+    return next((text for text in tries if parse_command(text) is not None), template)
 
 
 def _name_in(clauses: list[list[Word]]) -> str | None:
     """The first word run that looks like a PagerDuty name: hyphenated (``payments-api``) or
-    capitalised after the first word (``Platform Primary``)."""
+    capitalised and no command or filler word (``Platform Primary``)."""
     for clause in clauses:
         run: list[str] = []
-        for index, word in enumerate(clause):
+        for word in clause:
             looks = "-" in word.key.strip("-") or "_" in word.key or (
-                index > 0 and word.text[:1].isupper() and word.key not in FILLER and word.key != "i")
+                word.text[:1].isupper() and word.key not in _NOT_NAMES)
             if looks and len(run) < MAX_NAME_WORDS:
                 run.append(word.text)
             elif run:

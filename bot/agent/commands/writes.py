@@ -34,6 +34,7 @@ NOTHING_DONE = "Nothing was changed:"
 _LEAD = frozenset({"please", "pls", "plz", "kindly", "can", "could", "would", "will", "you", "alex", "hey", "hi",
                    "ok", "okay", "so", "now", "then", "go", "ahead", "and", "just", "also", "plus", "but"})
 """Words that may come before a write verb at the start of a clause ("please ack", "… and resolve")."""
+_TRAILING_POLITENESS = re.compile(r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|for me))+[\s.!]*$", re.IGNORECASE)
 _NOTE_NUMBER = re.compile(r"#?(\d{1,10})(?=[\s,:]|$)")
 _OVERRIDE_EXAMPLE = '`override "Platform Primary" me tomorrow`'
 _VERB_WORDS = {"ack": "acknowledge", "resolve": "resolve"}
@@ -58,16 +59,17 @@ def write_hint(text: str) -> str | None:
         key = word.lower().strip(",;:.!")
         verb = VERBS.get(key) if at_start else None
         if verb is not None:
-            return _hint(verb, " ".join(words[index + 1:]), typed_alone=index == 0)
+            rest = " ".join(words[index + 1:]).split(";")[0]
+            return _hint(verb, _TRAILING_POLITENESS.sub("", rest).strip())
         at_start = key in _LEAD or word.endswith((",", ";"))
     return None
 
 
-def _hint(verb: str, rest: str, *, typed_alone: bool) -> str:
+def _hint(verb: str, rest: str) -> str:
     command = parse_command(f"{verb} {rest}")
     if command is not None and command.is_write:
-        lead = "" if typed_alone else " without a model I run exact commands only, one per message."
-        return f"{NOTHING_DONE}{lead} To {_doing(command)}, type `{_exact(command)}`."
+        return (f"{NOTHING_DONE} in command mode I run exact commands only, one per message. "
+                f"To {_doing(command)}, type `{_exact(command)}`.")
     if verb in ("ack", "resolve"):
         numbers, _ = leading_numbers(rest)
         if numbers:  # numbers followed by more than a command takes
