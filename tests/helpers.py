@@ -16,10 +16,13 @@ def sandbox_transport(sandbox: Sandbox) -> httpx2.AsyncBaseTransport:
     Every test that talks to the sandbox through this proves its requests and the sandbox's answers
     against PagerDuty's official OpenAPI file (tests/contract/openapi_contract.py).
     """
-    from tests.contract.openapi_contract import ValidatingTransport, load_contract, spec_path
+    from tests.contract.openapi_contract import MISSING_SPEC_MESSAGE, ValidatingTransport, load_contract, spec_path
+    from tests.specs import missing, required
 
     inner = sandbox.transport()
     if spec_path() is None:
+        if required():
+            missing(MISSING_SPEC_MESSAGE)
         return inner
     return ValidatingTransport(inner, load_contract())
 

@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import pytest
 from jsonschema.exceptions import ValidationError as JsonSchemaError
 from jsonschema.protocols import Validator
 from jsonschema_path import SchemaPath
@@ -71,6 +70,8 @@ from openapi_core.validation.schemas.validators import SchemaValidator
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 from openapi_spec_validator import OpenAPIV30SpecValidator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from tests.specs import missing
 
 __all__ = [
     "MISSING_SPEC_MESSAGE",
@@ -132,7 +133,7 @@ def load_contract() -> Contract:
 def require_contract() -> Contract:
     """:func:`load_contract`, or skip the calling test when the spec is not available."""
     if spec_path() is None:
-        pytest.skip(MISSING_SPEC_MESSAGE)
+        missing(MISSING_SPEC_MESSAGE)
     return load_contract()
 
 

@@ -40,6 +40,7 @@ from bot.slack.runtime import SlackRuntime
 from bot.slack.warroom import WarRooms
 from tests.fakes.fake_slack import BOT_ID, BOT_USER_ID, TEAM_ID, FakeSlack, SlackCall
 from tests.helpers import sandbox_transport
+from tests.specs import BLOCK_KIT, required
 
 SECRET = "test-signing-secret"
 MANAGER_EMAIL = "sam.rivera@acme-payments.example"
@@ -246,7 +247,10 @@ def block_problems(call: SlackCall) -> list[str]:
     except ImportError:  # the renderer's checks are not there: only the basics above
         return problems
     problems += blockkit.message_problems(blocks, str(call.args.get("text") or ""))
-    problems += blockkit.schema_problems(blocks) or []  # None: the schema file is absent
+    schema = blockkit.schema_problems(blocks)  # None: the schema file is absent
+    if schema is None and required():
+        problems.append(BLOCK_KIT)
+    problems += schema or []
     return problems
 
 

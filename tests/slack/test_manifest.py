@@ -16,10 +16,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.fakes.fake_slack import ALL_METHODS_SEEN
+from tests.specs import WEB_METHODS, missing
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "manifest.yml"
@@ -46,7 +46,7 @@ def spec() -> dict[str, Any]:
     folder = Path(os.environ.get("SLACK_SPECS_DIR") or REPO.parent / "shared" / "specs")
     path = folder / "slack-web-methods.json"
     if not path.is_file():
-        pytest.skip(f"{path} not found: set SLACK_SPECS_DIR or put shared/specs next to the repo")
+        missing(WEB_METHODS)
     methods: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["methods"]
     return methods
 
