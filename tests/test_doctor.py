@@ -311,6 +311,8 @@ async def test_no_services_visible_is_team_scope(doctor: Doctor) -> None:
         if request.url.path == "/users/me":
             return httpx2.Response(200, json={"user": {"name": "Nia New", "email": "nia@example.com",
                                                        "role": "limited_user"}})
+        if request.method == "PUT":  # the write probe
+            return httpx2.Response(400, json={"error": {"message": "Invalid Input Provided", "code": 2001}})
         assert request.url.params["total"] == "true"
         return httpx2.Response(200, json={"services": [], "limit": 1, "offset": 0, "more": False, "total": 0})
 
@@ -460,3 +462,13 @@ async def test_llm_chat_probe_reports_a_refused_request() -> None:
                                       ALEX_MODEL="my-deploy"), transport=httpx2.MockTransport(handler))
     chat = next(c for c in checks if c.name == "chat")
     assert chat.status == "fail" and "refused the request" in chat.message and "deployment" in chat.message
+
+
+async def test_a_read_only_token_is_detected_by_a_harmless_write_probe(doctor: Doctor, demo: Sandbox) -> None:
+    before = len(demo.requests)
+    checks = await doctor(pd=settings(pd_token="sandbox-readonly-token", OPENAI_API_KEY=OPENAI_KEY))
+    writes = one(checks, "PagerDuty", "writes")
+    assert writes.status == "warn" and "read-only" in writes.message and "ALEX_READ_ONLY" in (writes.fix or "")
+    sent = list(demo.requests)[before:]
+    assert [(r.method, r.status) for r in sent if r.method != "GET"] == [("PUT", 403)], "one probe, refused"
+    assert find(await doctor(), "PagerDuty", "writes") == [], "a writable token gets no warning"

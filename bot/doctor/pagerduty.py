@@ -74,8 +74,25 @@ async def _check_account(client: PagerDutyClient, base_url: str, deadline: float
     elif role == "restricted_access":
         checks.append(Check("PagerDuty", "role", "warn", "Restricted Access sees only its own teams' objects",
                             "use the token of a user with account-wide access if alex should see every team"))
+    if role not in READ_ONLY_ROLES and (probe := await _check_writes(client, str(me.get("email") or ""), deadline)):
+        checks.append(probe)
     checks.append(await _check_services(client, deadline))
     return checks
+
+
+async def _check_writes(client: PagerDutyClient, email: str, deadline: float) -> Check | None:
+    """A write that changes nothing (a bulk update of no incidents): a read-only token gets 403 for it, as
+    for every write; any other answer means writes are not refused outright (None: nothing to report)."""
+    try:
+        await client.put("/incidents", {"incidents": []}, from_email=email or None, deadline=deadline)
+    except ForbiddenError:
+        return Check("PagerDuty", "writes", "warn", "this token is read-only: reads work, but every ack, resolve, "
+                     "note and override will be refused (403)",
+                     f"to act through alex, create a token that is not read-only ({_NEW_TOKEN}); or set "
+                     "ALEX_READ_ONLY=true so alex offers no writes")
+    except PagerDutyError:
+        return None
+    return None
 
 
 def _me_error(exc: PagerDutyError, base_url: str) -> Check:
