@@ -25,6 +25,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logsafe import guard_bolt_verification
@@ -42,6 +43,8 @@ log = logging.getLogger("bot.slack")
 def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
     """The app for ``rt``; ``signing_secret`` is required for HTTP mode (Socket Mode needs none)."""
     guard_bolt_verification()  # a refused request's body never reaches a log, however the app is served
+    if not any(isinstance(f, _SameTokenNotice) for f in log.filters):
+        log.addFilter(_SameTokenNotice())
     app = AsyncApp(client=client, signing_secret=signing_secret or "", logger=log)
     app.use(IgnoreUnanswerable(ttl_s=rt.dedupe_ttl_s, first_delivery=rt.first_delivery))
     app.use(RefuseOtherWorkspaces())
@@ -116,6 +119,13 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
         await linking.slash_command(rt, ack, command, respond)  # acks first, then works
 
     return app
+
+
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads ``SLACK_BOT_TOKEN`` itself and warns that the client's token wins: it is the same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 @contextlib.asynccontextmanager

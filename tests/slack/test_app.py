@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import io
 import json
+import logging
 import socket
 import time
 from typing import Any
@@ -425,3 +426,11 @@ async def test_serve_runtime_in_the_sandbox_maps_people_by_email(monkeypatch: py
         assert rt.agent.model is None
     finally:
         await rt.aclose()
+
+
+async def test_serving_with_slack_bot_token_set_logs_no_spurious_token_warning(
+        make_slack: SlackFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    with caplog.at_level(logging.WARNING):
+        await make_slack()
+    assert not [r for r in caplog.records if "will be unused" in r.getMessage()]
