@@ -30,8 +30,7 @@ MAX_TEXT_CHARS = 100
 """Longer texts are not windows (and are never echoed whole)."""
 WINDOW_GRAMMAR = ("now, today, tonight, tomorrow, yesterday, this/next/last week, this/next/last weekend, "
                   "a weekday (Saturday, next/last Friday), next/last N hours|days|weeks, an instant "
-                  "(tomorrow 3am, Friday 17:00, ISO time), until/since an instant (until Friday 17:00), "
-                  "'A to B', ISO 'A/B'.")
+                  "(tomorrow 3am, Friday 17:00, ISO), until/since an instant, 'A to B', ISO 'A/B'.")
 """The window grammar, word for word the description of every tool's ``window`` argument."""
 ACCEPTED = WINDOW_GRAMMAR.removesuffix(".")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -167,7 +166,7 @@ def _spans(text: str, phrase: str, label: str, now: datetime, tz: ZoneInfo) -> W
                 return Window(now, end, label)
         since = _SINCE.match(phrase)
         if since:
-            start = _point(since.group(1), now, tz, end=False)
+            start = _point(since.group(1), now, tz, end=False, past=True)
             if start is not None:
                 if start > now:
                     raise WindowError(f"{_shown(label)} is in the future; 'since' needs a time before now.")
@@ -177,7 +176,9 @@ def _spans(text: str, phrase: str, label: str, now: datetime, tz: ZoneInfo) -> W
             return Window(moment, moment, text.strip())
         span = _RANGE.match(phrase)
         if span:
-            start, end = _point(span.group(1), now, tz, end=False), _point(span.group(2), now, tz, end=True)
+            start = _point(span.group(1), now, tz, end=False)
+            # A day named as the end counts from the start: "Friday to Monday" is the Monday after.
+            end = None if start is None else _point(span.group(2), now, tz, end=True, after=start)
             if start is not None and end is not None:
                 if end < start:
                     raise WindowError(f"the window ends before it starts: {_shown(text)}")
@@ -187,12 +188,15 @@ def _spans(text: str, phrase: str, label: str, now: datetime, tz: ZoneInfo) -> W
     raise WindowError(f"I can't read {_shown(text)} as a time window. Use {ACCEPTED}.")
 
 
-def _weekday(phrase: str, today: date) -> date | None:
-    """"saturday" (the coming one, today included), "next saturday" (after today), "last saturday"."""
+def _weekday(phrase: str, today: date, *, past: bool = False) -> date | None:
+    """"saturday" (the coming one, today included; with ``past`` the latest, today included), "next
+    saturday" (after today), "last saturday" (before today)."""
     match = _WEEKDAY.match(phrase)
     if not match:
         return None
     ahead = (WEEKDAYS.index(match.group(2)) - today.weekday()) % 7
+    if past and match.group(1) is None:
+        return today - timedelta(days=(-ahead) % 7)
     if match.group(1) == "next" and ahead == 0:
         ahead = 7
     if match.group(1) == "last":
@@ -200,12 +204,13 @@ def _weekday(phrase: str, today: date) -> date | None:
     return today + timedelta(days=ahead)
 
 
-def _day(phrase: str, today: date) -> date | None:
-    """A day word: today, tomorrow, yesterday, a weekday, or an ISO date."""
+def _day(phrase: str, today: date, *, past: bool = False, after: date | None = None) -> date | None:
+    """A day word: today, tomorrow, yesterday, a weekday (counted from ``after`` when given), or an
+    ISO date."""
     offsets = {"today": 0, "tomorrow": 1, "yesterday": -1}
     if phrase in offsets:
         return today + timedelta(days=offsets[phrase])
-    found = _weekday(phrase, today)
+    found = _weekday(phrase, after or today, past=past)
     if found is not None:
         return found
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", phrase):
@@ -234,10 +239,13 @@ def _clock(phrase: str) -> time | None:
     return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
-def _point(phrase: str, now: datetime, tz: ZoneInfo, *, end: bool, days: bool = True) -> datetime | None:
+def _point(phrase: str, now: datetime, tz: ZoneInfo, *, end: bool, days: bool = True, past: bool = False,
+           after: datetime | None = None) -> datetime | None:
     """One moment: now, an ISO time, a day with a time ("tomorrow 3am", "3am Friday"), a time alone (the
-    next one), or (with ``days``) a day alone: its midnight, or the midnight after it as an ``end``."""
+    next one), or (with ``days``) a day alone: its midnight, or the midnight after it as an ``end``.
+    A weekday is the coming one, the latest with ``past``, the first on or after ``after``'s day."""
     phrase = _phrase(phrase)
+    anchor = after.astimezone(tz).date() if after is not None else None
     if phrase == "now":
         return now
     if re.match(r"^\d{4}-\d{2}-\d{2}(?:[t ]\d|$)", phrase):
@@ -261,11 +269,11 @@ def _point(phrase: str, now: datetime, tz: ZoneInfo, *, end: bool, days: bool = 
                 continue
             if day_text == "tonight":
                 return _at(today + timedelta(days=1 if clock < time(12) else 0), clock, tz)
-            day = _day(day_text, today)
+            day = _day(day_text, today, past=past, after=anchor)
             if day is not None:
                 return _at(day, clock, tz)
     if days:
-        day = _day(phrase, today)
+        day = _day(phrase, today, past=past, after=anchor)
         if day is not None:
             return local_midnight(day + timedelta(days=1) if end else day, tz)
     return None

@@ -4,7 +4,11 @@
 faults, ``Authorization: Token token=`` auth (401), the per-token rate limit (960/min, 429 code 2020
 with ``ratelimit-*`` headers), routing (PagerDuty's 404 shape for unknown paths), write rules
 (read-only tokens 403, ``From`` required and valid on writes, read-only roles 403), then the route.
+A known path with another method is a 405 with ``Allow``.
 :meth:`Sandbox.transport` serves it in-process to an httpx client; :mod:`bot.sandbox.server` over HTTP.
+
+``self`` links use :attr:`Sandbox.public_url` when set, else the base the request came to
+(:attr:`SandboxRequest.base_url`, set by the HTTP server), else ``https://api.pagerduty.com``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from bot.sandbox.faults import Fault, FaultPlan
 from bot.sandbox.http import ApiError, SandboxRequest, SandboxResponse, forbidden, invalid
 from bot.sandbox.model import TokenGrant, User, World
 from bot.sandbox.schedule_engine import RenderLimitError
+from bot.sandbox.serialize import links_under
 
 log = logging.getLogger("bot.sandbox")
 
@@ -57,7 +62,7 @@ class Route:
 
     def pattern(self) -> re.Pattern[str]:
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.template)
-        return re.compile(f"^{regex}$")
+        return re.compile(regex)  # used with fullmatch: "$" would also match before a final newline
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,7 @@ class Sandbox:
                  rate_limit_per_minute: int | None = RATE_LIMIT_PER_MINUTE,
                  monotonic: Callable[[], float] = time.monotonic,
                  clock_running: bool = False,
+                 public_url: str | None = None,
                  record_limit: int = 10_000) -> None:
         self.world = world
         self.faults = FaultPlan()
@@ -114,6 +120,8 @@ class Sandbox:
         self._started_at = monotonic()
         self._start_now = world.now
         self.clock_running = clock_running
+        self.public_url = public_url
+        """The base of ``self`` links, whatever base a request came to (``alex sandbox --public-url``)."""
 
     # -- clock ------------------------------------------------------------------------------------
     def advance(self, delta: timedelta) -> None:
@@ -141,9 +149,10 @@ class Sandbox:
                 response = SandboxResponse(200, raw=b'{"incidents": [ this is not json',
                                            headers={"content-type": "application/json"})
             else:
-                route_name, response = self._dispatch(request)
+                with links_under(self.public_url or request.base_url):
+                    route_name, response = self._dispatch(request)
         except ApiError as error:
-            response = SandboxResponse(error.status, error.body())
+            response = SandboxResponse(error.status, error.body(), headers=dict(error.headers))
         except RenderLimitError as error:  # a route that let a too-large render through still answers 400
             response = SandboxResponse(400, invalid(str(error)).body())
         except Exception:
@@ -176,17 +185,19 @@ class Sandbox:
         return route.template, response
 
     def _match(self, request: SandboxRequest) -> tuple[Route, dict[str, str]]:
-        path_known = False
+        allowed: list[str] = []
         for route, pattern in self._routes:
-            found = pattern.match(request.path)
+            found = pattern.fullmatch(request.path)
             if found is None:
                 continue
-            path_known = True
             if route.method == request.method:
                 return route, found.groupdict()
-        if path_known:
+            allowed.append(route.method)
+        if allowed:
+            methods = ", ".join(dict.fromkeys(allowed))
             raise ApiError(405, 2100, "Method Not Allowed",
-                           [f"{request.method} is not supported on {request.path}"])
+                           [f"{request.method} is not supported on {request.path}; allowed: {methods}"],
+                           headers={"allow": methods})
         raise ApiError(404, 2100, "Not Found", [f"No route for {request.method} {request.path}"])
 
     def _actor(self, request: SandboxRequest, route: Route, grant: TokenGrant, token_user: User) -> User:
@@ -242,12 +253,13 @@ class SandboxTransport(httpx2.AsyncBaseTransport):
 
 
 def to_sandbox_request(method: str, path: str, query: Iterable[tuple[str, str]],
-                       headers: Iterable[tuple[str, str]], body: bytes) -> SandboxRequest:
+                       headers: Iterable[tuple[str, str]], body: bytes, *,
+                       base_url: str | None = None) -> SandboxRequest:
     grouped: dict[str, list[str]] = {}
     for key, value in query:
         grouped.setdefault(key, []).append(value)
     return SandboxRequest(method.upper(), path.rstrip("/") or "/", grouped,
-                          {k.lower(): v for k, v in headers}, body)
+                          {k.lower(): v for k, v in headers}, body, base_url)
 
 
 def _token(request: SandboxRequest) -> str | None:

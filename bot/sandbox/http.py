@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -31,12 +31,15 @@ MAX_ZONE_CHARS = 64
 class ApiError(Exception):
     """An error answered with PagerDuty's body ``{"error": {"message", "code", "errors"}}``."""
 
-    def __init__(self, status: int, code: int, message: str, errors: Sequence[str] = ()) -> None:
+    def __init__(self, status: int, code: int, message: str, errors: Sequence[str] = (),
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.errors = list(errors)
+        self.headers = dict(headers or {})
+        """Sent with the error answer, e.g. ``Allow`` on a 405."""
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"message": self.message, "code": self.code}
@@ -66,6 +69,8 @@ class SandboxRequest:
     headers: dict[str, str] = field(default_factory=dict)
     """Header names lower-cased."""
     body: bytes = b""
+    base_url: str | None = None
+    """Where the request came to (``scheme://host[:port]``), for ``self`` links; None: PagerDuty's own."""
 
     @property
     def is_write(self) -> bool:
@@ -103,9 +108,12 @@ class SandboxRequest:
         return inner
 
     def time(self, name: str) -> datetime | None:
+        """An optional time parameter: None when absent, a 400 when given but empty or malformed."""
         raw = self.one(name)
-        if raw is None or raw == "":
+        if raw is None:
             return None
+        if not raw.strip():
+            raise empty_time(name)
         return parse_time(raw, name)
 
     def time_zone(self, default: str) -> ZoneInfo:
@@ -148,6 +156,12 @@ def parse_time(raw: str, name: str = "time") -> datetime:
     return check_time(value, name)
 
 
+def empty_time(name: str) -> ApiError:
+    """PagerDuty refuses a time parameter that is present but empty (``until=``) rather than ignoring it."""
+    code = 2004 if name == "since" else 2005 if name == "until" else 2001
+    return invalid(f"{name} is empty: send an ISO-8601 date, or leave {name} out", code=code)
+
+
 def check_time(value: datetime, name: str) -> datetime:
     """``value`` when it lies in ``[EARLIEST, LATEST)``, else a 400 saying so."""
     if not EARLIEST <= value < LATEST:
@@ -184,14 +198,9 @@ def iso(value: datetime, tz: ZoneInfo | None = None) -> str:
 def paginate(request: SandboxRequest, items: Sequence[T], render: Callable[[T], Any],
              key: str, *, max_limit: int = MAX_LIMIT) -> dict[str, Any]:
     """Classic offset paging: ``limit`` (default 25, max 100), ``offset``, ``more``; ``total``
-    is null unless ``total=true``. ``offset + limit`` over 10,000 is refused as PagerDuty does."""
-    limit = _int_param(request, "limit", DEFAULT_LIMIT)
-    offset = _int_param(request, "offset", 0)
-    if limit < 1:
-        limit = DEFAULT_LIMIT
-    limit = min(limit, max_limit)
-    if offset < 0:
-        raise invalid("offset must be a non-negative integer")
+    is null unless ``total=true``. A ``limit`` below 1 and ``offset + limit`` over 10,000 are refused
+    as PagerDuty does; a ``limit`` above the maximum is cut to it."""
+    limit, offset = page_params(request, max_limit=max_limit)
     if offset + limit > OFFSET_CAP:
         raise ApiError(400, 2002, "Arguments Caused Error",
                        [f"Offset+limit exceeds maximum allowed value of {OFFSET_CAP}. "
@@ -204,6 +213,19 @@ def paginate(request: SandboxRequest, items: Sequence[T], render: Callable[[T], 
         "more": offset + len(page) < len(items),
         "total": len(items) if request.flag("total") else None,
     }
+
+
+def page_params(request: SandboxRequest, *, default_limit: int = DEFAULT_LIMIT,
+                max_limit: int = MAX_LIMIT) -> tuple[int, int]:
+    """``(limit, offset)``: a 400 when either is not an integer, ``limit`` is below 1 or ``offset`` is
+    negative; ``limit`` above ``max_limit`` is cut to it."""
+    limit = _int_param(request, "limit", default_limit)
+    offset = _int_param(request, "offset", 0)
+    if limit < 1:
+        raise invalid(f"limit must be a positive integer (at most {max_limit}); got {limit}")
+    if offset < 0:
+        raise invalid("offset must be a non-negative integer")
+    return min(limit, max_limit), offset
 
 
 def _int_param(request: SandboxRequest, name: str, default: int) -> int:

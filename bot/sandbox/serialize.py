@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from bot.sandbox.http import iso
 from bot.sandbox.model import EscalationPolicy, Schedule, Service, Team, User, World
 
 API_BASE = "https://api.pagerduty.com"
+"""PagerDuty's own base: what ``self`` links use in process, unless the sandbox is told another."""
+_BASE: ContextVar[str] = ContextVar("sandbox_api_base", default=API_BASE)
+
+
+def api_base() -> str:
+    """The base of every ``self`` link in the answer being built (no trailing slash)."""
+    return _BASE.get()
+
+
+@contextlib.contextmanager
+def links_under(base: str | None) -> Iterator[None]:
+    """Build ``self`` links under ``base`` (e.g. ``http://127.0.0.1:8765``) inside the block, so a
+    client that follows them stays on the sandbox; None keeps PagerDuty's own base."""
+    token = _BASE.set(base.rstrip("/") if base else API_BASE)
+    try:
+        yield
+    finally:
+        _BASE.reset(token)
 
 # PagerDuty's collection path for each reference kind (self links and html_url paths).
 _COLLECTION = {
@@ -35,7 +56,7 @@ def ref(world: World, kind: str, object_id: str, summary: str) -> dict[str, Any]
         "id": object_id,
         "type": f"{kind}_reference",
         "summary": summary,
-        "self": f"{API_BASE}/{_COLLECTION[kind]}/{object_id}",
+        "self": f"{api_base()}/{_COLLECTION[kind]}/{object_id}",
     }
     link = html_url(world, kind, object_id)
     result["html_url"] = link or None
@@ -78,7 +99,7 @@ def user_object(world: World, user: User) -> dict[str, Any]:
         "id": user.id,
         "type": "user",
         "summary": user.name,
-        "self": f"{API_BASE}/users/{user.id}",
+        "self": f"{api_base()}/users/{user.id}",
         "html_url": html_url(world, "user", user.id),
         "name": user.name,
         "email": user.email,
@@ -96,7 +117,7 @@ def user_object(world: World, user: User) -> dict[str, Any]:
         "notification_rules": [
             {"id": rule.id, "type": "assignment_notification_rule_reference",
              "summary": f"{rule.start_delay_in_minutes} minutes: channel {rule.contact_method_id}",
-             "self": f"{API_BASE}/users/{user.id}/notification_rules/{rule.id}", "html_url": None}
+             "self": f"{api_base()}/users/{user.id}/notification_rules/{rule.id}", "html_url": None}
             for rule in user.notification_rules
         ],
     }
@@ -104,7 +125,7 @@ def user_object(world: World, user: User) -> dict[str, Any]:
 
 def ref_contact(world: World, user: User, cm_id: str, cm_type: str, label: str) -> dict[str, Any]:
     return {"id": cm_id, "type": f"{cm_type}_reference", "summary": label,
-            "self": f"{API_BASE}/users/{user.id}/contact_methods/{cm_id}", "html_url": None}
+            "self": f"{api_base()}/users/{user.id}/contact_methods/{cm_id}", "html_url": None}
 
 
 def timestamp(world: World) -> str:

@@ -6,6 +6,10 @@ Every path is answered by the sandbox, except the admin routes under ``/_sandbox
 * ``GET|POST|DELETE /_sandbox/faults`` — list, add (a :class:`~bot.sandbox.faults.Fault` as JSON) or clear
   injected faults;
 * ``GET /_sandbox/requests`` — the last requests received (method, path, From, status).
+
+Every answer outside ``/_sandbox/`` is PagerDuty-shaped JSON, also where aiohttp itself refuses a request
+(a body over 2 MiB, a path no route pattern takes): see :func:`_json_errors`. ``self`` links use the base
+URL the request came to (scheme and ``Host``), unless the sandbox has a ``public_url``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
+import ssl
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -24,15 +31,42 @@ from bot.sandbox.http import iso
 ADMIN_PREFIX = "/_sandbox"
 TIMEOUT_HANG_SECONDS = 60.0
 """How long an injected timeout keeps the connection silent; longer than any sane client timeout."""
+_HOST_RE = re.compile(r"^[A-Za-z0-9.\-]{1,253}(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})?$")
+"""A ``Host`` header fit to build links from: a name or IPv4 address, or a bracketed IPv6 one, and a port."""
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def make_app(sandbox: Sandbox, *, hang_seconds: float = TIMEOUT_HANG_SECONDS) -> web.Application:
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[_json_errors])
     app.router.add_get(f"{ADMIN_PREFIX}/health", _health(sandbox))
     app.router.add_route("*", f"{ADMIN_PREFIX}/faults", _faults(sandbox))
     app.router.add_get(f"{ADMIN_PREFIX}/requests", _requests(sandbox))
-    app.router.add_route("*", "/{tail:.*}", _api(sandbox, hang_seconds))
+    # [\s\S]: every path reaches the sandbox, one with an encoded newline too ("." stops at one).
+    app.router.add_route("*", r"/{tail:[\s\S]*}", _api(sandbox, hang_seconds))
     return app
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own refusals (413, 404, 405) as PagerDuty's JSON error body instead of plain text."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        code = 2100 if error.status in (404, 405) else 2001
+        headers = {"allow": error.headers["Allow"]} if "Allow" in error.headers else {}
+        body = {"error": {"message": error.reason, "code": code, "errors": [error.text or error.reason]}}
+        return web.json_response(body, status=error.status, headers=headers)
+
+
+def base_url_of(request: web.Request) -> str:
+    """``scheme://host[:port]`` the request came to; the bound address when ``Host`` is unfit for links."""
+    host = request.headers.get("Host", "")
+    if not _HOST_RE.match(host):
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        host = f"{sockname[0]}:{sockname[1]}" if sockname else "127.0.0.1"
+    return f"{request.scheme}://{host}"
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -43,7 +77,7 @@ def _api(sandbox: Sandbox, hang_seconds: float) -> Any:
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         sandbox_request = to_sandbox_request(request.method, request.path, request.query.items(),
-                                             request.headers.items(), body)
+                                             request.headers.items(), body, base_url=base_url_of(request))
         latency, fault = sandbox.faults.take(sandbox_request)
         if latency:
             await asyncio.sleep(latency)
@@ -97,12 +131,14 @@ def _requests(sandbox: Sandbox) -> Any:
 
 
 async def serve(sandbox: Sandbox, host: str, port: int, *,
-                hang_seconds: float = TIMEOUT_HANG_SECONDS) -> web.AppRunner:
-    """Start serving in the running loop (port 0 picks a free one: see ``runner.addresses``).
+                hang_seconds: float = TIMEOUT_HANG_SECONDS,
+                ssl_context: ssl.SSLContext | None = None) -> web.AppRunner:
+    """Start serving in the running loop (port 0 picks a free one: see ``runner.addresses``); over
+    HTTPS with ``ssl_context`` (see :mod:`bot.sandbox.tls`).
 
     The caller keeps the runner and calls ``cleanup()``.
     """
     runner = web.AppRunner(make_app(sandbox, hang_seconds=hang_seconds), access_log=None, shutdown_timeout=1)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
     return runner

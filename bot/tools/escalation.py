@@ -32,9 +32,10 @@ _EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
 
 class GetEscalationPolicy(ToolArgs):
     """An escalation policy (or a service's): levels, delays, loops, targets, who is on call per level
-    now, services; optionally their notification rules. For a window use who_is_on_call."""
+    now, services; optionally their notification rules. repeats_after_last_level: extra passes (2 = 3 in
+    all). For a window use who_is_on_call."""
 
-    policy: str | None = Field(description="Policy name (a service's name gives its policy).")
+    policy: str | None = Field(description="Policy name.")
     service: str | None = Field(description="Or a service name.")
     notification_rules: bool | None = Field(description="Add on-call people's notification rules.")
 
@@ -121,6 +122,7 @@ async def get_escalation_policy(args: GetEscalationPolicy, ctx: ToolContext) -> 
         data["note"] = note
     data.update({
         "repeats_after_last_level": policy.get("num_loops") or 0,
+        "passes_in_all": (policy.get("num_loops") or 0) + 1,
         "teams": [str(t.get("summary") or t.get("name")) for t in policy.get("teams") or []],
         "time_zone": ctx.tz.key,
         "levels": levels,

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import ConfigDict, Field
 
@@ -19,7 +20,18 @@ from bot.analysis.windows import local_iso
 from bot.tools.base import Operation, Proposal, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import TITLE_SHOWN, incident_label, ref_name
 from bot.tools.proposals import WRITE_ROLES_HINT, refusal
-from bot.tools.resolve import ToolError, clean_incident_ref, clean_ref, get_incident, resolve_service, resolve_user
+from bot.tools.resolve import (
+    Named,
+    ToolError,
+    choice_note,
+    clean_incident_ref,
+    clean_ref,
+    exact_named,
+    get_incident,
+    name_key,
+    resolve_service,
+    resolve_user,
+)
 
 MAX_INCIDENTS = 10
 """Incidents one proposal may cover. A bigger bulk change ("resolve all incidents") is refused whole, never
@@ -205,7 +217,7 @@ async def add_incident_note(args: AddIncidentNote, ctx: ToolContext) -> ToolResu
 class CreateIncident(_WriteArgs):
     """Propose a new incident (pages the service's on-call); asker confirms."""
 
-    service: str = Field(description="Service name")
+    service: str = Field(description="Service; or a team/policy (code picks its service)")
     title: str = Field(description="Title")
     urgency: Literal["high", "low"] | None = Field(description="null: service default")
     details: str | None = Field(description="Description")
@@ -218,7 +230,7 @@ async def create_incident(args: CreateIncident, ctx: ToolContext) -> ToolResult:
     title = _text(args.title, "title", MAX_TITLE)
     details = _text(args.details, "details") if args.details is not None else None
     key = clean_ref(args.incident_key, "incident key") if args.incident_key is not None else None
-    service = await resolve_service(ctx, args.service)
+    service, chosen_because = await _incident_service(ctx, args.service)
     name = service.get("name") or service.get("summary")
     if service.get("status") == "disabled":
         raise ToolError(f"The service {name} is disabled, so it cannot get new incidents.",
@@ -239,7 +251,7 @@ async def create_incident(args: CreateIncident, ctx: ToolContext) -> ToolResult:
     if key is not None:
         incident["incident_key"] = key
     policy = ref_name(service.get("escalation_policy"))
-    lines = [f"New incident on {name}: {title}", f"Urgency: {urgency}"]
+    lines = [f"New incident on {name}: {title}", *chosen_because, f"Urgency: {urgency}"]
     if details is not None:
         lines.append(f"Details: {details}")
     if key is not None:
@@ -251,6 +263,50 @@ async def create_incident(args: CreateIncident, ctx: ToolContext) -> ToolResult:
     operation = Operation("POST", "/incidents", {"incident": incident})
     return _proposal("create_incident", f"Create an incident on {name}: {title[:TITLE_SHOWN]}", [], lines,
                      [operation], [])
+
+
+async def _incident_service(ctx: ToolContext, wanted: str) -> tuple[dict[str, Any], list[str]]:
+    """The service to create the incident on (PagerDuty creates incidents on a service), and why it is
+    that one when the name is also, or only, a team's or an escalation policy's: a service of that name
+    first, then a policy's or a team's service, then the one service whose name contains it."""
+    name = clean_ref(wanted, "service")
+    for kind in ("service", "escalation_policy", "team"):
+        found = await exact_named(ctx, kind, name)
+        if found is not None and kind == "service":
+            note = choice_note(found, name)
+            return found.obj, [f"“{name}” is the {note}."] if note else []
+        if found is not None:
+            return await _service_of(ctx, found)
+    return await resolve_service(ctx, name), []  # one partial match, or the closest names
+
+
+async def _service_of(ctx: ToolContext, owner: Named) -> tuple[dict[str, Any], list[str]]:
+    """The policy's (or team's) service whose name is most like the owner's (then the first by name)."""
+    what = f"{owner.kind.replace('_', ' ')} {owner.name}"
+    if owner.kind == "team":
+        page = await ctx.client.fetch("/services", "services", {"team_ids[]": [owner.obj["id"]]}, max_items=100,
+                                      deadline=ctx.deadline)
+        services = [s for s in page.items if s.get("status") != "disabled"] or list(page.items)
+    else:
+        services = [s for s in owner.obj.get("services") or [] if isinstance(s, dict) and s.get("id")]
+    if not services:
+        raise ToolError(f"No service uses the {what}, and PagerDuty creates incidents on a service.",
+                        "Ask the user which service the incident is for.")
+    key = name_key(owner.name)
+
+    def likeness(service: dict[str, Any]) -> tuple[bool, bool, str]:
+        name = name_key(service.get("name") or service.get("summary"))
+        return name != key, key not in name and name not in key, name
+
+    best = min(services, key=likeness)
+    if "status" not in best:  # a reference: read the service itself
+        body = await ctx.client.get(f"/services/{quote(str(best['id']), safe='')}", deadline=ctx.deadline)
+        best = body["service"]
+    chosen = str(best.get("name") or best.get("summary"))
+    others = sorted(str(s.get("name") or s.get("summary")) for s in services if s.get("id") != best.get("id"))
+    why = f"“{owner.name}” is the {what}: alex picked its service {chosen}"
+    why += f" (also: {', '.join(others[:5])}{', …' if len(others) > 5 else ''})." if others else "."
+    return best, [why]
 
 
 async def _open_with_key(ctx: ToolContext, service_id: str, key: str) -> dict[str, Any] | None:

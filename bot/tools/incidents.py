@@ -18,16 +18,18 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 
 from bot.analysis.patterns import IncidentFact, compute_patterns
-from bot.analysis.windows import instant_or_none, local_iso, local_iso_or_none
+from bot.analysis.windows import Window, instant_or_none, local_iso, local_iso_or_none, window_echo
 from bot.pagerduty.pagination import Page
-from bot.tools.base import DEFAULT_LIST, MAX_LIST, RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
-from bot.tools.common import asked_window, json_size
+from bot.tools.base import DEFAULT_LIST, RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.common import asked_window, json_size, window_field
 from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_service, resolve_team
 from bot.tools.resolve import get_incident as fetch_incident
 
 Status = Literal["triggered", "acknowledged", "resolved"]
 OPEN_STATUSES: tuple[Status, ...] = ("triggered", "acknowledged")
 ALL_STATUSES: tuple[Status, ...] = ("triggered", "acknowledged", "resolved")
+MAX_SHOWN = DEFAULT_LIST
+"""Rows one answer shows at most (about what fits in a result next to the patterns)."""
 SAMPLE_SIZE = 200
 HISTORY_SIZE = 100
 HISTORY_SPAN = timedelta(hours=48)
@@ -44,22 +46,22 @@ _BUDGET = RESULT_BUDGET_CHARS - 200  # headroom for the envelope the runner adds
 # ----------------------------------------------------------------------------- list_incidents
 
 class ListIncidents(ToolArgs):
-    """Incidents (open by default) with patterns: noisy services, repeats, flapping, bursts, oldest,
-    MTTA/MTTR. One incident: get_incident."""
+    """Incidents (open by default) created in a window (an instant: since then), with patterns: noisy
+    services, repeats, flapping, bursts, oldest, MTTA/MTTR. One incident: get_incident."""
 
     statuses: list[Status] | None = Field(description="null=open")
     service: str | None = Field(description="name")
     team: str | None = Field(description="name")
     urgency: Literal["high", "low"] | None = Field(description="null=any")
-    window: str | None = Field(description='created in, e.g. "last 7 days"; null=any age if open, else 30 days')
+    window: str | None = window_field("any age if open, else last 30 days")
     mine: bool | None = Field(description="assigned to me")
-    limit: int | None = Field(description="1-100, null=20")
+    limit: int | None = Field(description="rows shown, 1-20 (null: 20; fewer if over 8 KB); total counts all")
 
 
 async def list_incidents(args: ListIncidents, ctx: ToolContext) -> ToolResult:
     limit = DEFAULT_LIST if args.limit is None else args.limit
-    if not 1 <= limit <= MAX_LIST:
-        raise ToolError(f"limit must be between 1 and {MAX_LIST}, not {limit}.", "Use a smaller limit.")
+    if limit < 1:
+        raise ToolError(f"limit must be between 1 and {MAX_SHOWN}, not {limit}.", "Use null for the default.")
     statuses = [s for s in ALL_STATUSES if s in set(args.statuses or OPEN_STATUSES)]
     window = _window(args.window, "resolved" in statuses, ctx)  # argument errors before any request
     scope = await _scope(args, ctx)
@@ -67,7 +69,7 @@ async def list_incidents(args: ListIncidents, ctx: ToolContext) -> ToolResult:
     if window is None:
         params["date_range"] = "all"
     else:
-        params["since"], params["until"] = window[0], window[1]
+        params["since"], params["until"] = window.start, window.end
 
     sample_task = ctx.client.fetch("/incidents", "incidents", params, max_items=SAMPLE_SIZE,
                                    concurrent=True, deadline=ctx.deadline)
@@ -82,10 +84,10 @@ async def list_incidents(args: ListIncidents, ctx: ToolContext) -> ToolResult:
             "/incidents", "incidents", history_params, max_items=HISTORY_SIZE, deadline=ctx.deadline))
 
     total = sample.total if sample.total is not None else len(sample.items)
-    data: dict[str, Any] = {"time_zone": ctx.tz.key,
-                            "window": window[2] if window is not None else "any age", "total": total}
+    echo = window_echo(window, ctx.tz) if window is not None else {"label": "any age", "time_zone": ctx.tz.key}
+    data: dict[str, Any] = {"window": echo, "total": total}
     if not sample.items:
-        return ToolResult.nothing("No incidents match.", {**data, "returned": 0, "more": False, "incidents": []})
+        return ToolResult.nothing("No incidents match.", {**data, "shown": 0, "more": False, "incidents": []})
 
     patterns = compute_patterns(_facts(sample.items), ctx.now, history=_facts(history.items))
     sampled = len(sample.items) < total
@@ -100,11 +102,13 @@ async def list_incidents(args: ListIncidents, ctx: ToolContext) -> ToolResult:
 
     if args.mine and "resolved" in statuses:
         data["note"] = "PagerDuty's assignee filter ('mine') only returns open incidents."
-    envelope = {**data, "returned": 0, "more": True, "incidents": [], "patterns": summary, "trimmed": "x" * 120}
-    rows = _fit([_row(i, ctx) for i in sample.items[:limit]], len(ToolResult.ok(envelope, partial=True).to_json()))
-    body = {**data, "returned": len(rows), "more": total > len(rows), "incidents": rows, "patterns": summary}
+    envelope = {**data, "shown": 0, "more": True, "incidents": [], "patterns": summary, "trimmed": "x" * 140}
+    wanted = min(limit, MAX_SHOWN, len(sample.items))
+    rows = _fit([_row(i, ctx) for i in sample.items[:wanted]], len(ToolResult.ok(envelope, partial=True).to_json()))
+    body = {**data, "shown": len(rows), "more": total > len(rows), "incidents": rows, "patterns": summary}
     if len(rows) < min(limit, len(sample.items)):
-        body["trimmed"] = (f"only {len(rows)} rows fit in one answer; narrow the filters (status, service, "
+        cap = f"at most {MAX_SHOWN} rows" if len(rows) == MAX_SHOWN else f"only {len(rows)} rows fit"
+        body["trimmed"] = (f"{cap} in one answer (limit {limit}); narrow the filters (status, service, "
                            "urgency, window) to see the others")
     return ToolResult.ok(body, partial=sampled or history.more)
 
@@ -144,8 +148,9 @@ async def _scope(args: ListIncidents, ctx: ToolContext) -> dict[str, Any]:
     return scope
 
 
-def _window(text: str | None, with_resolved: bool, ctx: ToolContext) -> tuple[datetime, datetime, str] | None:
-    """(since, until, label); None means any age (open incidents without a window)."""
+def _window(text: str | None, with_resolved: bool, ctx: ToolContext) -> Window | None:
+    """The creation window asked (an instant: since then, until now); None means any age (open
+    incidents without a window)."""
     if text is None or not text.strip():
         if not with_resolved:
             return None
@@ -159,11 +164,11 @@ def _window(text: str | None, with_resolved: bool, ctx: ToolContext) -> tuple[da
         if ctx.now - window.start > SEARCH_SPAN:
             raise ToolError(f"PagerDuty searches incidents over at most {SEARCH_SPAN.days} days; "
                             f"since {local_iso(window.start, ctx.tz)} is longer.", hint)
-        return window.start, ctx.now, f"since {local_iso(window.start, ctx.tz)}"
-    return window.start, window.end, window.label
+        return Window(window.start, ctx.now, f"since {window.label}")
+    return window
 
 
-def _history_span(args: ListIncidents, statuses: list[Status], window: tuple[datetime, datetime, str] | None,
+def _history_span(args: ListIncidents, statuses: list[Status], window: Window | None,
                   now: datetime) -> tuple[datetime, datetime] | None:
     """The slice of the last 48 h to read resolved incidents from (flapping, MTTA/MTTR), or None when
     it is not needed: ``mine`` (PagerDuty drops resolved incidents from ``user_ids[]`` filters), or the
@@ -172,7 +177,7 @@ def _history_span(args: ListIncidents, statuses: list[Status], window: tuple[dat
         return None
     since, until = now - HISTORY_SPAN, now
     if window is not None:
-        since, until = max(since, window[0]), min(until, window[1])
+        since, until = max(since, window.start), min(until, window.end)
         if since >= until:
             return None
         if "resolved" in statuses:

@@ -16,7 +16,7 @@ from pydantic import Field
 from bot.analysis.windows import local_iso, parse_instant
 from bot.pagerduty import format_datetime
 from bot.tools.base import Operation, Proposal, Tool, ToolArgs, ToolContext, ToolResult
-from bot.tools.common import asked_window
+from bot.tools.common import asked_window, window_field
 from bot.tools.incident_actions import ensure_can_write
 from bot.tools.resolve import ToolError, clean_ref, resolve_schedule, resolve_user
 
@@ -28,13 +28,13 @@ _SHOWN = 8
 
 
 class CreateOverride(ToolArgs):
-    """Propose an override: user covers schedule for window or start-end; asker confirms."""
+    """Propose an override: user covers schedule for a window (a span) or start-end; asker confirms."""
 
     schedule: str = Field(description="Schedule name")
     user: str = Field(description="Name, email or 'me'")
-    start: str | None = Field(description="ISO-8601 or 'now'")
-    end: str | None = Field(description="ISO-8601")
-    window: str | None = Field(description="Or a span: 'tomorrow', 'next 4 hours'")
+    start: str | None = Field(description="An instant: now, Friday 17:00, ISO")
+    end: str | None = Field(description="An instant")
+    window: str | None = window_field("start and end")
 
 
 class DeleteOverride(ToolArgs):

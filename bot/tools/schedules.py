@@ -38,7 +38,16 @@ from bot.analysis.windows import Window, local_iso, window_echo
 from bot.pagerduty import InvalidInputError, NotFoundError, Page, PagerDutyError
 from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import ONCALLS_AHEAD, asked_window, fit, window_field
-from bot.tools.resolve import ToolError, clean_ref, looks_like_id, name_key, resolve_named, resolve_policy
+from bot.tools.resolve import (
+    ToolError,
+    clean_ref,
+    looks_like_id,
+    name_key,
+    named_like,
+    resolve_named,
+    resolve_policy,
+    search_term,
+)
 
 MAX_WINDOW = timedelta(days=35)
 MAX_SHIFTS = 40
@@ -49,6 +58,7 @@ MAX_NAME_LOOKUPS = 15
 OVERVIEW_V3 = 3
 """Shift-based schedules the overview also checks, on accounts whose schedules fit one page."""
 MAX_OVERVIEW = 1_000
+OVERVIEW_NOTE = "coverage and gaps per schedule, no shifts: name a schedule for its shifts"
 CAPS = (MAX_SHIFTS, 20, 10, 5, 2)
 """List lengths tried, richest first, until a result fits (:func:`bot.tools.common.fit`)."""
 
@@ -169,33 +179,38 @@ async def load_schedule(ctx: ToolContext, name: str, window: Window) -> Loaded:
     """A schedule by name or ID, rendered for the window (usually one request)."""
     wanted = clean_ref(name, "schedule")
     if looks_like_id(wanted):
-        try:
-            result = await ctx.client.get_schedule(wanted, window.start, window.end, deadline=ctx.deadline)
-        except NotFoundError as exc:
-            raise ToolError(f"There is no schedule {wanted} visible to this PagerDuty user.",
-                            "Use the schedule's name.") from exc
-        if result.kind == "v3":
-            return await _from_v3(ctx, result.schedule, window, names=True)
-        return _from_v2(result.schedule)
-    params = {"query": wanted, "include[]": ["final_schedule"], **_window_params(window)}
+        return await _by_id(ctx, wanted, window)
+    params = {"query": search_term(wanted), "include[]": ["final_schedule"], **_window_params(window)}
     page = await ctx.client.fetch("/schedules", "schedules", params, max_items=100, deadline=ctx.deadline)
-    exact = [s for s in page.items if str(s.get("name", "")).lower() == wanted.lower()]
-    if len(exact) == 1 or len(page.items) == 1:
-        return _from_v2((exact or page.items)[0])
-    if page.items:
-        listed = ", ".join(str(s.get("name")) for s in page.items[:8])
-        raise ToolError(f"{len(page.items)} schedules match {wanted!r}: {listed}.", "Use the exact schedule name.")
+    items = named_like(list(page.items), wanted)
+    exact = [s for s in items if name_key(s.get("name")) == name_key(wanted)]
+    if len(exact) == 1 or len(items) == 1:
+        return _from_v2((exact or items)[0])
+    if items:
+        listed = ", ".join(str(s.get("name")) for s in items[:8])
+        raise ToolError(f"{len(items)} schedules match {wanted!r}: {listed}.", "Use the exact schedule name.")
     # Not a layer-based schedule: a shift-based one (only found via the policies that target it)...
     policies = await ctx.client.fetch("/escalation_policies", "escalation_policies", max_items=MAX_OVERVIEW,
                                       concurrent=True, deadline=ctx.deadline)
     v3 = v3_targets(policies.items)
-    chosen = ([i for i, n in v3.items() if n.lower() == wanted.lower()]
-              or [i for i, n in v3.items() if wanted.lower() in n.lower()])
+    chosen = ([i for i, n in v3.items() if name_key(n) == name_key(wanted)]
+              or [i for i, n in v3.items() if name_key(wanted) in name_key(n)])
     if len(chosen) == 1:
         return await _get_v3(ctx, chosen[0], window, names=True)
-    # ...or a typo: the error names the closest schedules.
-    await resolve_named(ctx, "schedule", "/schedules", "schedules", wanted)  # raises: closest names
-    raise ToolError(f"No schedule named {wanted!r}.", "Check the name.")
+    # ...or a typo (the error names the closest schedules), or one beyond the query's first page.
+    found = await resolve_named(ctx, "schedule", "/schedules", "schedules", wanted)
+    return await _by_id(ctx, str(found["id"]), window)
+
+
+async def _by_id(ctx: ToolContext, schedule_id: str, window: Window) -> Loaded:
+    try:
+        result = await ctx.client.get_schedule(schedule_id, window.start, window.end, deadline=ctx.deadline)
+    except NotFoundError as exc:
+        raise ToolError(f"There is no schedule {schedule_id} visible to this PagerDuty user.",
+                        "Use the schedule's name.") from exc
+    if result.kind == "v3":
+        return await _from_v3(ctx, result.schedule, window, names=True)
+    return _from_v2(result.schedule)
 
 
 def v3_targets(policies: Sequence[dict[str, Any]]) -> dict[str, str]:
@@ -332,7 +347,8 @@ async def get_schedule(args: GetSchedule, ctx: ToolContext) -> ToolResult:
         every = await load_all_schedules(ctx, window)
         if not every.loaded:
             return ToolResult.nothing("No schedules are visible to this PagerDuty user.")
-        return ToolResult.ok(fit(overview(ctx, every, window), CAPS), partial=every.partial)
+        data = {"overview": OVERVIEW_NOTE, **fit(overview(ctx, every, window), CAPS)}
+        return ToolResult.ok(data, partial=every.partial)
     loaded = await load_schedule(ctx, args.schedule, window)
     return ToolResult.ok(fit(schedule_detail(ctx, loaded, window), CAPS))
 

@@ -1,5 +1,6 @@
-"""The agent: command fast path, command mode without a model, fallback when the model fails,
-proposals executed only on confirm(), and thread memory across a restart.
+"""The agent: command fast path, command mode without a model (questions read as commands, the closest
+command for a miss, writes only when typed exactly), fallback when the model fails, proposals executed
+only on confirm(), and thread memory across a restart.
 
 Scripted model (tests/fakes/scripted_llm.py) and the demo sandbox; no network.
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.agent.agent import NO_LLM_NOTICE, NO_LLM_REPLY, Agent
+import pytest
+
+from bot.agent.agent import NO_LLM_NOTICE, Agent
 from bot.agent.commands import help_text, parse_command
 from bot.agent.llm import ModelUnavailable
 from bot.agent.memory import InMemoryThreadMemory, SQLiteThreadMemory
@@ -48,12 +51,13 @@ async def test_exact_command_takes_the_fast_path_without_the_model(demo: Sandbox
     assert "total" in turn.timings
 
 
-async def test_without_a_model_free_text_gets_the_command_list(demo: Sandbox, make_ctx: ContextFactory) -> None:
+async def test_without_a_model_a_miss_gets_the_closest_command(demo: Sandbox, make_ctx: ContextFactory) -> None:
     agent = Agent(None)
     turn = await agent.respond("who should I page about the payments outage?", make_ctx(demo))
     assert turn.mode == "command"
-    assert turn.reply.startswith(NO_LLM_REPLY)
-    assert help_text() in turn.reply
+    assert turn.reply == ("I couldn't match that to a command. Did you mean `incidents`? "
+                          "(`help` lists every command.)")
+    assert help_text() not in turn.reply and "LLM" not in turn.reply  # the notice says it, once
     assert turn.notice == NO_LLM_NOTICE
     assert (turn.llm_calls, turn.pd_requests) == (0, 0)
     assert "command mode" in agent.describe_mode()
@@ -67,7 +71,8 @@ async def test_model_unavailable_falls_back_to_command_mode(demo: Sandbox, make_
     turn = await Agent(model).respond("anything weird going on with payments?", make_ctx(demo))
     assert turn.mode == "command"
     assert "model is unavailable" in turn.reply and UNREACHABLE in turn.reply
-    assert "Exact commands still work" in turn.reply and help_text() in turn.reply
+    assert turn.reply.endswith("Exact commands still work. I couldn't match that to a command. "
+                               "Did you mean `incidents`? (`help` lists every command.)")
     assert turn.notice is not None and UNREACHABLE in turn.notice
     assert turn.llm_calls == 1
     model.assert_complete()
@@ -82,6 +87,90 @@ async def test_model_unavailable_still_answers_a_command(demo: Sandbox, make_ctx
     assert [c.name for c in turn.tool_calls] == ["who_is_on_call"]
     assert turn.pd_requests > 0 and turn.llm_calls == 1
     assert turn.notice is not None
+
+
+QUESTIONS = [
+    # the terminal banner's four examples
+    ("list all triggered and acknowledged incidents and identify patterns", "incidents", "list_incidents"),
+    ("who is currently on-call for the platform-engineering service?", "oncall platform-engineering",
+     "who_is_on_call"),
+    ("list all services with active incidents and their current status", "services", "service_health"),
+    ("show next week's on-call schedule and identify any coverage gaps", "gaps next week", "find_coverage_gaps"),
+    # the issue's
+    ("who is currently on call for the platform-engineering service?", "oncall platform-engineering",
+     "who_is_on_call"),
+    ("escalation for payments-api", "policy payments-api", "get_escalation_policy"),
+    ("when am I next on call", "oncall me", "who_is_on_call"),
+]
+
+
+@pytest.mark.parametrize(("text", "read_as", "tool"), QUESTIONS)
+async def test_without_a_model_questions_are_answered_by_the_command_they_ask_for(
+        demo: Sandbox, make_ctx: ContextFactory, text: str, read_as: str, tool: str) -> None:
+    turn = await Agent(None).respond(text, make_ctx(demo))
+    assert turn.mode == "command" and turn.llm_calls == 0
+    assert [c.name for c in turn.tool_calls] == [tool] and turn.tool_calls[0].result.status == "ok"
+    assert turn.notice == f"Read as `{read_as}`. {NO_LLM_NOTICE}"
+    assert "Commands (exact" not in turn.reply and "LLM" not in turn.reply
+    assert writes(demo) == []
+
+
+async def test_without_a_model_the_questions_get_right_answers(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    agent = Agent(None)
+    oncall = await agent.respond("who is currently on call for the platform-engineering service?", make_ctx(demo))
+    assert oncall.reply.startswith("On call for platform-engineering (Platform Engineering) now:\n• Level 1: ")
+    policy = await agent.respond("escalation for payments-api", make_ctx(demo))
+    assert policy.reply.startswith("Escalation policy Payments (team Payments), the policy of the service "
+                                   "payments-api:")
+    me = await agent.respond("when am I next on call", make_ctx(demo))
+    assert me.reply.splitlines()[:2] == ["You are not on call now.", "Next: Platform Engineering level 1 "
+                                         "(Platform Primary), Tue 10 Mar 15:00 – Mon 16 Mar 09:00."]
+
+
+async def test_without_a_model_a_write_typed_as_a_question_is_not_run(
+        demo: Sandbox, make_ctx: ContextFactory) -> None:
+    number = triggered_number(demo)
+    turn = await Agent(None).respond(f"ack {number}?", make_ctx(demo))
+    assert turn.reply == f"That reads as a question: to acknowledge #{number}, type `ack {number}`."
+    assert (turn.tool_calls, turn.pd_requests, turn.notice) == ([], 0, NO_LLM_NOTICE)
+    assert status_of(demo, number) == "triggered" and writes(demo) == []
+    typed = await Agent(None).respond(f"ack {number}", make_ctx(demo))  # typed as the command: runs at once
+    assert status_of(demo, number) == "acknowledged" and typed.reply.startswith(f"Acknowledged #{number}.")
+
+
+async def test_when_the_model_fails_a_write_typed_as_a_question_is_not_run(
+        demo: Sandbox, make_ctx: ContextFactory) -> None:
+    number = triggered_number(demo)
+    model = ScriptedModel([ModelUnavailable(UNREACHABLE)])
+    turn = await Agent(model).respond(f"ack {number}?", make_ctx(demo))  # a question: the model's, which fails
+    assert len(model.calls) == 1 and turn.mode == "command"
+    assert turn.reply.endswith(f"That reads as a question: to acknowledge #{number}, type `ack {number}`.")
+    assert status_of(demo, number) == "triggered" and writes(demo) == []
+
+
+@pytest.mark.parametrize(("text", "missing"), [
+    ("note {n}", "what should the note on #{n} say? Type it after the number, e.g. `note {n} rollback in progress`."),
+    ("ack", "which incidents? `ack` needs incident numbers"),
+    ("resolve", "which incidents? `resolve` needs incident numbers"),
+    ("override Platform Primary", 'say who and when: e.g. `override "Platform Primary" me tomorrow`'),
+    ("please ack {n}", "To acknowledge #{n}, type `ack {n}`."),
+])
+async def test_without_a_model_a_write_missing_its_argument_says_what_is_missing(
+        demo: Sandbox, make_ctx: ContextFactory, text: str, missing: str) -> None:
+    number = triggered_number(demo)
+    turn = await Agent(None).respond(text.format(n=number), make_ctx(demo))
+    assert turn.reply.startswith("Nothing was changed:") and missing.format(n=number) in turn.reply
+    assert help_text() not in turn.reply and turn.pd_requests == 0 and writes(demo) == []
+
+
+async def test_when_the_model_fails_a_question_is_answered_as_the_command_it_asks_for(
+        demo: Sandbox, make_ctx: ContextFactory) -> None:
+    model = ScriptedModel([ModelUnavailable(UNREACHABLE)])
+    turn = await Agent(model).respond("who is currently on call for the platform-engineering service?",
+                                      make_ctx(demo))
+    assert "model is unavailable" in turn.reply
+    assert "I ran this as `oncall platform-engineering`:\n\nOn call for platform-engineering" in turn.reply
+    assert [c.name for c in turn.tool_calls] == ["who_is_on_call"]
 
 
 async def test_fallback_keeps_what_the_model_already_did_but_drops_its_proposals(

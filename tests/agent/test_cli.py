@@ -61,8 +61,28 @@ def test_ask_json_answers_a_command_without_the_llm(capsys: pytest.CaptureFixtur
 def test_ask_without_json_prints_the_reply(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "who is on call tonight, roughly?", "--sandbox"]) == 0
     out = capsys.readouterr().out
-    assert "No LLM is configured" in out and "oncall" in out
+    assert out.startswith("On call tonight")
+    assert out.rstrip().endswith("note: Read as `oncall tonight`. Command mode: no LLM is configured "
+                                 "(set OPENAI_API_KEY or OPENAI_BASE_URL).")
     assert "\033[" not in out  # not a terminal: no colour
+
+
+def test_ask_a_question_in_command_mode_gets_a_right_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    turn = ask_json(capsys, "who is currently on call for the platform-engineering service?", "--sandbox")
+    assert (turn["mode"], turn["llm_calls"]) == ("command", 0)
+    assert turn["tool_calls"][0]["name"] == "who_is_on_call"
+    assert turn["tool_calls"][0]["arguments"]["target"] == "platform-engineering"
+    assert turn["reply"].startswith("On call for platform-engineering (Platform Engineering) now:\n"
+                                    "• Level 1: Ben Carter (Platform Primary) until Tue 10 Mar 15:00")
+    assert turn["notice"].startswith("Read as `oncall platform-engineering`.")
+
+
+def test_ask_a_miss_gets_the_closest_command_and_the_notice_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "oncal platform-engineering", "--sandbox"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("I couldn't match that to a command. Did you mean `oncall platform-engineering`?")
+    assert out.count("no LLM is configured") + out.count("No LLM is configured") == 1
+    assert "Commands (exact" not in out and len(out.strip().splitlines()) == 3  # reply, blank line, notice
 
 
 def test_ask_ack_as_an_observer_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,5 @@
-"""Named windows are computed on the asker's calendar, DST-correct; ISO input is honoured."""
+"""Named windows are computed on the asker's calendar, DST-correct; ISO input is honoured; the whole
+grammar the tools document (:data:`WINDOW_GRAMMAR`) resolves, and results echo windows in one shape."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.analysis.windows import WindowError, WindowOutOfRange, local_iso, parse_instant, resolve_window
+from bot.analysis.windows import (
+    WINDOW_GRAMMAR,
+    Window,
+    WindowError,
+    WindowOutOfRange,
+    echo_as_iso,
+    local_iso,
+    parse_instant,
+    resolve_window,
+    window_echo,
+)
 
 NY = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
@@ -61,7 +72,7 @@ def test_iso_instants_and_ranges() -> None:
 
 @pytest.mark.parametrize("text", ["whenever", "2026-03-12/2026-03-11", "next fortnight"])
 def test_unreadable_windows_say_what_is_accepted(text: str) -> None:
-    with pytest.raises(WindowError, match="next week|ends before"):
+    with pytest.raises(WindowError, match="this/next/last week|ends before"):
         resolve_window(text, datetime(2026, 3, 10, tzinfo=UTC), NY)
 
 
@@ -125,3 +136,124 @@ def test_parse_instant_refuses_times_outside_the_calendar_with_a_value_error() -
         parse_instant("9999-12-31T23:00", NY)
     with pytest.raises(ValueError, match="outside the calendar"):
         parse_instant("0001-01-01T00:00+05:00")
+
+
+# --------------------------------------------------------------------------- the documented grammar (issue #11)
+
+# Tuesday 2026-03-10 10:00 in New York (EDT since Sunday), 14:00 in London (still GMT).
+TUE = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
+
+
+def shown(text: str, tz: ZoneInfo = NY) -> dict[str, str]:
+    return window_echo(resolve_window(text, TUE, tz), tz)
+
+
+def ny(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=NY).astimezone(UTC)
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("this weekend", "Sat 2026-03-14 00:00", "Mon 2026-03-16 00:00"),
+    ("over the weekend", "Sat 2026-03-14 00:00", "Mon 2026-03-16 00:00"),
+    ("next weekend", "Sat 2026-03-21 00:00", "Mon 2026-03-23 00:00"),
+    ("last weekend", "Sat 2026-03-07 00:00", "Mon 2026-03-09 00:00"),  # 47 hours: DST began on the Sunday
+    ("Saturday", "Sat 2026-03-14 00:00", "Sun 2026-03-15 00:00"),
+    ("on Saturday", "Sat 2026-03-14 00:00", "Sun 2026-03-15 00:00"),
+    ("tuesday", "Tue 2026-03-10 00:00", "Wed 2026-03-11 00:00"),  # today is that day
+    ("next Tuesday", "Tue 2026-03-17 00:00", "Wed 2026-03-18 00:00"),  # the first after today
+    ("last Friday", "Fri 2026-03-06 00:00", "Sat 2026-03-07 00:00"),
+    ("until Friday 17:00", "Tue 2026-03-10 10:00", "Fri 2026-03-13 17:00"),
+    ("until Friday", "Tue 2026-03-10 10:00", "Sat 2026-03-14 00:00"),  # a day as an end is included whole
+    ("since yesterday", "Mon 2026-03-09 00:00", "Tue 2026-03-10 10:00"),
+    ("since Monday 9am", "Mon 2026-03-09 09:00", "Tue 2026-03-10 10:00"),  # after "since", the latest Monday
+    ("since Tuesday", "Tue 2026-03-10 00:00", "Tue 2026-03-10 10:00"),
+    ("Monday to Friday", "Mon 2026-03-16 00:00", "Sat 2026-03-21 00:00"),
+    ("Friday to Monday", "Fri 2026-03-13 00:00", "Tue 2026-03-17 00:00"),  # the end counts from the start
+    ("Friday 17:00 to Monday 9am", "Fri 2026-03-13 17:00", "Mon 2026-03-16 09:00"),
+    ("from friday to sunday", "Fri 2026-03-13 00:00", "Mon 2026-03-16 00:00"),
+    ("between today and Thursday", "Tue 2026-03-10 00:00", "Fri 2026-03-13 00:00"),
+    ("2026-03-11T09:00/2026-03-11T17:00", "Wed 2026-03-11 09:00", "Wed 2026-03-11 17:00"),
+    ("in the next 3 days", "Tue 2026-03-10 10:00", "Fri 2026-03-13 10:00"),
+])
+def test_spans_of_the_grammar(text: str, start: str, end: str) -> None:
+    echo = shown(text)
+    assert (echo["start"], echo["end"], echo["time_zone"]) == (start, end, "America/New_York")
+
+
+@pytest.mark.parametrize(("text", "at"), [
+    ("tomorrow 3am", "Wed 2026-03-11 03:00"),
+    ("tomorrow at 3 am", "Wed 2026-03-11 03:00"),
+    ("3am tomorrow", "Wed 2026-03-11 03:00"),
+    ("3am", "Wed 2026-03-11 03:00"),  # a time alone is the next one: 03:00 today has passed
+    ("3:30pm", "Tue 2026-03-10 15:30"),
+    ("noon", "Tue 2026-03-10 12:00"),
+    ("midnight", "Wed 2026-03-11 00:00"),
+    ("Friday 17:00", "Fri 2026-03-13 17:00"),
+    ("9am on Friday", "Fri 2026-03-13 09:00"),
+    ("next Monday 9am", "Mon 2026-03-16 09:00"),
+    ("tonight 11pm", "Tue 2026-03-10 23:00"),
+    ("tonight at 2am", "Wed 2026-03-11 02:00"),  # after midnight is still tonight
+    ("2026-03-14 9am", "Sat 2026-03-14 09:00"),
+    ("2026-03-14T09:00", "Sat 2026-03-14 09:00"),
+    ("2026-03-14T13:00Z", "Sat 2026-03-14 09:00"),
+    ("now", "Tue 2026-03-10 10:00"),
+])
+def test_instants_of_the_grammar(text: str, at: str) -> None:
+    window = resolve_window(text, TUE, NY)
+    assert window.is_instant
+    assert window_echo(window, NY) == {"label": " ".join(text.split()) if text != "now" else "now", "at": at,
+                                       "time_zone": "America/New_York"}
+
+
+def test_instants_are_computed_in_the_askers_zone_across_dst() -> None:
+    # Saturday 20:00 in New York; "tomorrow 3am" is Sunday 03:00 EDT (the clocks skip 02:00-03:00).
+    assert resolve_window("tomorrow 3am", SAT_EVENING, NY).start == utc("2026-03-08T07:00Z")
+    assert resolve_window("tomorrow 3am", SAT_EVENING, LONDON).start == utc("2026-03-09T03:00Z")
+    assert resolve_window("Saturday 9am", TUE, LONDON).start == utc("2026-03-14T09:00Z")
+    assert resolve_window("Saturday 9am", TUE, NY).start == ny("2026-03-14T09:00")
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("until yesterday", "already past"),
+    ("since tomorrow", "in the future"),
+    ("Friday 17:00 to Friday 9am", "ends before it starts"),
+    ("13pm", "can't read"),
+    ("24:00", "can't read"),
+    ("fortnight", "can't read"),
+    ("3", "can't read"),  # a bare number is not a time
+])
+def test_what_the_grammar_refuses(text: str, says: str) -> None:
+    with pytest.raises(WindowError, match=says):
+        resolve_window(text, TUE, NY)
+
+
+def test_the_bounds_hold_for_the_new_phrases() -> None:
+    with pytest.raises(WindowOutOfRange, match="more than 10 years"):
+        resolve_window("until 2040-01-01", TUE, NY)
+    with pytest.raises(WindowOutOfRange, match="longest window here, 35 days"):
+        resolve_window("since 2026-01-01", TUE, NY, longest=timedelta(days=35))
+
+
+def test_every_example_the_grammar_names_resolves() -> None:
+    examples = ["now", "today", "tonight", "tomorrow", "yesterday", "this week", "next week", "last week",
+                "this weekend", "next weekend", "last weekend", "Saturday", "next Friday", "last Friday",
+                "next 3 hours", "last 2 days", "next 1 weeks", "tomorrow 3am", "Friday 17:00",
+                "2026-03-11T09:00", "until Friday 17:00", "since Monday", "today to Friday",
+                "2026-03-11/2026-03-12"]
+    for text in examples:
+        resolve_window(text, TUE, NY)
+    for word in ("weekend", "Saturday", "Friday", "tomorrow 3am", "Friday 17:00", "until", "since", "A to B"):
+        assert word in WINDOW_GRAMMAR
+
+
+def test_the_echo_is_one_shape_and_reads_back_as_iso() -> None:
+    weekend = window_echo(resolve_window("this weekend", TUE, LONDON), LONDON)
+    assert weekend == {"label": "this weekend", "start": "Sat 2026-03-14 00:00", "end": "Mon 2026-03-16 00:00",
+                       "time_zone": "Europe/London"}
+    assert echo_as_iso(weekend) == {"label": "this weekend", "from": "2026-03-14T00:00Z", "to": "2026-03-16T00:00Z"}
+    later = window_echo(Window(utc("2026-03-29T00:00Z"), utc("2026-03-30T00:00Z"), "x"), LONDON)  # BST starts
+    assert echo_as_iso(later) == {"label": "x", "from": "2026-03-29T00:00Z", "to": "2026-03-30T01:00+01:00"}
+    assert echo_as_iso({"label": "now", "at": "Tue 2026-03-10 10:00", "time_zone": "America/New_York"}) == {
+        "label": "now", "at": "2026-03-10T10:00-04:00"}
+    assert echo_as_iso({"label": "old", "from": "2026-03-10T10:00-04:00"}) == {"label": "old",
+                                                                               "from": "2026-03-10T10:00-04:00"}

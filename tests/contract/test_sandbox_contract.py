@@ -24,7 +24,7 @@ ENDPOINTS: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/oncalls"),
     ("GET", "/schedules"), ("GET", "/schedules/{id}"), ("GET", "/schedules/{id}/users"),
     ("GET", "/schedules/{id}/overrides"), ("POST", "/schedules/{id}/overrides"),
-    ("DELETE", "/schedules/{id}/overrides/{override_id}"), ("GET", "/v3/schedules/{id}"),
+    ("DELETE", "/schedules/{id}/overrides/{override_id}"), ("GET", "/v3/schedules"), ("GET", "/v3/schedules/{id}"),
     ("GET", "/incidents"), ("GET", "/incidents/{id}"), ("PUT", "/incidents"), ("PUT", "/incidents/{id}"),
     ("POST", "/incidents"), ("GET", "/incidents/{id}/notes"), ("POST", "/incidents/{id}/notes"),
     ("POST", "/incidents/{id}/status_updates"), ("POST", "/incidents/{id}/snooze"),
@@ -72,6 +72,7 @@ async def test_every_endpoint_speaks_the_official_contract(contract: Contract) -
             "start": format_datetime(until - timedelta(days=1)), "end": format_datetime(until),
             "user": {"id": actor.id, "type": "user_reference"}, "time_zone": "UTC"}]}, from_email=ACTOR)
         await pd.delete(f"/schedules/{v2.id}/overrides/{created[0]['override']['id']}", from_email=ACTOR)
+        await pd.fetch("/v3/schedules", "schedules", {"query": v3.name[:4]})
         await pd.get_schedule(v3.id, since, until)
         await pd.fetch("/incidents", "incidents", {"statuses[]": ["triggered", "acknowledged"], "total": True,
                                                    "include[]": ["assignees", "services", "priorities"]})

@@ -581,8 +581,8 @@ def test_routes_are_exported() -> None:
     assert {(r.method, r.template) for r in ROUTES} == {
         ("GET", "/schedules"), ("GET", "/schedules/{id}"), ("GET", "/schedules/{id}/users"),
         ("GET", "/schedules/{id}/overrides"), ("POST", "/schedules/{id}/overrides"),
-        ("DELETE", "/schedules/{id}/overrides/{override_id}"), ("GET", "/v3/schedules/{id}"),
-        ("GET", "/oncalls"),
+        ("DELETE", "/schedules/{id}/overrides/{override_id}"), ("GET", "/v3/schedules"),
+        ("GET", "/v3/schedules/{id}"), ("GET", "/oncalls"),
     }
 
 

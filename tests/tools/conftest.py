@@ -1,15 +1,19 @@
-"""Fixtures: a tool context over the demo (and large) sandbox, acting as a chosen person."""
+"""Fixtures: a tool context over the demo (and large) sandbox, acting as a chosen person; schema sizes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.analysis.windows import WINDOW_GRAMMAR
 from bot.pagerduty import PagerDutyClient
 from bot.sandbox import DEFAULT_NOW, Sandbox, build_sandbox, default_token
-from bot.tools.base import Asker, ToolContext
+from bot.tools.base import Asker, Tool, ToolContext
+from bot.tools.schema import openai_tool
 from tests.helpers import sandbox_transport
 
 MANAGER_EMAIL = "sam.rivera@acme-payments.example"
@@ -62,3 +66,10 @@ async def make_ctx() -> AsyncIterator[ContextFactory]:
 @pytest.fixture
 def manager_email() -> str:
     return MANAGER_EMAIL
+
+
+def schema_chars(tool: Tool[Any]) -> int:
+    """Characters of the tool's OpenAI entry, not counting the shared window grammar (one description
+    for every ``window`` argument, budgeted once by the registry's size test)."""
+    entry = json.dumps(openai_tool(tool.name, tool.description, tool.args), separators=(",", ":"))
+    return len(entry) - entry.count(WINDOW_GRAMMAR) * len(WINDOW_GRAMMAR)

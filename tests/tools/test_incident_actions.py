@@ -65,7 +65,8 @@ def test_schemas_are_small_strict_write_tools() -> None:
         properties = entry["function"]["parameters"]["properties"]
         missing = [name for name in tool.args.model_fields if name not in properties]
         size += sum(len(f'"{name}":{{"description":"Title","type":"string"}},"{name}",') for name in missing)
-        assert size <= 650, (tool.name, size)
+        # create_incident also says it takes a team or a policy (issue #11).
+        assert size <= (690 if tool.name == "create_incident" else 650), (tool.name, size)
 
 
 def test_create_incident_schema_sends_the_title() -> None:

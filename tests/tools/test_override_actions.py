@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +13,7 @@ from bot.tools.base import Proposal, ToolResult
 from bot.tools.override_actions import TOOLS
 from bot.tools.proposals import execute
 from bot.tools.runner import run_tool
-from bot.tools.schema import openai_tool
-from tests.tools.conftest import OBSERVER_EMAIL, ContextFactory
+from tests.tools.conftest import OBSERVER_EMAIL, ContextFactory, schema_chars
 
 TOOL = {tool.name: tool for tool in TOOLS}
 AISHA = "aisha.khan@acme-payments.example"
@@ -39,8 +37,7 @@ def cover(**args: Any) -> dict[str, Any]:
 def test_schemas_are_small_strict_write_tools() -> None:
     for tool in TOOLS:
         assert tool.kind == "write"
-        size = len(json.dumps(openai_tool(tool.name, tool.description, tool.args), separators=(",", ":")))
-        assert size <= 650, (tool.name, size)
+        assert schema_chars(tool) <= 650, (tool.name, schema_chars(tool))  # besides the window grammar
 
 
 async def test_create_override_round_trip_in_the_askers_zone(demo: Sandbox, make_ctx: ContextFactory) -> None:

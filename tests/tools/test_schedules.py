@@ -12,22 +12,23 @@ Manager's zone (Sam Rivera, America/New_York, on daylight time -04:00 since 2026
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
+from bot.analysis.windows import WINDOW_GRAMMAR
 from bot.sandbox import Sandbox
 from bot.tools.runner import run_tool
 from bot.tools.schedules import TOOLS, FindCoverageGaps, GetSchedule
 from bot.tools.schema import openai_tool
-from tests.tools.conftest import ContextFactory
+from tests.tools.conftest import ContextFactory, schema_chars
 
 GET, FIND = TOOLS
 ROTATION = ["Sam Rivera", "Ben Carter", "Aisha Khan", "Emma Clarke"]  # Platform Primary, weekly
 PLATFORM_SECONDARY_GAP = {"from": "2026-03-13T16:00-04:00", "to": "2026-03-14T04:00-04:00", "hours": 12.0}
 CHECKOUT_GAP = {"from": "2026-03-14T15:00-04:00", "to": "2026-03-15T03:00-04:00", "hours": 12.0}
 SEARCH_GAP = {"from": "2026-03-13T22:00-04:00", "to": "2026-03-14T10:00-04:00", "hours": 12.0}
-NEXT_7_DAYS = {"from": "2026-03-10T10:00-04:00", "to": "2026-03-17T10:00-04:00", "label": "next 7 days"}
+NEXT_7_DAYS = {"label": "next 7 days", "start": "Tue 2026-03-10 10:00", "end": "Tue 2026-03-17 10:00",
+               "time_zone": "America/New_York"}
 
 
 async def call(sandbox: Sandbox, ctx_factory: ContextFactory, tool: Any, args: dict[str, Any],
@@ -42,8 +43,7 @@ async def call(sandbox: Sandbox, ctx_factory: ContextFactory, tool: Any, args: d
 def test_schemas_are_small_and_strict() -> None:
     for tool in TOOLS:
         entry = openai_tool(tool.name, tool.description, tool.args)
-        size = len(json.dumps(entry, separators=(",", ":")))
-        assert size <= 650, (tool.name, size)
+        assert schema_chars(tool) <= 650, (tool.name, schema_chars(tool))  # besides the window grammar
         assert entry["function"]["parameters"]["required"] == list(tool.args.model_fields)
     assert {t.name for t in TOOLS} == {"get_schedule", "find_coverage_gaps"}
     assert GetSchedule.__doc__ and FindCoverageGaps.__doc__
@@ -53,8 +53,7 @@ async def test_platform_primary_shifts_in_the_default_window(demo: Sandbox, make
     data, requests = await call(demo, make_ctx, GET, {"schedule": "platform primary", "window": None})
     assert requests == 1
     assert data["status"] == "ok" and data["schedule"] == "Platform Primary"
-    assert data["schedule_time_zone"] == "America/New_York" and data["time_zone"] == "America/New_York"
-    assert data["window"] == NEXT_7_DAYS
+    assert data["schedule_time_zone"] == "America/New_York" and data["window"] == NEXT_7_DAYS
     schedule_id = next(s.id for s in demo.world.schedules.values() if s.name == "Platform Primary")
     assert data["url"].endswith("/schedules/" + schedule_id)
     assert data["coverage_pct"] == 100.0 and data["gaps"] == [] and data["gap_count"] == 0
@@ -76,7 +75,7 @@ async def test_platform_primary_shifts_in_the_default_window(demo: Sandbox, make
 async def test_window_across_the_dst_change_shows_both_offsets(demo: Sandbox, make_ctx: ContextFactory) -> None:
     # New York springs forward on Sunday 2026-03-08; Monday's 09:00 handoff is already -04:00.
     data, _ = await call(demo, make_ctx, GET, {"schedule": "Platform Primary", "window": "2026-03-07/2026-03-10"})
-    assert data["window"]["from"] == "2026-03-07T00:00-05:00" and data["window"]["to"] == "2026-03-10T00:00-04:00"
+    assert data["window"]["start"] == "Sat 2026-03-07 00:00" and data["window"]["end"] == "Tue 2026-03-10 00:00"
     before, after = data["shifts"]
     assert (before["from"], before["to"]) == ("2026-03-07T00:00-05:00", "2026-03-09T09:00-04:00")
     assert (after["from"], after["to"]) == ("2026-03-09T09:00-04:00", "2026-03-10T00:00-04:00")
@@ -99,7 +98,7 @@ async def test_named_schedules_gaps_exact_boundaries(demo: Sandbox, make_ctx: Co
     data, requests = await call(demo, make_ctx, FIND, {"schedules": names, "escalation_policy": None,
                                                        "window": None})
     assert requests == len(names)  # one rendered list query per name
-    assert data["time_zone"] == "America/New_York" and data["window"] == NEXT_7_DAYS
+    assert data["window"] == NEXT_7_DAYS
     by_name = {s["schedule"]: s for s in data["schedules"]}
     assert by_name["Platform Secondary"]["gaps"] == [PLATFORM_SECONDARY_GAP]  # crosses local midnight
     assert by_name["Checkout Primary"]["gaps"] == [CHECKOUT_GAP]
@@ -184,7 +183,7 @@ async def test_unknown_schedule_suggests_closest_names(demo: Sandbox, make_ctx: 
 
 async def test_bad_windows_are_errors_the_model_can_fix(demo: Sandbox, make_ctx: ContextFactory) -> None:
     data, requests = await call(demo, make_ctx, GET, {"schedule": "Platform Primary", "window": "sometime soon"})
-    assert data["status"] == "error" and "next week" in data["error"] and requests == 0
+    assert data["status"] == "error" and WINDOW_GRAMMAR.removesuffix(".") in data["error"] and requests == 0
     data, _ = await call(demo, make_ctx, FIND, {"schedules": None, "escalation_policy": None, "window": "next 60 days"})
     assert data["status"] == "error" and "35 days" in data["error"]
 

@@ -284,8 +284,14 @@ def split_window(text: str) -> tuple[str, str | None]:
     for size in range(min(len(words), MAX_WINDOW_WORDS), 0, -1):
         phrase = " ".join(words[-size:])
         if is_window(phrase):
-            return _drop_connector(" ".join(words[:-size]), at_end=True), phrase
+            return _drop_connector(" ".join(words[:-size]), at_end=True), window_phrase(phrase)
     return text.strip(), None
+
+
+def window_phrase(phrase: str) -> str:
+    """``"for next week"`` -> ``"next week"``: a window without a leading connector word."""
+    rest = _drop_connector(phrase)
+    return rest if rest != phrase and rest and is_window(rest) else phrase
 
 
 def is_window(phrase: str) -> bool:

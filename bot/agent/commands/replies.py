@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.analysis.windows import echo_as_iso
 from bot.tools.base import Proposal, ToolResult
 from bot.tools.proposals import Outcome
 
@@ -105,6 +106,7 @@ def _window(window: Any) -> str:
     """A window as people said it ("next week"), or its span when it was given as ISO times."""
     if not isinstance(window, dict):
         return ""
+    window = echo_as_iso(window)
     label = str(window.get("label") or "")
     if "at" in window:
         return "now" if label == "now" else f"at {when(window['at'])}"
@@ -131,8 +133,10 @@ def read_reply(tool: str, args: Args, result: ToolResult) -> str:
     lines = build(result.data, args) if build else [str(result.data)]
     if result.partial:
         lines.append("PagerDuty had more than alex read: some of this comes from a sample.")
-    if result.data.get("time_zone"):
-        lines.append(f"Times are in {result.data['time_zone']}.")
+    window = result.data.get("window")
+    zone = result.data.get("time_zone") or (window.get("time_zone") if isinstance(window, dict) else None)
+    if zone:
+        lines.append(f"Times are in {zone}.")
     return "\n".join(lines)
 
 

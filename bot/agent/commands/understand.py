@@ -26,7 +26,15 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.agent.commands.grammar import MAX_WINDOW_WORDS, Command, as_name, is_window, one_line, parse_command
+from bot.agent.commands.grammar import (
+    MAX_WINDOW_WORDS,
+    Command,
+    as_name,
+    is_window,
+    one_line,
+    parse_command,
+    window_phrase,
+)
 
 MAX_QUESTION_WORDS = 40
 """Longer texts are not read as one command."""
@@ -182,6 +190,7 @@ def take_window(clauses: list[list[Word]]) -> tuple[list[list[Word]], str | None
                 phrase = " ".join(word.text for word in clause[start:start + size])
                 if is_window(phrase):
                     rest = clause[:start] + clause[start + size:]
+                    phrase = window_phrase(phrase)
                     window = None if phrase.lower() == "now" else phrase
                     return [*clauses[:number], rest, *clauses[number + 1:]], window
     return clauses, None

@@ -96,7 +96,7 @@ def _note_hint(rest: str) -> str:
 
 
 def _override_hint(rest: str) -> str:
-    body, window = split_window(rest)
+    body, window = split_window(rest.replace("`", "'"))
     words = body.split()
     schedule = as_name(body) if 0 < len(words) < 3 else None
     who = schedule_and_user(body) if len(words) >= 3 else None
@@ -138,9 +138,9 @@ def _exact(command: Command) -> str:
     if command.name == "note":
         return f"note {args['incident']} {_clip(args['text']).strip()}"
     when = f"{args['start']} {args['end']}" if args.get("start") else args.get("window")
-    return f"override \"{args['schedule']}\" \"{args['user']}\" {when}".replace('"me"', "me")
+    return f"override \"{args['schedule']}\" \"{args['user']}\" {when}".replace('"me"', "me").replace("`", "'")
 
 
 def _clip(text: str) -> str:
-    """Typed text repeated inside an example: without backticks, and a placeholder when long."""
+    """Typed text repeated inside an example: without backticks, and a placeholder when long (a note)."""
     return text.replace("`", "'") if len(text) <= MAX_ECHO_CHARS else " <your note>"

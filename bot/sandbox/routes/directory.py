@@ -9,7 +9,7 @@ from bot.sandbox.app import Context, Route
 from bot.sandbox.http import SandboxRequest, SandboxResponse, invalid, iso, not_found, paginate
 from bot.sandbox.model import ContactMethod, EscalationPolicy, NotificationRule, Service, Team, User, World
 from bot.sandbox.serialize import (
-    API_BASE,
+    api_base,
     html_url,
     policy_ref,
     ref,
@@ -47,7 +47,7 @@ def _sorted_by_name(items: Iterable[T], name: Callable[[T], str], request: Sandb
 def contact_method_json(user: User, method: ContactMethod) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": method.id, "type": method.type, "summary": method.label, "label": method.label,
-        "address": method.address, "self": f"{API_BASE}/users/{user.id}/contact_methods/{method.id}",
+        "address": method.address, "self": f"{api_base()}/users/{user.id}/contact_methods/{method.id}",
         "html_url": None,
     }
     if method.type in ("phone_contact_method", "sms_contact_method"):
@@ -71,12 +71,12 @@ def notification_rule_json(user: User, rule: NotificationRule, expand_contact: b
         kind = method.type if method else "email_contact_method"
         contact = {"id": rule.contact_method_id, "type": f"{kind}_reference",
                    "summary": method.label if method else "",
-                   "self": f"{API_BASE}/users/{user.id}/contact_methods/{rule.contact_method_id}",
+                   "self": f"{api_base()}/users/{user.id}/contact_methods/{rule.contact_method_id}",
                    "html_url": None}
     return {
         "id": rule.id, "type": "assignment_notification_rule",
         "summary": f"{rule.start_delay_in_minutes} minutes: channel {rule.contact_method_id}",
-        "self": f"{API_BASE}/users/{user.id}/notification_rules/{rule.id}", "html_url": None,
+        "self": f"{api_base()}/users/{user.id}/notification_rules/{rule.id}", "html_url": None,
         "start_delay_in_minutes": rule.start_delay_in_minutes, "contact_method": contact,
         "urgency": rule.urgency,
     }

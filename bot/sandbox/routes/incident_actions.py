@@ -6,6 +6,10 @@ incident's notes, status updates and snooze.
   note; setting ``triggered``/``acknowledged`` on a resolved incident reopens it (the spec says so).
   No-ops are errors as in PagerDuty: resolving a resolved incident is 1001, acknowledging an acknowledged
   one is 1002, triggering a triggered one is 1003.
+* Assignment follows the escalation policy as PagerDuty's does: a new or reopened incident, and one
+  escalated (``escalation_level``) or moved to another policy, is assigned to the level's users --
+  direct user targets as they are, and whoever is on call at that instant on its schedule targets.
+  A level with nobody on call leaves the current assignees in place.
 * ``PUT /incidents`` (bulk, at most 250 items, else 413) is **all or nothing**: every item is validated
   against the current state first and the call fails with the errors of every bad item before anything
   changes; only then are all items applied.
@@ -38,6 +42,7 @@ from bot.sandbox.model import (
 )
 from bot.sandbox.routes.incident_render import IncidentRenderer, render_incident
 from bot.sandbox.routes.incident_requests import STATUSES, URGENCIES, visible_incident
+from bot.sandbox.routes.oncalls import level_assignees
 
 MAX_BULK_UPDATE = 250
 SNOOZE_MAX_SECONDS = 7 * 24 * 3600
@@ -130,15 +135,6 @@ def _visible_service(ctx: Context, value: Any) -> Service:
     if service is None or (visible is not None and service_id not in visible):
         raise ApiError(400, 5002, "Service Not Found", [f"Service {service_id} not found"])
     return service
-
-
-def _level_users(policy: EscalationPolicy | None, level: int) -> list[str]:
-    """The users a level assigns to. Only direct user targets are resolved: schedule targets would
-    need the schedule engine, which the incident routes deliberately keep out of."""
-    if policy is None or not policy.rules:
-        return []
-    rule = policy.rules[min(level, len(policy.rules)) - 1]
-    return [t.id for t in rule.targets if t.type == "user_reference"]
 
 
 def _parse_change(ctx: Context, incident: Incident, data: dict[str, Any], *, allow_service: bool) -> _Change:
@@ -240,7 +236,7 @@ def _apply_change(ctx: Context, change: _Change) -> None:
         if change.status == "acknowledged":
             incident.assigned_user_ids = [actor.id]
         else:
-            incident.assigned_user_ids = change.assignee_ids or _level_users(policy, 1)
+            incident.assigned_user_ids = change.assignee_ids or level_assignees(world, policy, 1)
         _set_status(incident, "triggered", actor, now)
         _log(world, incident, "trigger_log_entry", actor, f"Reopened by {actor.name}",
              assigned=incident.assigned_user_ids)
@@ -249,14 +245,14 @@ def _apply_change(ctx: Context, change: _Change) -> None:
     if change.policy_id is not None:
         incident.escalation_policy_id = change.policy_id
         incident.escalation_level = 1
-        users = _level_users(world.escalation_policies.get(change.policy_id), 1)
+        users = level_assignees(world, world.escalation_policies.get(change.policy_id), 1)
         incident.assigned_user_ids = users or incident.assigned_user_ids
         _log(world, incident, "escalate_log_entry", actor, f"Escalation policy changed by {actor.name}",
              assigned=incident.assigned_user_ids)
     if change.escalation_level is not None:
         incident.escalation_level = change.escalation_level
         policy = world.escalation_policies.get(incident.escalation_policy_id)
-        users = _level_users(policy, change.escalation_level)
+        users = level_assignees(world, policy, change.escalation_level)
         incident.assigned_user_ids = users or incident.assigned_user_ids
         _log(world, incident, "escalate_log_entry", actor,
              f"Escalated to level {change.escalation_level} by {actor.name}",
@@ -400,7 +396,7 @@ def create_incident(ctx: Context, req: SandboxRequest, params: dict[str, str]) -
         escalation_policy_id=policy.id if policy else service.escalation_policy_id,
         created_at=now, updated_at=now,
         incident_key=key or hashlib.md5(incident_id.encode(), usedforsecurity=False).hexdigest(),
-        assigned_user_ids=assignees if assignees is not None else _level_users(policy, 1),
+        assigned_user_ids=assignees if assignees is not None else level_assignees(world, policy, 1),
         priority_id=priority_id, last_status_change_at=now, last_status_change_by=actor.id,
         details=details,
     )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.sandbox.http import iso
 from bot.sandbox.model import Alert, Incident, LogEntry, Note, Priority, Service, World
 from bot.sandbox.routes.directory import policy_json, service_json, team_json
-from bot.sandbox.serialize import API_BASE, html_url, ref, team_ref, user_object, user_ref_by_id
+from bot.sandbox.serialize import api_base, html_url, ref, team_ref, user_object, user_ref_by_id
 
 UTC = ZoneInfo("UTC")
 
@@ -103,7 +103,7 @@ class IncidentRenderer:
             "id": incident.id,
             "type": "incident",
             "summary": _incident_summary(incident),
-            "self": f"{API_BASE}/incidents/{incident.id}",
+            "self": f"{api_base()}/incidents/{incident.id}",
             "html_url": html_url(world, "incident", incident.id),
             "incident_number": incident.number,
             "title": incident.title,
@@ -182,7 +182,7 @@ class IncidentRenderer:
             "id": entry.id,
             "type": entry.type,
             "summary": entry.summary or _default_summary(world, entry),
-            "self": f"{API_BASE}/log_entries/{entry.id}",
+            "self": f"{api_base()}/log_entries/{entry.id}",
             "html_url": f"https://{world.subdomain}.pagerduty.com/incidents/{incident.id}/log_entries/{entry.id}",
             "created_at": self.time(entry.created_at),
             "agent": self.agent(entry.agent_user_id, incident.service_id),
@@ -220,7 +220,7 @@ class IncidentRenderer:
             "id": alert.id,
             "type": "alert",
             "summary": alert.summary,
-            "self": f"{API_BASE}/incidents/{incident.id}/alerts/{alert.id}",
+            "self": f"{api_base()}/incidents/{incident.id}/alerts/{alert.id}",
             "html_url": f"https://{self.world.subdomain}.pagerduty.com/alerts/{alert.id}",
             "created_at": self.time(alert.created_at),
             "status": alert.status,
@@ -278,7 +278,7 @@ def _log_entry_ref(world: World, entry: LogEntry) -> dict[str, Any]:
         "id": entry.id,
         "type": f"{entry.type}_reference",
         "summary": entry.summary or _default_summary(world, entry),
-        "self": f"{API_BASE}/log_entries/{entry.id}",
+        "self": f"{api_base()}/log_entries/{entry.id}",
         "html_url": (f"https://{world.subdomain}.pagerduty.com/incidents/{entry.incident_id}"
                      f"/log_entries/{entry.id}"),
     }

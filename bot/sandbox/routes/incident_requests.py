@@ -22,6 +22,7 @@ from bot.sandbox.http import (
     ApiError,
     SandboxRequest,
     check_time,
+    empty_time,
     invalid,
     not_found,
     paginate,
@@ -73,9 +74,9 @@ def page_end(req: SandboxRequest) -> int | None:
         offset = int(req.one("offset") or 0)
     except ValueError:
         return None
-    if offset < 0:
+    if offset < 0 or limit < 1:
         return None
-    return offset + min(limit if limit >= 1 else DEFAULT_LIMIT, MAX_LIMIT)
+    return offset + min(limit, MAX_LIMIT)
 
 
 def _add_months(value: datetime, months: int) -> datetime:
@@ -92,8 +93,10 @@ def _bound(req: SandboxRequest, name: str, zone: ZoneInfo) -> datetime | None:
     """``since``/``until``; a value without an offset is read in ``zone`` (``time_zone``, else the
     account's zone, UTC here), as PagerDuty does on ``/incidents``."""
     raw = req.one(name)
-    if raw is None or raw.strip() == "":
+    if raw is None:
         return None
+    if not raw.strip():
+        raise empty_time(name)
     value = parse_time(raw, name)
     text = raw.strip()
     clock = text.split("T", 1)[1] if "T" in text else ""

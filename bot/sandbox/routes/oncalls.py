@@ -30,7 +30,7 @@ from bot.sandbox.model import EscalationPolicy, Override, Schedule, World
 from bot.sandbox.routes.directory import policy_json
 from bot.sandbox.schedule_engine import Entry, merge_adjacent, render_final, render_layer
 from bot.sandbox.serialize import (
-    API_BASE,
+    api_base,
     html_url,
     policy_ref,
     schedule_ref,
@@ -199,6 +199,32 @@ def oncall_periods(schedule: Schedule, since: datetime, until: datetime) -> list
     return unclipped(lambda lo, hi: final_entries(schedule, lo, hi), since, until, turn_pad(schedule))
 
 
+def on_call_at(schedule: Schedule, at: datetime) -> list[str]:
+    """Who is on call on ``schedule`` at the instant ``at``: one user on a v2 schedule (none in a gap),
+    every concurrent shift's user on a v3 one, in order of their shifts."""
+    end = at + POINT
+    entries = v3_user_entries(schedule, at, end) if schedule.kind == "v3" else final_entries(schedule, at, end)
+    return list(dict.fromkeys(e.user_id for e in entries))
+
+
+def level_assignees(world: World, policy: EscalationPolicy | None, level: int) -> list[str]:
+    """Whom an incident at escalation ``level`` of ``policy`` is assigned to right now, as PagerDuty
+    does: users targeted directly as they are, and whoever is on call *now* on each targeted schedule
+    (the level's targets in order, each user once). A level past the last is the last one."""
+    if policy is None or not policy.rules:
+        return []
+    rule = policy.rules[min(max(level, 1), len(policy.rules)) - 1]
+    users: list[str] = []
+    for target in rule.targets:
+        if target.type == "user_reference":
+            found = [target.id] if target.id in world.users else []
+        else:
+            schedule = world.schedules.get(target.id)
+            found = on_call_at(schedule, world.now) if schedule is not None else []
+        users.extend(u for u in found if u not in users)
+    return users
+
+
 # --------------------------------------------------------------------------- shapes shared with schedules
 
 
@@ -225,7 +251,7 @@ def schedule_object(world: World, schedule: Schedule,
         "id": schedule.id,
         "type": kind,
         "summary": schedule.name,
-        "self": f"{API_BASE}/{'v3/schedules' if schedule.kind == 'v3' else 'schedules'}/{schedule.id}",
+        "self": f"{api_base()}/{'v3/schedules' if schedule.kind == 'v3' else 'schedules'}/{schedule.id}",
         "html_url": html_url(world, kind, schedule.id),
         "name": schedule.name,
         "time_zone": schedule.time_zone,

@@ -7,7 +7,9 @@ Choices where PagerDuty's documents leave room (sources in brackets):
 
 * ``GET /schedules`` lists layer-based schedules only; shift-based ones are listed by
   ``GET /v3/schedules`` ["Schedules API: v2 -> v3 Upgrade Guide": "GET /schedules returns only
-  layer-based schedules"]. The v2 endpoints answer 400 on a v3 id (pointing at ``/v3/schedules``),
+  layer-based schedules"], as ``schedule_v3_reference`` objects (the spec's only type there) with
+  ``limit`` (default 100, at most 1,000), ``offset`` and ``more`` but no ``total`` (the docs).
+  The v2 endpoints answer 400 on a v3 id (pointing at ``/v3/schedules``),
   and ``GET /v3/schedules/{id}`` answers 400 on a v2 id (the guide's "call v3 first, fall back to v2
   on a 400" recipe relies on it). Unknown ids are 404 on both.
 * ``schedule_layers`` are listed highest priority first, the reverse of the order in which they are
@@ -29,7 +31,8 @@ Choices where PagerDuty's documents leave room (sources in brackets):
 * ``GET /schedules/{id}/overrides?editable=true`` keeps only future overrides; PagerDuty then shows
   only their ids, the sandbox shows whole overrides because the spec requires start/end/user.
 * ``POST /schedules/{id}/overrides`` always answers 201 with the spec's array of per-item results,
-  also for the deprecated single ``{"override": {...}}`` body.
+  also for the deprecated single ``{"override": {...}}`` body. A rejected item echoes what was sent
+  (``start``/``end`` normalized when they parse, verbatim when not; what was left out stays out).
 * v3 ``rotations[].events[]`` are derived from the sandbox's layer model (one event per rotation, or
   one per restriction window, with an RFC 5545 RRULE): a faithful *shape*, an approximate description;
   ``final_schedule`` is computed exactly. Gaps are explicit ``empty_member`` assignments.
@@ -52,6 +55,7 @@ from bot.sandbox.http import (
     invalid,
     iso,
     not_found,
+    page_params,
     paginate,
     parse_zone,
 )
@@ -83,7 +87,15 @@ from bot.sandbox.schedule_engine import (
     render_layer,
     render_overrides,
 )
-from bot.sandbox.serialize import API_BASE, html_url, policy_ref, team_refs, user_object, user_ref_by_id
+from bot.sandbox.serialize import (
+    api_base,
+    html_url,
+    policy_ref,
+    schedule_ref,
+    team_refs,
+    user_object,
+    user_ref_by_id,
+)
 
 TWO_WEEKS = timedelta(weeks=2)
 MAX_SCHEDULE_WINDOW = timedelta(days=366)
@@ -92,6 +104,9 @@ MAX_LIST_WINDOW = timedelta(days=93)
 """Longest window of ``GET /schedules``, which renders up to 100 schedules in one answer."""
 MAX_OVERRIDES_PER_REQUEST = 100
 MAX_OVERRIDES_PER_SCHEDULE = 1_000
+V3_LIST_DEFAULT_LIMIT = 100
+V3_LIST_MAX_LIMIT = 1_000
+"""``GET /v3/schedules`` pages by 100 by default, at most 1,000 (the spec's and the docs' numbers)."""
 DAY = 86_400
 WEEK = 7 * DAY
 V2_PARTS = frozenset({"schedule_layers", "overrides_subschedule", "final_schedule"})
@@ -351,18 +366,27 @@ def _create_override(world: World, schedule: Schedule, item: Any) -> dict[str, A
     if len(schedule.overrides) >= MAX_OVERRIDES_PER_SCHEDULE:
         errors.append(f"A schedule can hold at most {MAX_OVERRIDES_PER_SCHEDULE} overrides; delete some first")
     if errors:
-        echo: dict[str, Any] = {
-            "start": iso(start) if start is not None else item.get("start"),
-            "end": iso(end) if end is not None else item.get("end"),
-            "user": (user_ref_by_id(world, user_id) if user_id in world.users
-                     else {"id": user_id, "type": "user_reference"} if user_id else user),
-        }
-        return {"status": 400, "errors": errors, "override": echo}
+        return {"status": 400, "errors": errors, "override": _rejected_echo(world, item, start, end, user_id)}
     assert start is not None and end is not None and user_id is not None
     override = Override(world.ids.new(), start.astimezone(UTC), end.astimezone(UTC), user_id,
                         created_order=world.new_override_order())
     schedule.overrides.append(override)
     return {"status": 201, "override": _override_json(world, override, ZoneInfo("UTC"))}
+
+
+def _rejected_echo(world: World, item: dict[str, Any], start: datetime | None, end: datetime | None,
+                   user_id: str | None) -> dict[str, Any]:
+    """What a rejected override request sent, as PagerDuty echoes it: each field that was sent (parsed
+    times normalized, a known user as its full reference, anything else verbatim), none that was not."""
+    echo: dict[str, Any] = {}
+    for name, parsed in (("start", start), ("end", end)):
+        if name in item:
+            echo[name] = iso(parsed) if parsed is not None else item[name]
+    if "user" in item:
+        echo["user"] = user_ref_by_id(world, user_id) if user_id in world.users else item["user"]
+    if "time_zone" in item:
+        echo["time_zone"] = item["time_zone"]
+    return echo
 
 
 def create_overrides(ctx: Context, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
@@ -446,7 +470,7 @@ def _events(schedule: Schedule, layer: Layer, name: str) -> list[dict[str, Any]]
         opens = datetime.combine(day, restriction.start_time_of_day.replace(tzinfo=None), tzinfo=zone)
         windows.append((opens, opens + timedelta(seconds=restriction.duration_seconds), rule,
                         max(1, turn // period)))
-    rotation_self = f"{API_BASE}/v3/schedules/{schedule.id}/rotations/{layer.id}"
+    rotation_self = f"{api_base()}/v3/schedules/{schedule.id}/rotations/{layer.id}"
     events: list[dict[str, Any]] = []
     for number, (opens, closes, rule, shifts_per_member) in enumerate(windows, start=1):
         event_id = f"{layer.id}E{number}"
@@ -505,6 +529,29 @@ def _v3_final(schedule: Schedule, window: Window, tz: ZoneInfo, overflow: bool) 
     }
 
 
+def list_schedules_v3(ctx: Context, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+    """``GET /v3/schedules``: shift-based schedules as references; ``query`` a case-insensitive name
+    substring, ``team_ids[]`` the teams; ``limit``/``offset`` paging with ``more`` and no ``total``."""
+    world = ctx.world
+    try:
+        limit, offset = page_params(req, default_limit=V3_LIST_DEFAULT_LIMIT, max_limit=V3_LIST_MAX_LIMIT)
+    except ApiError as error:
+        return _v3_error(400, "offset" if error.errors[0].startswith("offset") else "limit", error)
+    query = (req.one("query") or "").strip().lower()
+    team_ids = set(req.many("team_ids"))
+    matching = [
+        s for s in world.schedules.values()
+        if s.kind == "v3" and query in s.name.lower() and (not team_ids or team_ids.intersection(s.team_ids))
+    ]
+    shown = matching[offset:offset + limit]
+    return SandboxResponse(200, {
+        "schedules": [schedule_ref(world, s) for s in shown],
+        "limit": limit,
+        "offset": offset,
+        "more": offset + len(shown) < len(matching),
+    })
+
+
 def get_schedule_v3(ctx: Context, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
     """``GET /v3/schedules/{id}``: rotations, and the computed final schedule on request."""
     world = ctx.world
@@ -533,10 +580,10 @@ def get_schedule_v3(ctx: Context, req: SandboxRequest, params: dict[str, str]) -
         "rotations": [
             {"id": layer.id, "type": "schedule_rotation",
              "events": _events(schedule, layer, _layer_name(schedule, index)),
-             "self": f"{API_BASE}/v3/schedules/{schedule.id}/rotations/{layer.id}"}
+             "self": f"{api_base()}/v3/schedules/{schedule.id}/rotations/{layer.id}"}
             for index, layer in enumerate(schedule.layers)
         ],
-        "self": f"{API_BASE}/v3/schedules/{schedule.id}",
+        "self": f"{api_base()}/v3/schedules/{schedule.id}",
         "html_url": html_url(world, "schedule_v3", schedule.id),
     }
     if "final_schedule" in req.many("include") and window is not None:
@@ -554,6 +601,7 @@ ROUTES: list[Route] = [
     Route("GET", "/schedules/{id}/overrides", list_overrides),
     Route("POST", "/schedules/{id}/overrides", create_overrides),
     Route("DELETE", "/schedules/{id}/overrides/{override_id}", delete_override),
+    Route("GET", "/v3/schedules", list_schedules_v3),
     Route("GET", "/v3/schedules/{id}", get_schedule_v3),
     *ONCALL_ROUTES,
 ]

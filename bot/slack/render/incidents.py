@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from bot.slack.render.blocks import Block, actions, button, confirm, context, section
 from bot.slack.render.escape import link, pagerduty_base, times_in, untrusted, when
 from bot.slack.render.limits import TAIL_CHARS, Room, more_line, note, pack
+from bot.slack.render.oncall import window_text
 
 ACK_ACTION = "incident_ack"
 RESOLVE_ACTION = "incident_resolve"
@@ -136,7 +137,9 @@ def _heading(data: Data, args: Data, total: int) -> str:
     if isinstance(high, int) and high:
         text += f" · {high} high urgency"
     window = data.get("window")
-    if isinstance(window, str) and window and window != "any age":
+    if isinstance(window, dict) and window.get("start"):  # the shared window echo
+        text += f" · created {window_text(window)}"
+    elif isinstance(window, str) and window and window != "any age":
         text += f" · created {times_in(untrusted(window, 80))}"
     return text
 

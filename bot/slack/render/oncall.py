@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.analysis.windows import echo_as_iso
 from bot.slack.render.blocks import Block, section
 from bot.slack.render.escape import ISO_TIME, link, span, untrusted, when
 from bot.slack.render.limits import TAIL_CHARS, Room, more_line, note, pack
@@ -16,6 +17,7 @@ def window_text(window: Any) -> str:
     """``now``, ``at <time>`` or ``next week (<from> – <to>)``."""
     if not isinstance(window, dict):
         return ""
+    window = echo_as_iso(window)
     label = untrusted(window.get("label"), 60)
     if "at" in window:
         return "now" if window.get("label") == "now" else f"at {when(window['at'])}"
