@@ -48,15 +48,17 @@ def default_token(dataset: DatasetName) -> str:
 def build_sandbox(dataset: DatasetName = "demo", *, now: datetime = DEFAULT_NOW, seed: int | None = None,
                   scale: float = 1.0, token: str | None = None,
                   rate_limit_per_minute: int | None = RATE_LIMIT_PER_MINUTE,
-                  clock_running: bool = False) -> Sandbox:
-    """A ready sandbox. ``token`` adds one more token acting as the default Manager user."""
+                  clock_running: bool = False, public_url: str | None = None) -> Sandbox:
+    """A ready sandbox. ``token`` adds one more token acting as the default Manager user; ``public_url``
+    is the base of ``self`` links (default: the base a request came to, ``https://api.pagerduty.com``
+    in process)."""
     from bot.sandbox.routes import ALL_ROUTES
 
     world = build_world(dataset, now=now, seed=seed, scale=scale)
     if token is not None:
         world.tokens[token] = world.tokens[default_token(dataset)]
     return Sandbox(world, ALL_ROUTES, rate_limit_per_minute=rate_limit_per_minute,
-                   clock_running=clock_running)
+                   clock_running=clock_running, public_url=public_url)
 
 
 __all__ = ["DEFAULT_NOW", "Fault", "Sandbox", "TokenGrant", "World", "build_sandbox", "build_world",

@@ -139,8 +139,8 @@ def _run(args: argparse.Namespace) -> int:
 async def run_sandbox_server(options: ServeOptions, *, dataset: DatasetName, now: datetime,
                              token: str | None, seed: int | None, scale: float) -> int:
     sandbox = build_sandbox(dataset, now=now, seed=seed, scale=scale, token=token,
-                            rate_limit_per_minute=options.rate_limit, clock_running=not options.frozen)
-    sandbox.public_url = options.public_url
+                            rate_limit_per_minute=options.rate_limit, clock_running=not options.frozen,
+                            public_url=options.public_url)
     temporary: Path | None = None
     ssl_context = None
     ca_path: Path | None = None
