@@ -173,7 +173,7 @@ def _spans(text: str, phrase: str, label: str, now: datetime, tz: ZoneInfo) -> W
                 return Window(start, now, label)
         moment = _point(phrase, now, tz, end=False, days=False)
         if moment is not None:
-            return Window(moment, moment, text.strip())
+            return Window(moment, moment, label)
         span = _RANGE.match(phrase)
         if span:
             start = _point(span.group(1), now, tz, end=False)
@@ -182,7 +182,7 @@ def _spans(text: str, phrase: str, label: str, now: datetime, tz: ZoneInfo) -> W
             if start is not None and end is not None:
                 if end < start:
                     raise WindowError(f"the window ends before it starts: {_shown(text)}")
-                return Window(start, end, text.strip())
+                return Window(start, end, label)
     except InstantOutOfRange as exc:
         raise _too_far(text.strip()) from exc
     raise WindowError(f"I can't read {_shown(text)} as a time window. Use {ACCEPTED}.")

@@ -37,13 +37,12 @@ from bot.tools.resolve import (
     clean_ref,
     looks_like_id,
     name_key,
-    named_like,
+    query_by_name,
     resolve_policy,
     resolve_schedule,
     resolve_service,
     resolve_team,
     resolve_user,
-    search_term,
 )
 
 MAX_ROWS = 500
@@ -67,13 +66,6 @@ class WhoIsOnCall(ToolArgs):
 
 
 # --------------------------------------------------------------------------- lookups shared with escalation
-
-
-async def query_named(ctx: ToolContext, path: str, key: str, wanted: str,
-                      params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    page = await ctx.client.fetch(path, key, {"query": wanted, **(params or {})}, max_items=100,
-                                  deadline=ctx.deadline)
-    return list(page.items)
 
 
 async def policy_of_service(ctx: ToolContext, service: dict[str, Any]) -> dict[str, Any]:
@@ -335,7 +327,7 @@ async def _guess(ctx: ToolContext, name: str) -> tuple[Named, str | None]:
     partial: list[Named] = []
     for kind in _GUESSES:
         path, key, params = LOOKUPS[kind]
-        items = named_like(await query_named(ctx, path, key, search_term(wanted), params), wanted)
+        items = await query_by_name(ctx, path, key, wanted, params)
         exact = [i for i in items if name_key(i.get("name")) == name_key(wanted)]
         if exact:
             chosen = Named(kind, exact[0])

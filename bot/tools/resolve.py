@@ -84,23 +84,32 @@ def looks_like_id(text: str) -> bool:
 
 
 def name_key(name: Any) -> str:
-    """A name as compared: lower case, words only ("Platform-Engineering " -> "platform engineering")."""
-    return " ".join(_WORD.findall(str(name or "").lower()))
+    """A name as compared: lower case, words only, "and" as good as "&" ("Platform-Engineering " ->
+    "platform engineering", "Checkout and Web" -> "checkout web")."""
+    return " ".join(word for word in _WORD.findall(str(name or "").lower()) if word != "and")
 
 
 def search_term(wanted: str) -> str:
-    """What to send as PagerDuty's ``query`` (a name substring): the name itself, or for a name of
-    several words its longest word, so "platform engineering" also finds "platform-engineering"."""
+    """The second query for a name of several words that PagerDuty's ``query`` (a name substring) did
+    not find as written: its longest word, so "platform engineering" finds "platform-engineering"."""
     words = _WORD.findall(wanted)
     return max(words, key=len) if len(words) > 1 else wanted
 
 
-def named_like(items: list[dict[str, Any]], wanted: str) -> list[dict[str, Any]]:
-    """The items of a :func:`search_term` query whose name contains ``wanted`` (as compared)."""
-    if search_term(wanted) == wanted:
-        return items  # the query was the name itself: PagerDuty's matches are the candidates
-    key = name_key(wanted)
-    return [item for item in items if key in name_key(item.get("name"))]
+async def query_by_name(ctx: ToolContext, path: str, key: str, wanted: str,
+                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The candidates for ``wanted`` on a list endpoint: PagerDuty's ``query`` with the name as written
+    (one request), and only when that finds nothing, with :func:`search_term` (the names containing
+    the same words)."""
+    page = await ctx.client.fetch(path, key, {"query": wanted, **(params or {})}, max_items=100,
+                                  deadline=ctx.deadline)
+    term = search_term(wanted)
+    if page.items or term == wanted:
+        return list(page.items)
+    page = await ctx.client.fetch(path, key, {"query": term, **(params or {})}, max_items=100,
+                                  deadline=ctx.deadline)
+    words = name_key(wanted)
+    return [item for item in page.items if words in name_key(item.get("name"))]
 
 
 def pick_by_name(items: list[dict[str, Any]], wanted: str, kind: str) -> dict[str, Any] | None:
@@ -131,9 +140,7 @@ async def resolve_named(ctx: ToolContext, kind: str, path: str, key: str, name: 
         found: dict[str, Any] | None = next((v for v in body.values() if isinstance(v, dict)), None)
         if found is not None:
             return found
-    page = await ctx.client.fetch(path, key, {"query": search_term(wanted), **(params or {})}, max_items=100,
-                                  deadline=ctx.deadline)
-    picked = pick_by_name(named_like(list(page.items), wanted), wanted, kind)
+    picked = pick_by_name(await query_by_name(ctx, path, key, wanted, params), wanted, kind)
     if picked is not None:
         return picked
     everything = await ctx.client.fetch(path, key, params, max_items=_MAX_DIRECTORY, deadline=ctx.deadline)
@@ -165,9 +172,8 @@ class Named:
 async def exact_named(ctx: ToolContext, kind: str, wanted: str) -> Named | None:
     """The object of this kind named ``wanted`` (ignoring case, spaces and punctuation), or None: one query."""
     path, key, params = LOOKUPS[kind]
-    page = await ctx.client.fetch(path, key, {"query": search_term(wanted), **params}, max_items=100,
-                                  deadline=ctx.deadline)
-    same = [item for item in page.items if name_key(item.get("name")) == name_key(wanted)]
+    items = await query_by_name(ctx, path, key, wanted, params)
+    same = [item for item in items if name_key(item.get("name")) == name_key(wanted)]
     return Named(kind, same[0]) if same else None
 
 

@@ -43,10 +43,8 @@ from bot.tools.resolve import (
     clean_ref,
     looks_like_id,
     name_key,
-    named_like,
     resolve_named,
     resolve_policy,
-    search_term,
 )
 
 MAX_WINDOW = timedelta(days=35)
@@ -180,9 +178,9 @@ async def load_schedule(ctx: ToolContext, name: str, window: Window) -> Loaded:
     wanted = clean_ref(name, "schedule")
     if looks_like_id(wanted):
         return await _by_id(ctx, wanted, window)
-    params = {"query": search_term(wanted), "include[]": ["final_schedule"], **_window_params(window)}
+    params = {"query": wanted, "include[]": ["final_schedule"], **_window_params(window)}
     page = await ctx.client.fetch("/schedules", "schedules", params, max_items=100, deadline=ctx.deadline)
-    items = named_like(list(page.items), wanted)
+    items = list(page.items)
     exact = [s for s in items if name_key(s.get("name")) == name_key(wanted)]
     if len(exact) == 1 or len(items) == 1:
         return _from_v2((exact or items)[0])
@@ -197,7 +195,8 @@ async def load_schedule(ctx: ToolContext, name: str, window: Window) -> Loaded:
               or [i for i, n in v3.items() if name_key(wanted) in name_key(n)])
     if len(chosen) == 1:
         return await _get_v3(ctx, chosen[0], window, names=True)
-    # ...or a typo (the error names the closest schedules), or one beyond the query's first page.
+    # ...or one spelt differently ("platform-primary") or beyond the query's first page, or a typo (the
+    # error names the closest schedules).
     found = await resolve_named(ctx, "schedule", "/schedules", "schedules", wanted)
     return await _by_id(ctx, str(found["id"]), window)
 

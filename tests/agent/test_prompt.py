@@ -77,7 +77,7 @@ def test_suggested_prompts_hold_the_seed_examples_and_more() -> None:
 
 # Snapshot of the rendered prompt (G15): a change to prompts/system.md or to what code fills in must be
 # deliberate. If it is, run this test, check the diff of the prompt, and paste the new digest here.
-PROMPT_SHA256 = "8cd6486c18033d5a5bbbaf295cb8fb8d36be0266a2d54a830e0454b8698e31d7"
+PROMPT_SHA256 = "a6545b20261bee517d614fc9c6bc264331f68c16e9efbf2f80628e64828323b9"
 
 
 def test_rendered_prompt_matches_the_snapshot() -> None:

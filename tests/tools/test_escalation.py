@@ -56,6 +56,13 @@ async def test_levels_delays_loops_targets_and_on_call_now(demo: Sandbox, make_c
     assert data["teams"] == ["Platform"] and "notification_rules" not in data
 
 
+async def test_extra_loops_and_total_passes_are_told_apart(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    """num_loops counts the repeats after the first pass: the description says so and the result gives both."""
+    assert "repeats_after_last_level: extra passes (2 = 3 in all)" in GET_POLICY.description
+    result, _ = await call(demo, make_ctx, {"policy": "Platform Engineering"})
+    assert (result.data["repeats_after_last_level"], result.data["passes_in_all"]) == (2, 3)
+
+
 async def test_a_services_policy(demo: Sandbox, make_ctx: ContextFactory) -> None:
     result, requests = await call(demo, make_ctx, {"service": "payments-api"})
     assert requests == 2  # the service with its policy embedded + one /oncalls

@@ -290,6 +290,28 @@ async def test_create_incident_service_errors(demo: Sandbox, make_ctx: ContextFa
     assert any("maintenance" in line for line in maintenance.lines)
 
 
+@pytest.mark.parametrize(("name", "service", "why"), [
+    ("Payments", "payments-api",
+     "“Payments” is the escalation policy Payments: alex picked its service payments-api (also: billing-worker)."),
+    ("platform", "platform-engineering", "“Platform” is the team Platform: alex picked its service "
+                                         "platform-engineering (also: auth-service, status-page)."),
+    ("Platform Engineering", "platform-engineering",
+     "“Platform Engineering” is the service platform-engineering (also an escalation policy of that name)."),
+])
+async def test_create_incident_on_a_team_or_a_policy_picks_its_service_and_says_which(
+        demo: Sandbox, make_ctx: ContextFactory, name: str, service: str, why: str) -> None:
+    """PagerDuty creates incidents on a service: for a policy or a team, code picks its service whose name
+    is most like it, the proposal says so, and confirming creates it there."""
+    ctx = make_ctx(demo)
+    proposal = proposal_of(await run_tool(TOOL["create_incident"], {"service": name, "title": "Checkout errors"}, ctx))
+    assert proposal.lines[:2] == (f"New incident on {service}: Checkout errors", why)
+    service_id = next(s.id for s in demo.world.services.values() if s.name == service)
+    assert proposal.operations[0].body["incident"]["service"] == {"id": service_id, "type": "service_reference"}
+    number = demo.world.next_incident_number
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and incident(demo, str(number)).service_id == service_id
+
+
 async def test_status_update_as_the_asker(demo: Sandbox, make_ctx: ContextFactory) -> None:
     ctx = make_ctx(demo)
     proposal = proposal_of(await run_tool(TOOL["post_status_update"], {"incident": TRIGGERED, "message": "ETA 15m"},

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.sandbox import Sandbox
+from bot.tools.registry import TOOLS_BY_NAME
 from bot.tools.resolve import (
     ToolError,
     clean_ref,
@@ -14,6 +17,7 @@ from bot.tools.resolve import (
     resolve_service,
     resolve_user,
 )
+from bot.tools.runner import run_tool
 from tests.tools.conftest import ContextFactory
 
 
@@ -68,3 +72,19 @@ async def test_incident_by_number_and_missing_one(demo: Sandbox, make_ctx: Conte
     with pytest.raises(ToolError):
         await get_incident(ctx, "null")
     assert len(demo.requests) == before + 1  # the placeholder never reached PagerDuty
+
+
+@pytest.mark.parametrize(("tool", "args", "key", "expected"), [
+    ("list_incidents", {"service": "Payments API"}, "total", 12),
+    ("list_incidents", {"team": "checkout and web"}, "total", 9),
+    ("get_schedule", {"schedule": "platform-primary"}, "schedule", "Platform Primary"),
+    ("find_coverage_gaps", {"escalation_policy": "platform-engineering"}, "escalation_policy", "Platform Engineering"),
+    ("get_escalation_policy", {"service": "Platform Engineering"}, "service", "platform-engineering"),
+])
+async def test_names_match_ignoring_case_spaces_and_punctuation(demo: Sandbox, make_ctx: ContextFactory, tool: str,
+                                                                args: dict[str, Any], key: str,
+                                                                expected: object) -> None:
+    """"Payments API" is payments-api and "checkout and web" is Checkout & Web: no error, no retry turn."""
+    result = await run_tool(TOOLS_BY_NAME[tool], args, make_ctx(demo))
+    assert result.status == "ok", result.to_model()
+    assert result.data[key] == expected

@@ -108,6 +108,19 @@ async def test_named_schedules_gaps_exact_boundaries(demo: Sandbox, make_ctx: Co
     assert by_name["Platform Primary"]["gap_count"] == 0
 
 
+async def test_get_schedule_without_a_name_says_it_is_an_overview_without_shifts(
+        demo: Sandbox, make_ctx: ContextFactory) -> None:
+    entry = openai_tool(GET.name, GET.description, GET.args)["function"]
+    assert "overview of all schedules (coverage and gaps each, no shifts)" in entry["description"]
+    schedule = entry["parameters"]["properties"]["schedule"]
+    assert schedule["description"] == "Schedule name or ID; null: overview, no shifts."
+    data, _ = await call(demo, make_ctx, GET, {"schedule": None, "window": None})
+    assert data["status"] == "ok" and "shifts" not in data and data["schedules_checked"] == 8
+    assert data["overview"] == "coverage and gaps per schedule, no shifts: name a schedule for its shifts"
+    gaps, _ = await call(demo, make_ctx, FIND, {"schedules": None, "escalation_policy": None, "window": None})
+    assert "overview" not in gaps  # asking for gaps, an overview is what was asked
+
+
 async def test_v3_schedule_gap_and_member_names(demo: Sandbox, make_ctx: ContextFactory) -> None:
     data, requests = await call(demo, make_ctx, GET, {"schedule": "Search On-call", "window": None})
     assert data["status"] == "ok" and data["schedule"] == "Search On-call"
