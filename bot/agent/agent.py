@@ -190,7 +190,8 @@ class Agent:
             turn.reply = f"{reason} Try again in a moment, or ask about something narrower."
             turn.notice = "Out of time waiting for PagerDuty."
             return _finish(turn, started)
-        unavailable = f"The model is unavailable right now. {reason}"
+        # A refused request (an unknown model, a refused setting) is the operator's to fix, and says so.
+        unavailable = reason if failed.kind == "refused" else f"The model is unavailable right now. {reason}"
         reading = read_message(text)
         if reading.command is None:
             turn.reply = f"{unavailable} Exact commands still work. {reading.reply}"

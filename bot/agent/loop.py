@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot.agent.llm import ChatModel, ModelReply, ModelToolCall, ModelUnavailable
+from bot.agent.llm import ChatModel, ModelRefused, ModelReply, ModelToolCall, ModelUnavailable
 from bot.agent.memory import sanitize_history
 from bot.agent.prompt import DM, ChannelInfo, system_prompt
 from bot.agent.turn import ToolCallRecord, Turn
@@ -51,7 +51,7 @@ FINAL_STEP_NOTE = ("No more tool calls are possible for this message. Answer now
                    "say briefly what you could not find out.")
 
 Message = dict[str, Any]
-FailureKind = Literal["unavailable", "timeout", "empty", "deadline", "error", "pagerduty"]
+FailureKind = Literal["unavailable", "refused", "timeout", "empty", "deadline", "error", "pagerduty"]
 """``pagerduty``: the message deadline ran out mostly waiting for PagerDuty (not the model's fault)."""
 ToolStart = Callable[[list[str]], Awaitable[None]]
 """Told the tool names of a step before they run."""
@@ -199,6 +199,8 @@ class _TurnRun:
         try:
             async with asyncio.timeout(remaining):
                 reply = await self.model.complete(messages, tools)
+        except ModelRefused as exc:
+            failure = ("refused", str(exc))
         except ModelUnavailable as exc:
             failure = ("unavailable", str(exc))
         except TimeoutError:

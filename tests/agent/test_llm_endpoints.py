@@ -145,3 +145,17 @@ async def test_alex_ask_json_answers_in_llm_mode_with_a_reasoning_endpoint(tmp_p
     assert any(c["name"] == "who_is_on_call" for c in turn["tool_calls"])
     assert "ALEX_TEMPERATURE" in err.decode(), "the operator is told which setting to change"
     assert "sk-fake-key-1234" not in err.decode() + out.decode()
+
+
+async def test_a_refused_request_is_told_to_the_person_as_such() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(404, json={"error": {"message": "The model `gpt-9` does not exist",
+                                                    "type": "invalid_request_error", "code": "model_not_found"}})
+
+    model = OpenAIChatModel(model="gpt-9", api_key=SecretStr("sk-fake-key-1234"), base_url="https://llm.test/v1",
+                            max_retries=0, http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
+    sandbox = build_sandbox("demo", now=DEFAULT_NOW, rate_limit_per_minute=None)
+    async with PagerDutyClient(default_token("demo"), transport=sandbox.transport()) as client:
+        turn = await Agent(model).respond("what should I look at first today?", ToolContext(client, SAM, DEFAULT_NOW))
+    assert turn.reply.startswith("The model refused the request (HTTP 404): The model `gpt-9` does not exist")
+    assert "unavailable" not in turn.reply
