@@ -170,10 +170,14 @@ def test_require_contract_skips_with_instructions_when_the_spec_is_absent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SPEC_ENV_VAR, str(tmp_path / "missing.json"))
+    monkeypatch.delenv("ALEX_REQUIRE_SPECS", raising=False)
     with pytest.raises(pytest.skip.Exception) as skipped:
         require_contract()
     assert skipped.value.msg == MISSING_SPEC_MESSAGE
     assert "github.com/PagerDuty/api-schema" in MISSING_SPEC_MESSAGE
+    monkeypatch.setenv("ALEX_REQUIRE_SPECS", "1")  # CI: the same absence is a failure
+    with pytest.raises(pytest.fail.Exception):
+        require_contract()
 
 
 def test_default_location_is_shared_specs_next_to_the_repo(monkeypatch: pytest.MonkeyPatch) -> None:
