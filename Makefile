@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint unit demo sandbox bench clean soak
+.PHONY: install test lint unit demo ask sandbox bench clean soak
 
 install: $(STAMP)
 
@@ -25,6 +25,14 @@ test: lint unit
 
 demo: $(STAMP)
 	$(BIN)/alex chat --sandbox
+
+# One question without activating the virtualenv: make ask Q="oncall platform-engineering"
+# (ARGS="--json --sandbox", or ARGS= for the PagerDuty of PAGERDUTY_USER_API_KEY). Q goes through the
+# environment, so quotes in it stay as typed.
+ARGS ?= --sandbox
+ask: $(STAMP)
+	@if [ -z "$$Q" ]; then echo 'usage: make ask Q="oncall platform-engineering" [ARGS="--sandbox --json"]' >&2; exit 2; fi
+	@$(BIN)/alex ask "$$Q" $(ARGS)
 
 sandbox: $(STAMP)
 	$(BIN)/alex sandbox --dataset demo

@@ -103,7 +103,8 @@ class Settings(BaseSettings):
         description="An app-level token (xapp-..., scope connections:write): set it to use Socket Mode.")
     slack_api_url: str = Field(
         default="https://slack.com/api/", min_length=1, validation_alias=AliasChoices("SLACK_API_URL"),
-        description="The Slack Web API base URL (GovSlack: https://slack-gov.com/api/; tests: a fake).")
+        description="The Slack Web API base URL, ending in /api/ (GovSlack: https://slack-gov.com/api/; tests: "
+                    "a fake); a URL without the /api/ suffix gets it.")
     port: int = Field(default=3000, ge=1, le=65535, validation_alias=AliasChoices("PORT"),
                       description="HTTP mode: the port for POST /slack/events and GET /healthz.")
     warroom_pattern: str = Field(
@@ -153,6 +154,26 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return (value.strip() or None) if value is not None else None
 
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_api_base(cls, value: str) -> str:
+        """The Web API base ends in ``/api/`` (the Slack SDK appends the method name to it): a host alone
+        (``https://slack-gov.com``), ``…/api`` or ``…/api//`` are accepted and written that way."""
+        return slack_api_base(value)
+
+
+def slack_api_base(value: str) -> str:
+    """``SLACK_API_URL`` as the SDK needs it: ``scheme://host[:port][/path]/api/``."""
+    url = value.strip()
+    scheme, sep, rest = url.partition("://")
+    host, _, path = rest.partition("/")
+    if not sep or scheme.lower() not in ("http", "https") or not host or any(c in url for c in "?# "):
+        raise ValueError("must be the Slack Web API base URL, e.g. https://slack.com/api/ "
+                         "(GovSlack: https://slack-gov.com/api/)")
+    parts = [part for part in path.split("/") if part]
+    if not parts or parts[-1] != "api":
+        parts.append("api")
+    return f"{scheme.lower()}://{host}/{'/'.join(parts)}/"
 
 
 class MissingSettingError(RuntimeError):

@@ -8,7 +8,12 @@ Thread memory: ``alex ask --thread ID`` keeps the thread in the SQLite file at `
 two invocations with the same ID see each other (sandbox threads are kept apart from real ones). A
 chat session is one thread: in memory for ``--sandbox`` (a throwaway demo), in ``ALEX_STATE_PATH``
 otherwise. Setup problems (no token, PagerDuty refusing it, an unknown ``--as``) exit with status 2
-and one line on stderr.
+and one line on stderr; ``alex ask``'s other statuses are in :mod:`bot.agent.exit_codes`.
+
+The chat reads each line in the main thread, between answers, so Ctrl-C behaves as in a shell: at the
+``you>`` prompt it clears the line and the chat goes on; while alex answers it cancels that answer (the
+event loop of an :class:`asyncio.Runner` cancels the task); a change already being sent to PagerDuty
+is let finish, since stopping it halfway would leave it unknown. Ctrl-D, ``quit`` or ``exit`` leave.
 """
 
 from __future__ import annotations
@@ -17,26 +22,34 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Coroutine
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from pydantic import ValidationError
 
-from bot.agent.commands import help_text
+from bot.agent.commands import help_text, parse_command
+from bot.agent.commands.grammar import MAX_COMMAND_CHARS
+from bot.agent.exit_codes import EXIT_STATUS_HELP, SETUP_FAILED, ask_exit_status
 from bot.agent.memory import InMemoryThreadMemory, ThreadMemory, open_thread_memory
 from bot.agent.prompt import suggested_prompts
 from bot.agent.session import Session, SessionError, pagerduty_session, sandbox_session
 from bot.agent.text import (
     CONFIRM_PROMPT,
     DIM,
+    clean,
     paint,
     render_outcome,
     render_proposal,
     render_stats,
     render_turn,
+    terminal_width,
     use_color,
+    wrap,
 )
 from bot.agent.turn import Turn
 from bot.cli_types import aware_time
@@ -45,20 +58,34 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from bot.agent.agent import Agent
 
-SETUP_FAILED = 2
+T = TypeVar("T")
+
+INTERRUPTED = 130
+"""The shell's status for a command ended by Ctrl-C (128 + SIGINT)."""
 QUIT_WORDS = frozenset({"quit", "exit", "bye", ":q"})
 ASK_PENDING = "not done: confirm it in `alex chat`"
+GOODBYE = "Bye."
+CTRL_C_HINT = "(Ctrl-C clears the line; Ctrl-D or quit leaves the chat.)"
+CANCELLED = "Cancelled: that answer was stopped. The chat goes on."
+HOLD_ON = "(a change is being sent to PagerDuty: it finishes first, so it is not left half done)"
 
 
 def add_agent_parsers(commands: Any) -> None:
     """Add ``chat``, ``ask`` and ``demo`` to the ``alex`` subcommands."""
-    chat = commands.add_parser("chat", help="chat with alex in the terminal",
-                               description="An interactive chat with alex (the same pipeline as Slack).")
+    chat = commands.add_parser(
+        "chat", help="chat with alex in the terminal",
+        description="An interactive chat with alex (the same pipeline as Slack). Changes wait for y at "
+                    "\"confirm? [y/N]\". Ctrl-C clears the line, or stops an answer; Ctrl-D, quit or exit "
+                    "leave.")
     _session_options(chat)
     chat.set_defaults(run=run_chat)
 
-    ask = commands.add_parser("ask", help="ask alex one question and print the reply",
-                              description="One message, one reply; --json prints the structured turn.")
+    ask = commands.add_parser(
+        "ask", help="ask alex one question and print the reply",
+        description="One message, one reply; --json prints the structured turn. A change the model "
+                    "proposes is not made (it needs a confirmation: alex chat); a typed command such as "
+                    "\"ack 1252\" runs at once, as you.",
+        epilog=EXIT_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     ask.add_argument("message", help='what to ask, e.g. "oncall platform-engineering"')
     _session_options(ask)
     ask.add_argument("--thread", metavar="ID", default=None,
@@ -67,28 +94,52 @@ def add_agent_parsers(commands: Any) -> None:
                      help="print the turn as one JSON object (reply, mode, tool_calls, proposals, ...)")
     ask.set_defaults(run=run_ask)
 
-    demo = commands.add_parser("demo", help="try alex on the built-in PagerDuty sandbox (= alex chat --sandbox)")
+    demo = commands.add_parser(
+        "demo", help="try alex on the built-in PagerDuty sandbox (= alex chat --sandbox)",
+        description="The terminal chat on the built-in demo sandbox: no keys, no network. The same as "
+                    "alex chat --sandbox (which also takes --dataset, --now and --as); make demo runs it.")
     demo.set_defaults(run=run_chat, sandbox=True, dataset="demo", now=None, as_email=None)
 
 
 def _session_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sandbox", action="store_true",
                         help="use the built-in PagerDuty sandbox (no keys, no network)")
-    parser.add_argument("--dataset", choices=["demo", "large"], default="demo", help="the sandbox account")
+    parser.add_argument("--dataset", choices=["demo", "large"], default="demo",
+                        help="the sandbox account (default: demo; large is a 10,000-incident account)")
     parser.add_argument("--now", type=aware_time, default=None, metavar="ISO",
                         help="the current time, e.g. 2026-03-10T14:00:00Z (sandbox default: that instant)")
     parser.add_argument("--as", dest="as_email", metavar="EMAIL", default=None,
                         help="act as this PagerDuty user (sandbox default: the Manager; else the token's user)")
 
 
+def too_long(text: str, limit: int) -> str | None:
+    """"That message is too long (N characters; the limit is M)." when it is, else None."""
+    if len(text) <= limit:
+        return None
+    return f"That message is too long ({len(text):,} characters; the limit is {limit:,})."
+
+
+def message_limit(agent: Agent) -> int:
+    """The longest message alex reads: what the model is sent, or the longest command without one."""
+    from bot.agent.loop import MAX_MESSAGE_CHARS
+
+    return MAX_COMMAND_CHARS if agent.model is None else MAX_MESSAGE_CHARS
+
+
 # -- alex ask ---------------------------------------------------------------------------------------
 
 def run_ask(args: argparse.Namespace) -> int:
-    return asyncio.run(ask(args, sys.stdout, sys.stderr))
+    try:
+        return asyncio.run(ask(args, sys.stdout, sys.stderr))
+    except KeyboardInterrupt:
+        sys.stderr.write("\nalex: interrupted. If it was a change, check in PagerDuty whether it was applied.\n")
+        return INTERRUPTED
 
 
 async def ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if not args.message.strip():
+    """Answer ``args.message`` once; the exit status says what became of a change it asked for."""
+    message = args.message.strip()
+    if not message:
         err.write("alex: nothing to ask: give a message, e.g. alex ask \"incidents\" --sandbox\n")
         return SETUP_FAILED
     try:
@@ -102,55 +153,76 @@ async def ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     memory = open_thread_memory(settings) if args.thread else None
     agent = Agent.from_settings(settings, memory)
     try:
+        refusal = too_long(message, message_limit(agent))
+        if refusal is not None:
+            err.write(f"alex: {refusal}\n")
+            return SETUP_FAILED
         thread = _thread_key(args, args.thread) if args.thread else None
-        turn = await agent.respond(args.message, session.context(), thread_id=thread)
+        turn = await agent.respond(message, session.context(), thread_id=thread)
     finally:
         await agent.aclose()
         await session.aclose()
     if args.json:
         out.write(json.dumps(turn.as_json(), ensure_ascii=False, default=str) + "\n")
     else:
-        out.write(render_turn(turn, color=use_color(out), prompt=ASK_PENDING) + "\n")
-    return 0
+        text = render_turn(turn, color=use_color(out), prompt=ASK_PENDING)
+        out.write(wrap(text, terminal_width(out)) + "\n")
+    return ask_exit_status(message, turn)
 
 
 # -- alex chat --------------------------------------------------------------------------------------
 
 def run_chat(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(chat(args, sys.stdout, sys.stderr))
-    except KeyboardInterrupt:  # Ctrl-C: the session was closed on the way out
-        sys.stdout.write("\n")
-        return 0
+    """The chat on one event loop (:class:`asyncio.Runner`) that runs only while alex answers."""
+    with asyncio.Runner() as runner:
+        try:
+            agent, session, thread = runner.run(_open_chat(args))
+        except SessionError as exc:
+            sys.stderr.write(f"alex: {exc}\n")
+            return SETUP_FAILED
+        except KeyboardInterrupt:
+            sys.stdout.write("\n")
+            return INTERRUPTED
+        repl = ChatRepl(agent, session, sys.stdout, thread=thread, runner=runner)
+        try:
+            repl.run()
+        finally:
+            with contextlib.suppress(KeyboardInterrupt):
+                runner.run(_close(agent, session))
+    return 0
 
 
-async def chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    try:
-        settings = _settings()
-        session = await _open_session(args, settings)
-    except SessionError as exc:
-        err.write(f"alex: {exc}\n")
-        return SETUP_FAILED
+async def _open_chat(args: argparse.Namespace) -> tuple[Agent, Session, str]:
+    settings = _settings()
+    session = await _open_session(args, settings)
     from bot.agent.agent import Agent
 
     memory: ThreadMemory = InMemoryThreadMemory() if args.sandbox else open_thread_memory(settings)
     agent = Agent.from_settings(settings, memory)
-    repl = _Repl(agent, session, out, thread=_thread_key(args, f"chat-{uuid.uuid4().hex[:12]}"))
+    return agent, session, _thread_key(args, f"chat-{uuid.uuid4().hex[:12]}")
+
+
+async def _close(agent: Agent, session: Session) -> None:
     try:
-        await repl.run()
-    finally:
         await agent.aclose()
+    finally:
         await session.aclose()
-    return 0
 
 
-class _Repl:
-    def __init__(self, agent: Agent, session: Session, out: TextIO, *, thread: str) -> None:
+class ChatRepl:
+    """The ``you>`` loop: read a line, answer it on the runner's loop, offer each proposal."""
+
+    def __init__(self, agent: Agent, session: Session, out: TextIO, *, thread: str,
+                 runner: asyncio.Runner) -> None:
         self.agent = agent
         self.session = session
         self.out = out
         self.thread = thread
+        self.runner = runner
         self.color = use_color(out)
+        self.limit = message_limit(agent)
+        self.hinted = False
+        """Whether the Ctrl-C hint was shown (once is enough)."""
         self.echo = not sys.stdin.isatty()
         """Piped input is echoed, so the output reads as a transcript."""
         if sys.stdin.isatty():
@@ -161,49 +233,100 @@ class _Repl:
         self.out.write(text)
         self.out.flush()
 
-    async def run(self) -> None:
-        self.write(self.banner() + "\n")
+    def show(self, text: str) -> None:
+        """``text`` and a newline, wrapped at word boundaries to the terminal's width."""
+        self.write(wrap(text, terminal_width(self.out)) + "\n")
+
+    def run(self) -> None:
+        self.show(self.banner())
         while True:
             try:
-                text = (await self.read("\nyou> ")).strip()
-            except EOFError:
+                if not self.step():
+                    return
+            except KeyboardInterrupt:  # while answering (the runner cancelled the answer) or showing it
                 self.write("\n")
-                return
-            if not text:
-                continue
-            if text.lower() in QUIT_WORDS:
-                return
-            if text.lower() in ("help", "?"):
-                self.write("\n" + self.help() + "\n")
-                continue
-            turn = await self.agent.respond(text, self.session.context(), thread_id=self.thread)
-            self.write("\n" + render_turn(turn, color=self.color, proposals=False) + "\n")
-            self.write(render_stats(turn, color=self.color) + "\n")
-            if not await self.confirm_each(turn):
-                return
+                self.show(paint(CANCELLED, DIM, color=self.color))
 
-    async def confirm_each(self, turn: Turn) -> bool:
+    def step(self) -> bool:
+        """One message and its answer; False when the chat ends."""
+        try:
+            text = self.read("\nyou> ").strip()
+        except EOFError:
+            self.write("\n" + GOODBYE + "\n")
+            return False
+        except KeyboardInterrupt:  # Ctrl-C at the prompt: the line is dropped, the chat goes on
+            self.write("\n")
+            if not self.hinted:
+                self.hinted = True
+                self.write(paint(CTRL_C_HINT, DIM, color=self.color) + "\n")
+            return True
+        if not text:
+            return True
+        if text.lower() in QUIT_WORDS:
+            self.write(GOODBYE + "\n")
+            return False
+        if text.lower() in ("help", "?"):
+            self.write("\n")
+            self.show(clean(self.help(), color=self.color))
+            return True
+        refusal = too_long(text, self.limit)
+        if refusal is not None:
+            self.write("\n")
+            self.show(refusal + " Nothing was sent; shorten it and ask again.")
+            return True
+        turn = self.answer(text)
+        self.write("\n")
+        self.show(render_turn(turn, color=self.color, proposals=False))
+        self.write(render_stats(turn, color=self.color) + "\n")
+        return self.confirm_each(turn)
+
+    def answer(self, text: str) -> Turn:
+        """alex's answer to ``text``; Ctrl-C cancels it (``KeyboardInterrupt``), except a typed change."""
+        respond = self.agent.respond(text, self.session.context(), thread_id=self.thread)
+        command = parse_command(text)
+        if command is None or not command.is_write or command.question:
+            return self.runner.run(respond)
+        return self.sending(respond)  # a typed write runs at once: it is not cut off halfway
+
+    def sending(self, change: Coroutine[Any, Any, T]) -> T:
+        """Run ``change`` (it writes to PagerDuty) to its end: Ctrl-C only says why it is not stopped."""
+        if threading.current_thread() is not threading.main_thread():
+            return self.runner.run(change)
+
+        def hold_on(signum: int, frame: FrameType | None) -> None:
+            self.write("\n" + paint(HOLD_ON, DIM, color=self.color) + "\n")
+
+        previous = signal.signal(signal.SIGINT, hold_on)
+        try:
+            return self.runner.run(change)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def confirm_each(self, turn: Turn) -> bool:
         """Offer each proposal for confirmation; False when the input ended."""
         for proposal in turn.proposals:
-            box = render_proposal(proposal, color=self.color, prompt=CONFIRM_PROMPT)
+            box = wrap(render_proposal(proposal, color=self.color, prompt=CONFIRM_PROMPT), terminal_width(self.out))
             if not proposal.operations:
                 self.write("\n" + box + "\n")
                 continue
             self.write("\n" + box + " ")
             try:
-                answer = (await self.read("")).strip().lower()
+                answer = self.read("").strip().lower()
             except EOFError:
                 self.write("\nNot done.\n")
                 return False
+            except KeyboardInterrupt:
+                answer = ""
+                self.write("\n")
             if answer in ("y", "yes"):
-                outcome = await self.agent.confirm(proposal, self.session.context(), thread_id=self.thread)
-                self.write(render_outcome(outcome, color=self.color) + "\n")
+                outcome = self.sending(self.agent.confirm(proposal, self.session.context(), thread_id=self.thread))
+                self.show(render_outcome(outcome, color=self.color))
             else:
                 self.write(paint("Not done.", DIM, color=self.color) + "\n")
         return True
 
-    async def read(self, prompt: str) -> str:
-        line = await read_line(prompt)
+    def read(self, prompt: str) -> str:
+        line = read_line(prompt)
         if self.echo:
             self.write(line + "\n")
         return line
@@ -220,7 +343,8 @@ class _Repl:
         else:
             lines.append("Try, e.g.:")
         lines += [f"  - {p}" for p in prompts]
-        lines.append("Type help for the commands, quit to leave.")
+        lines.append("Type help for the commands, quit (or Ctrl-D) to leave; Ctrl-C clears the line or stops "
+                     "an answer.")
         return "\n".join(lines)
 
     def example_commands(self) -> list[str]:
@@ -231,43 +355,20 @@ class _Repl:
 
     def help(self) -> str:
         extra = ["", "In this chat: typed commands run at once; questions go to the model (when one is "
-                 f"configured), and changes it prepares wait for {CONFIRM_PROMPT}. quit (or Ctrl-D) leaves."]
+                 f"configured), and changes it prepares wait for {CONFIRM_PROMPT}. Ctrl-C clears the line, "
+                 "or stops an answer; quit (or Ctrl-D) leaves."]
         if self.agent.model is not None:
             extra += ["Questions you can ask:", *(f"  - {p}" for p in suggested_prompts())]
         return "\n".join([help_text(), *extra])
 
 
-async def read_line(prompt: str) -> str:
-    """``input(prompt)`` without blocking the event loop.
-
-    The read runs in a daemon thread rather than ``asyncio.to_thread``: the default executor is joined
-    when the loop shuts down, so a pending ``input()`` would keep Ctrl-C from exiting until Enter.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[str] = loop.create_future()
-
-    def settle(line: str | None, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(line or "")
-
-    def worker() -> None:
-        line: str | None = None
-        error: BaseException | None = None
-        try:
-            line = input(prompt)
-        except EOFError as exc:
-            error = exc
-        except (OSError, ValueError):  # stdin closed under us: the same as end of input
-            error = EOFError()
-        with contextlib.suppress(RuntimeError):  # the loop is already gone (Ctrl-C)
-            loop.call_soon_threadsafe(settle, line, error)
-
-    threading.Thread(target=worker, name="alex-chat-input", daemon=True).start()
-    return await future
+def read_line(prompt: str) -> str:
+    """``input(prompt)``, in the main thread: Ctrl-C raises ``KeyboardInterrupt`` there (readline drops
+    the line), Ctrl-D or the end of piped input ``EOFError``."""
+    try:
+        return input(prompt)
+    except (OSError, ValueError):  # stdin closed under us: the same as end of input
+        raise EOFError from None
 
 
 # -- shared -----------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from bot.config import MissingSettingError, Settings, pagerduty_client
 from bot.pagerduty import PagerDutyClient, PagerDutyError
 from bot.sandbox import DEFAULT_NOW, Sandbox, build_sandbox, default_token
 from bot.tools.base import Asker, ToolContext
+from bot.tools.directory import role_name
 from bot.tools.runner import explain_pagerduty_error
 
 Dataset = Literal["demo", "large"]
@@ -49,7 +50,7 @@ class Session:
 
     def describe(self) -> str:
         asker = self.asker
-        role = f", role {asker.role}" if asker.role else ""
+        role = f", role {role_name(asker.role)}" if asker.role else ""  # "Manager", not PagerDuty's "user"
         email = f" <{asker.email}>" if asker.email else ""
         return f"{asker.name}{email}{role}, time zone {asker.time_zone.key}"
 

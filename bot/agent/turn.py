@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from bot.tools.base import Proposal, ToolResult
 
+TIMING_KEYS: dict[str, float] = {"total": 0.0, "llm": 0.0, "tools": 0.0}
+"""Every turn's JSON has these timings: a turn that made no model call or ran no tool says 0.0."""
+
 
 @dataclass(slots=True)
 class ToolCallRecord:
@@ -44,7 +47,7 @@ class Turn:
     llm_calls: int = 0
     usage: Usage = field(default_factory=Usage)
     timings: dict[str, float] = field(default_factory=dict)
-    """Milliseconds: ``total``, ``llm``, ``tools``."""
+    """Milliseconds: ``total``, ``llm``, ``tools`` (:meth:`as_json` gives all three, 0.0 when unused)."""
     notice: str | None = None
     """Something the person should know about how this was answered (e.g. the model is unavailable)."""
 
@@ -59,6 +62,6 @@ class Turn:
             "llm_calls": self.llm_calls,
             "tokens": {"prompt": self.usage.prompt_tokens, "completion": self.usage.completion_tokens,
                        "total": self.usage.total},
-            "timings": {k: round(v, 1) for k, v in self.timings.items()},
+            "timings": {k: round(v, 1) for k, v in (TIMING_KEYS | self.timings).items()},
             "notice": self.notice,
         }

@@ -1,26 +1,43 @@
-"""``alex ask`` and ``alex chat`` on the demo sandbox: JSON fields, refusals, thread memory across
-invocations, setup errors, and the chat REPL driven through a real subprocess (what `make demo` runs)."""
+"""``alex ask`` and ``alex chat`` on the demo sandbox: JSON fields, refusals, exit statuses, thread memory
+across invocations, setup errors, the help texts, and the chat REPL driven through a real subprocess (what
+`make demo` runs), on a pipe and on a pseudo-terminal (Ctrl-C, Ctrl-D, the terminal's width)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
+import select
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
+from bot.agent.commands import help_text
+from bot.agent.exit_codes import WRITE_NOT_DONE, ask_exit_status
 from bot.agent.session import SessionError, pagerduty_session, sandbox_session
-from bot.agent.text import CONFIRM_PROMPT
-from bot.cli import main
+from bot.agent.text import CONFIRM_PROMPT, clean
+from bot.agent.turn import ToolCallRecord, Turn
+from bot.cli import build_parser, main
 from bot.cli_types import aware_time
 from bot.config import Settings
 from bot.sandbox import DEFAULT_NOW, build_sandbox
+from bot.tools.base import ToolResult
 from tests.agent.test_agent import FREE_TEXT, triggered_number
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
+from tests.sandbox.served import alex_sandbox
 from tests.tools.conftest import MANAGER_EMAIL, OBSERVER_EMAIL
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,8 +54,8 @@ def no_llm_no_pagerduty(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path
     return state
 
 
-def ask_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
-    assert main(["ask", *argv, "--json"]) == 0
+def ask_json(capsys: pytest.CaptureFixture[str], *argv: str, status: int = 0) -> dict[str, Any]:
+    assert main(["ask", *argv, "--json"]) == status
     out = capsys.readouterr().out
     assert out.count("\n") == 1, out  # exactly one JSON object
     result: dict[str, Any] = json.loads(out)
@@ -62,9 +79,10 @@ def test_ask_without_json_prints_the_reply(capsys: pytest.CaptureFixture[str]) -
     assert main(["ask", "who is on call tonight, roughly?", "--sandbox"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("On call tonight")
-    assert out.rstrip().endswith("note: Read as `oncall tonight`. Command mode: no LLM is configured "
+    assert out.rstrip().endswith('note: Read as "oncall tonight". Command mode: no LLM is configured '
                                  "(set OPENAI_API_KEY or OPENAI_BASE_URL).")
     assert "\033[" not in out  # not a terminal: no colour
+    assert "`" not in out  # Slack's code spans are quoted in the terminal
 
 
 def test_ask_a_question_in_command_mode_gets_a_right_answer(capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,14 +98,14 @@ def test_ask_a_question_in_command_mode_gets_a_right_answer(capsys: pytest.Captu
 def test_ask_a_miss_gets_the_closest_command_and_the_notice_once(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "oncal platform-engineering", "--sandbox"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("I couldn't match that to a command. Did you mean `oncall platform-engineering`?")
+    assert out.startswith('I couldn\'t match that to a command. Did you mean "oncall platform-engineering"?')
     assert out.count("no LLM is configured") + out.count("No LLM is configured") == 1
     assert "Commands (exact" not in out and len(out.strip().splitlines()) == 3  # reply, blank line, notice
 
 
 def test_ask_ack_as_an_observer_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     number = triggered_number(build_sandbox("demo"))
-    turn = ask_json(capsys, f"ack {number}", "--sandbox", "--as", OBSERVER_EMAIL)
+    turn = ask_json(capsys, f"ack {number}", "--sandbox", "--as", OBSERVER_EMAIL, status=3)
     assert turn["mode"] == "command"
     assert "observer" in turn["reply"].lower()
     assert "acknowledged" not in turn["reply"].lower().replace("can't acknowledge", "")
@@ -197,7 +215,7 @@ def test_chat_answers_the_demo_commands(tmp_path: Path) -> None:
     done = run_chat(tmp_path, "\n".join(lines) + "\n")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "Acting as Sam Rivera <sam.rivera@acme-payments.example>" in out
+    assert "Acting as Sam Rivera <sam.rivera@acme-payments.example>, role Manager, time zone" in out
     assert "command mode: no LLM configured" in out
     assert out.count("\n  - ") >= 4  # four suggested prompts
     transcript = out.split("\nyou> ")
@@ -231,7 +249,7 @@ def test_chat_confirms_a_proposal_with_a_keystroke(
     monkeypatch.setattr("bot.agent.agent.make_chat_model", lambda settings: model)
     typed = [f"could you acknowledge {number} for me", "n", f"could you acknowledge {number} for me", "y"]
 
-    async def read_line(prompt: str) -> str:
+    def read_line(prompt: str) -> str:
         if not typed:
             raise EOFError
         return typed.pop(0)
@@ -248,7 +266,7 @@ def test_chat_confirms_a_proposal_with_a_keystroke(
 
 
 def test_demo_is_the_sandbox_chat(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    async def end_of_input(prompt: str) -> str:
+    def end_of_input(prompt: str) -> str:
         raise EOFError
 
     monkeypatch.setattr("bot.agent.cli.read_line", end_of_input)
@@ -256,3 +274,339 @@ def test_demo_is_the_sandbox_chat(capsys: pytest.CaptureFixture[str], monkeypatc
     out = capsys.readouterr().out
     assert "PagerDuty chat on the demo sandbox (clock frozen at Tue 2026-03-10 14:00 UTC)" in out
     assert "Acting as Sam Rivera" in out
+
+
+# -- alex ask: what scripts rely on ----------------------------------------------------------------
+
+def test_ask_exit_status_says_whether_the_change_was_made(capsys: pytest.CaptureFixture[str]) -> None:
+    number = triggered_number(build_sandbox("demo"))
+    assert main(["ask", f"ack {number}", "--sandbox"]) == 0  # done
+    assert main(["ask", "ack 1232", "--sandbox"]) == 0  # already acknowledged: nothing to do
+    assert main(["ask", f"ack {number}", "--sandbox", "--as", OBSERVER_EMAIL]) == 3  # refused: an Observer
+    assert main(["ask", "ack 99999", "--sandbox"]) == 3  # refused: no such incident
+    assert main(["ask", f"ack {number}?", "--sandbox"]) == 3  # a write typed as a question is not run
+    assert main(["ask", "note 1248", "--sandbox"]) == 3  # the note's text is missing
+    assert main(["ask", "please ack 1252", "--sandbox"]) == 3  # a write in a sentence is not run
+    assert main(["ask", "oncall platform-engineering", "--sandbox"]) == 0
+    assert main(["ask", "oncal platform-engineering", "--sandbox"]) == 0  # a read that missed is no change
+    out = capsys.readouterr().out
+    assert "#1232 was already acknowledged" in out
+    assert "observer role" in out and "No incident 99999" in out
+
+
+def test_ask_exit_status_is_4_while_a_change_waits_for_confirmation(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    number = triggered_number(build_sandbox("demo"))
+    model = ScriptedModel([calls(call("acknowledge_incidents", {"incidents": [str(number)]})),
+                           say(f"I prepared acknowledging #{number}.")])
+    monkeypatch.setattr("bot.agent.agent.make_chat_model", lambda settings: model)
+    assert main(["ask", f"could you acknowledge {number} for me", "--sandbox"]) == 4
+    assert "not done: confirm it in" in capsys.readouterr().out
+
+
+def test_a_change_pagerduty_did_not_confirm_is_not_a_success() -> None:
+    unconfirmed = ToolResult("error", {"executed": {"ok": False, "maybe_applied": True}},
+                             error="PagerDuty did not confirm this change.")
+    turn = Turn("PagerDuty did not confirm this change.", "command",
+                tool_calls=[ToolCallRecord("acknowledge_incidents", {"incidents": ["1252"]}, unconfirmed)])
+    assert ask_exit_status("ack 1252", turn) == WRITE_NOT_DONE
+    timed_out = Turn("PagerDuty did not answer in time: … If it was a change, check in PagerDuty.", "command")
+    assert ask_exit_status("ack 1252", timed_out) == WRITE_NOT_DONE
+
+
+def test_ask_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["ask", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for line in ("0  answered", "2  nothing was asked", "3  a change was asked for and not made",
+                 "4  a change was prepared and waits for a confirmation"):
+        assert line in out
+
+
+def test_ask_json_timings_always_have_total_llm_and_tools(capsys: pytest.CaptureFixture[str]) -> None:
+    for message in ("oncal platform-engineering", "ack 1252?", "help", "oncall platform-engineering"):
+        timings = ask_json(capsys, message, "--sandbox", status=3 if "?" in message else 0)["timings"]
+        assert list(timings) == ["total", "llm", "tools"], message
+        assert timings["llm"] == 0.0  # command mode: no model call
+
+
+def test_ask_says_a_too_long_message_is_too_long(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "x" * 5000, "--sandbox"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "alex: That message is too long (5,000 characters; the limit is 2,100).\n"
+    assert captured.out == ""
+
+
+def test_terminal_replies_are_plain_text_not_slack_mrkdwn(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    reply = ("*Two incidents* are open :rotating_light: since <!date^1773151200^{date_short_pretty} {time}|Tue 10 Mar "
+             "10:00>: see <https://acme.pagerduty.com/incidents/PX1|#1252> and **#1251**; type `ack 1252` "
+             ":sparkles: to take it.")
+    model = ScriptedModel([say(reply)])
+    monkeypatch.setattr("bot.agent.agent.make_chat_model", lambda settings: model)
+    assert main(["ask", "what is going on?", "--sandbox"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == ('Two incidents are open 🚨 since Tue 10 Mar 10:00: see #1252 '
+                                   '(https://acme.pagerduty.com/incidents/PX1) and #1251; type "ack 1252" to take it.')
+
+
+def test_every_command_and_option_has_a_help_text() -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    listed = {choice.dest: choice.help for choice in commands._choices_actions}
+    assert set(listed) == set(commands.choices)
+    for name, sub in commands.choices.items():
+        assert listed[name], f"alex --help lists {name} without a line"
+        assert sub.description, f"alex {name} --help has no description"
+        for action in sub._actions:
+            assert action.help and action.help != argparse.SUPPRESS, f"alex {name} {action.option_strings}"
+    for action in parser._actions:
+        assert action.help, action.option_strings
+
+
+def test_version_is_the_installed_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"alex {version('alex')}\n"
+
+
+def test_make_ask_runs_one_question_without_activating_the_virtualenv(tmp_path: Path) -> None:
+    venv = Path(sys.executable).parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "PAGERDUTY_", "ALEX_", "MAKE"))}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if Path(p) != venv / "bin")
+    make = ["make", "-s", "-f", str(REPO / "Makefile"), f"VENV={venv}", "-o", f"{venv}/.installed", "ask"]
+    done = subprocess.run([*make, 'Q=who\'s on call for "platform-engineering"?'], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("On call for platform-engineering (Platform Engineering) now:")
+    usage = subprocess.run(make, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    assert usage.returncode != 0 and 'usage: make ask Q="oncall platform-engineering"' in usage.stderr
+
+
+# -- the chat: too long, goodbye -------------------------------------------------------------------
+
+def test_chat_says_a_too_long_message_is_too_long_and_goes_on(tmp_path: Path) -> None:
+    done = run_chat(tmp_path, "x" * 5000 + "\noncall platform-engineering\nquit\n")
+    assert done.returncode == 0, done.stderr
+    asked, answered = done.stdout.split("\nyou> ")[1:3]
+    assert "That message is too long (5,000 characters; the limit is 2,100). Nothing was sent" in asked
+    assert "couldn't match" not in asked and "Commands (exact" not in asked
+    assert "Platform Primary" in answered
+    assert done.stdout.rstrip().endswith("quit\nBye.")
+
+
+# -- the chat on a terminal: Ctrl-C, Ctrl-D, the width ---------------------------------------------
+
+_ON_A_TERMINAL = ("import fcntl, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+                  "from bot.cli import main; sys.exit(main(sys.argv[1:]))")
+"""The child makes the pseudo-terminal its controlling terminal, so the Ctrl-C key sends SIGINT."""
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class TerminalChat:
+    """``alex chat --sandbox`` on a pseudo-terminal, as a person runs it: keys in, the screen out."""
+
+    def __init__(self, tmp_path: Path, *extra: str, columns: int = 100, env: dict[str, str] | None = None,
+                 sandbox: bool = True) -> None:
+        import fcntl
+        import struct
+        import termios
+
+        master, child = os.openpty()
+        fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith(("OPENAI_", "PAGERDUTY_", "ALEX_")) and k not in ("NO_COLOR", "COLUMNS", "LINES")}
+        base |= {"ALEX_STATE_PATH": str(tmp_path / "chat-state.sqlite3"), "PYTHONPATH": str(REPO),
+                 "PYTHONIOENCODING": "utf-8", "TERM": "dumb", **(env or {})}
+        where = ["--sandbox"] if sandbox else []
+        self.process = subprocess.Popen([sys.executable, "-c", _ON_A_TERMINAL, "chat", *where, *extra],
+                                        stdin=child, stdout=child, stderr=child, start_new_session=True,
+                                        env=base, cwd=tmp_path)
+        os.close(child)
+        self.master = master
+        self.pending = ""
+
+    def expect(self, text: str, timeout: float = 60.0) -> str:
+        """The screen up to and including ``text`` (colour codes out, CRLF as LF); fails if it never comes."""
+        deadline = time.monotonic() + timeout
+        while text not in self.pending:
+            ready, _, _ = select.select([self.master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise AssertionError(f"never saw {text!r}; the screen ends with {self.pending[-600:]!r}")
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"the chat ended before {text!r}; the screen ends with {self.pending[-600:]!r}")
+            self.pending += _ESCAPES.sub("", chunk.decode("utf-8", "replace")).replace("\r\n", "\n")
+        end = self.pending.index(text) + len(text)
+        seen, self.pending = self.pending[:end], self.pending[end:]
+        return seen
+
+    def keys(self, typed: str) -> None:
+        os.write(self.master, typed.encode())
+
+    def ctrl_c_at_the_prompt(self, then: str) -> str:
+        """Press Ctrl-C at ``you>`` and see ``then``. Once more if nothing came: CPython's readline misses a
+        SIGINT landing just while it handles a key (it checks signals only when its select is interrupted),
+        and a second one brings both (one KeyboardInterrupt)."""
+        self.keys("\x03")
+        try:
+            return self.expect(then, timeout=5)
+        except AssertionError:
+            self.keys("\x03")
+            return self.expect(then)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        return self.process.wait(timeout)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        os.close(self.master)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[list[TerminalChat]]:
+    opened: list[TerminalChat] = []
+    yield opened
+    for chat in opened:
+        chat.close()
+
+
+needs_a_pty = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+
+
+@needs_a_pty
+def test_ctrl_c_at_the_prompt_clears_the_line_and_keeps_the_chat(tmp_path: Path,
+                                                                 terminal: list[TerminalChat]) -> None:
+    chat = TerminalChat(tmp_path)
+    terminal.append(chat)
+    chat.expect("\nyou> ")
+    chat.keys("incid")
+    chat.expect("incid")  # echoed
+    chat.ctrl_c_at_the_prompt("(Ctrl-C clears the line; Ctrl-D or quit leaves the chat.)")
+    chat.expect("\nyou> ")
+    chat.keys("oncall platform-engineering\r")
+    answer = chat.expect("\nyou> ")
+    assert answer.startswith("oncall platform-engineering\n")  # the typed "incid" was dropped
+    assert "On call for platform-engineering" in answer
+    assert "Ctrl-D or quit" not in chat.ctrl_c_at_the_prompt("\nyou> ")  # the hint is shown once
+    chat.keys("\x04")  # Ctrl-D leaves, with a goodbye
+    assert chat.expect("Bye.")
+    assert chat.wait() == 0
+
+
+@needs_a_pty
+def test_ctrl_c_while_alex_answers_cancels_that_answer_not_the_chat(tmp_path: Path,
+                                                                     terminal: list[TerminalChat]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as model_server:  # accepts, never answers: a stuck model
+        model_server.settimeout(60)
+        port = model_server.getsockname()[1]
+        chat = TerminalChat(tmp_path, env={"OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+                                           "ALEX_LLM_TIMEOUT_SECONDS": "300", "ALEX_LLM_MAX_RETRIES": "0"})
+        terminal.append(chat)
+        chat.expect("\nyou> ")
+        chat.keys("what is going on with payments today\r")
+        connection, _ = model_server.accept()
+        with connection:
+            assert connection.recv(1)  # alex is waiting for the model
+            chat.keys("\x03")
+            cancelled = chat.expect("\nyou> ", timeout=30)
+            assert "Cancelled: that answer was stopped. The chat goes on." in cancelled
+            chat.keys("oncall platform-engineering\r")  # an exact command: answered without the model
+            assert "On call for platform-engineering" in chat.expect("\nyou> ")
+            chat.keys("quit\r")
+            chat.expect("Bye.")
+            assert chat.wait() == 0
+
+
+@needs_a_pty
+def test_chat_wraps_at_word_boundaries_to_the_terminal_width(tmp_path: Path,
+                                                             terminal: list[TerminalChat]) -> None:
+    chat = TerminalChat(tmp_path, columns=60)
+    terminal.append(chat)
+    banner = chat.expect("\nyou> ")
+    chat.keys("help\r")
+    shown = chat.expect("\nyou> ")
+    for screen in (banner, shown):
+        assert max(len(line) for line in screen.splitlines()) <= 60
+    words = set(shown.split())
+    cut = [word for word in clean(help_text()).split() if word not in words]
+    assert cut == []  # every word of the help is whole on the screen
+    assert "\n  patterns, e.g." in shown  # a bullet's next line hangs under its text
+    chat.keys("quit\r")
+    chat.expect("Bye.")
+
+
+class _HoldWrites(BaseHTTPRequestHandler):
+    """Forwards to ``target``; a write (PUT) is held until ``release`` is set, after telling ``arrived``
+    (a subclass per test sets the three)."""
+
+    target: ClassVar[str]
+    arrived: ClassVar[threading.Event]
+    release: ClassVar[threading.Event]
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.command == "PUT":
+            type(self).arrived.set()
+            assert type(self).release.wait(60)
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "content-length", "connection", "accept-encoding")}
+        request = urllib.request.Request(self.target + self.path, data=body or None, method=self.command,
+                                         headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, answer_headers, data = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as refused:
+            status, answer_headers, data = refused.code, refused.headers, refused.read()
+        self.send_response(status)
+        for key, value in answer_headers.items():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
+                self.send_header(key, value)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = _forward
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@needs_a_pty
+def test_ctrl_c_while_a_typed_change_is_sent_lets_it_finish(tmp_path: Path, terminal: list[TerminalChat]) -> None:
+    number = triggered_number(build_sandbox("demo"))
+    with alex_sandbox("--now", DEFAULT_NOW.isoformat()) as served:
+        class Holder(_HoldWrites):
+            target = served.url
+            arrived = threading.Event()
+            release = threading.Event()
+
+        proxy = ThreadingHTTPServer(("127.0.0.1", 0), Holder)
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        try:
+            chat = TerminalChat(tmp_path, sandbox=False, env={
+                "PAGERDUTY_API_URL": f"http://127.0.0.1:{proxy.server_address[1]}",
+                "PAGERDUTY_USER_API_KEY": "sandbox-manager-token"})
+            terminal.append(chat)
+            chat.expect("\nyou> ")
+            chat.keys(f"ack {number}\r")
+            assert Holder.arrived.wait(60)  # the acknowledgement is on its way to PagerDuty
+            chat.keys("\x03")
+            assert "it finishes first" in chat.expect("so it is not left half done)")
+            Holder.release.set()
+            done = chat.expect("\nyou> ")
+            assert f"Acknowledged #{number}." in done
+            chat.keys("quit\r")
+            chat.expect("Bye.")
+            assert chat.wait() == 0
+        finally:
+            Holder.release.set()
+            proxy.shutdown()
+            proxy.server_close()

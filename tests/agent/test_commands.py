@@ -20,7 +20,10 @@ from bot.agent.turn import Turn
 from bot.sandbox import Sandbox, build_sandbox
 from bot.sandbox.model import Incident, World
 from bot.tools.registry import TOOLS_BY_NAME
-from tests.tools.conftest import MANAGER_EMAIL, OBSERVER_EMAIL, ContextFactory
+from tests.tools.conftest import MANAGER_EMAIL, OBSERVER_EMAIL, ContextFactory, large
+
+FIXTURES = (large,)
+"""The large account (10,000 open incidents), from the tools tests' fixtures."""
 
 RESPONDER_EMAIL = "aisha.khan@acme-payments.example"  # Aisha Khan, Responder on Platform, Europe/London
 
@@ -372,6 +375,26 @@ async def test_incidents_show_the_open_count_and_patterns(demo: Sandbox, make_ct
     assert any(line.startswith("• Flapping: “auth-service /healthz check failing”") for line in lines)
     # A title from PagerDuty stays on its own bullet: it cannot forge lines.
     assert all(line.startswith(("•", "…", "Patterns:", "Times are")) for line in lines[1:])
+    # MTTA and MTTR are over different incidents: the line says which (13 min vs 4.8 min is no paradox).
+    assert ("• Median time to acknowledge 13 min (26 acknowledged, 20 of them still open), "
+            "to resolve 4.8 min (22 resolved, 16 never acknowledged)") in lines
+
+
+async def test_incidents_on_a_large_account_count_every_status(large: Sandbox, make_ctx: ContextFactory) -> None:
+    """10,000 open: the split is the account's (not that of the newest read), the oldest open incident is
+    the real one (days old, not "0 h"), and the patterns say which sample they come from."""
+    world = large.world
+    triggered = len(open_incidents(world, "triggered"))
+    acknowledged = len(open_incidents(world, "acknowledged"))
+    oldest = min(open_incidents(world), key=lambda i: i.created_at)
+    turn = await run(large, make_ctx, "incidents")
+    lines = turn.reply.splitlines()
+    assert lines[0] == f"10,000 open incidents ({triggered:,} triggered, {acknowledged:,} acknowledged):"
+    days = round((world.now - oldest.created_at).total_seconds() / 86400)
+    assert any(line.startswith(f"Oldest open: #{oldest.number} ") and line.endswith(f"open {days} days")
+               for line in lines) and days >= 2
+    assert (f"Patterns in the 100 newest of {triggered:,} triggered and the 100 newest of {acknowledged:,} "
+            "acknowledged:") in lines
 
 
 async def test_incidents_of_one_service(demo: Sandbox, make_ctx: ContextFactory) -> None:
@@ -379,6 +402,25 @@ async def test_incidents_of_one_service(demo: Sandbox, make_ctx: ContextFactory)
     turn = await run(demo, make_ctx, "incidents payments-api")
     assert turn.reply.startswith(f"{count} open incidents on payments-api")
     assert turn.tool_calls[0].arguments == {"limit": 10, "service": "payments-api"}
+
+
+async def test_oncall_lists_a_person_once_per_level(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    """Diego is a direct target of Payments level 2 and on its schedule now: one entry, both ways named."""
+    turn = await run(demo, make_ctx, "oncall payments-api")
+    assert "• Level 2: Diego Alvarez (direct, and Payments Secondary), always on call" in turn.reply.splitlines()
+    policy = await run(demo, make_ctx, "policy Payments")
+    level_2 = next(line for line in policy.reply.splitlines() if line.startswith("• Level 2:"))
+    assert level_2.count("Diego Alvarez") == 2  # the target named, then on call now once
+    assert "on call now: Diego Alvarez, always on call; escalates after 30 min" in level_2
+
+
+async def test_oncall_me_next_week_does_not_repeat_the_shift_as_next(demo: Sandbox,
+                                                                     make_ctx: ContextFactory) -> None:
+    turn = await run(demo, make_ctx, "oncall me next week")
+    lines = turn.reply.splitlines()
+    assert lines[:2] == ["You are on call next week (Mon 16 Mar 00:00 – Mon 23 Mar 00:00):",
+                         "• Platform Engineering level 1 (Platform Primary), Tue 10 Mar 15:00 – Mon 16 Mar 09:00"]
+    assert lines[2] == "Next: Platform Engineering level 2 (Platform Secondary), Mon 23 Mar 05:00 – Mon 30 Mar 04:00."
 
 
 async def test_gaps_in_the_askers_zone(demo: Sandbox, make_ctx: ContextFactory) -> None:

@@ -7,11 +7,13 @@ import io
 from bot.agent.text import (
     CONFIRM_PROMPT,
     clean,
+    plain,
     render_outcome,
     render_proposal,
     render_stats,
     render_turn,
     use_color,
+    wrap,
 )
 from bot.agent.turn import Turn, Usage
 from bot.tools.base import Operation, Proposal
@@ -94,3 +96,56 @@ def test_stats_line() -> None:
     turn = Turn("x", "llm", pd_requests=3, llm_calls=2, usage=Usage(100, 20), timings={"total": 812.4})
     assert render_stats(turn) == "(LLM · 3 PagerDuty requests · 2 LLM calls · 120 tokens · 812 ms)"
     assert render_stats(Turn("x", "command", pd_requests=1)) == "(command mode · 1 PagerDuty request · 0 LLM calls)"
+
+
+def test_slack_mrkdwn_becomes_plain_text() -> None:
+    assert plain("*Payments* is **down**; type `ack 1252`") == 'Payments is down; type "ack 1252"'
+    assert plain('`override "Platform Primary" me tomorrow`') == '\'override "Platform Primary" me tomorrow\''
+    assert plain("since <!date^1773151200^{date_short_pretty} {time}|Tue 10 Mar 10:00>") == "since Tue 10 Mar 10:00"
+    assert plain("at <!date^1773151200^{time}>") == "at Tue 10 Mar 14:00 UTC"
+    assert plain("<!here> ask <@U123|sam> in <#C42|inc-1252>") == "@here ask @sam in #inc-1252"
+    assert plain("<mailto:sam@acme.example|sam@acme.example>") == "sam@acme.example"
+    assert plain(":warning: disk full :custom_party: now") == "⚠ disk full now"
+    assert plain("_maybe_ ~not~ &lt;b&gt; &amp;") == "maybe not <b> &"
+    assert plain("```\nplain block\n```") == "plain block\n"
+
+
+def test_plain_text_that_only_looks_like_mrkdwn_is_left_alone() -> None:
+    for text in ("CDN origin 5xx for /checkout/*", "incidents [mine|<service>]", "5 * 3 * 2", "read_only_user",
+                 "at 14:00:00", "ratio 2:1:3", "note: done", "a <b> c"):
+        assert plain(text) == text
+
+
+def test_bold_is_bold_with_colour_and_code_is_cyan() -> None:
+    assert plain("*Down* `ack 1`", color=True) == '\033[1mDown\033[0m \033[36m"ack 1"\033[0m'
+
+
+def test_escape_sequences_cannot_be_smuggled_through_entities() -> None:
+    assert "\x1b" not in clean("title &#27;[2J &#x1b;[31m")
+
+
+def test_wrap_breaks_at_spaces_with_hanging_indents() -> None:
+    text = ("• oncall [<service>|<schedule>|<policy>|me] [<window>]: who is on call, e.g. oncall me\n"
+            "│   #1001 Payment gateway timeouts on the checkout path in eu-west-1\n"
+            "short line")
+    assert wrap(text, 40).splitlines() == [
+        "• oncall",
+        "  [<service>|<schedule>|<policy>|me]",
+        "  [<window>]: who is on call, e.g.",
+        "  oncall me",
+        "│   #1001 Payment gateway timeouts on",
+        "│   the checkout path in eu-west-1",
+        "short line"]
+    assert wrap(text, None) == text  # not a terminal: lines stay whole
+
+
+def test_wrap_ignores_colour_codes_and_keeps_long_words_whole() -> None:
+    red = "\033[31mfailed\033[0m"
+    assert wrap(f"{red} " * 8, 30).splitlines() == [" ".join([red] * 4)] * 2
+    url = "https://acme.pagerduty.com/incidents/PXXXXXXXXXXXXXXXXXXXXXXXXXX"
+    assert wrap(f"see {url} now", 30).splitlines() == ["see", url, "now"]
+
+
+def test_banner_like_text_within_the_width_is_unchanged() -> None:
+    text = "  - who is on call?\nType help."
+    assert wrap(text, 80) == text

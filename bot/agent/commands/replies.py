@@ -150,10 +150,11 @@ def _incidents(data: Data, args: Args) -> list[str]:
     total = int(data.get("total") or 0)
     rows: list[dict[str, Any]] = data.get("incidents") or []
     patterns: dict[str, Any] = data.get("patterns") or {}
-    by_status: dict[str, int] = patterns.get("by_status") or {}
-    statuses = ", ".join(f"{by_status[s]} {s}" for s in ("triggered", "acknowledged", "resolved") if by_status.get(s))
-    lines = [f"{plural(total, 'open incident')}{_incident_scope(args)}" + (f" ({statuses})" if statuses else "")
-             + ":"]
+    by_status: dict[str, int] = data.get("by_status") or {}  # exact counts, not the sample's
+    statuses = ", ".join(f"{by_status[s]:,} {s}" for s in ("triggered", "acknowledged", "resolved")
+                         if by_status.get(s))
+    lines = [f"{total:,} open incident{'' if total == 1 else 's'}{_incident_scope(args)}"
+             + (f" ({statuses})" if statuses else "") + ":"]
     for row in rows:
         parts = [str(row.get("service") or "?"), str(row.get("status")), f"{row.get('urgency')} urgency"]
         if row.get("priority"):
@@ -164,13 +165,27 @@ def _incidents(data: Data, args: Args) -> list[str]:
             parts.append(", ".join(row["assignees"]))
         lines.append(f"{BULLET}#{row.get('number')} {clean(row.get('title'))} ({', '.join(parts)})")
     lines += more(total - len(rows))
-    found = _patterns(patterns, total) if total > 2 else []
+    sample = str(patterns.get("sample") or "")
+    sampled = sample.startswith("the ")  # "the 100 newest of 6,140 triggered and ..."
+    oldest = _oldest(patterns) if total > 1 else ""
+    if oldest and sampled:  # exact (read apart), so not under the sample's heading
+        lines.append(oldest)
+        oldest = ""
+    found = _patterns(patterns, oldest) if total > 2 else []
     if found:
-        lines += ["Patterns:", *bullets(found)]
+        lines += [f"Patterns in {sample.split(' (+')[0]}:" if sampled else "Patterns:", *bullets(found)]
     return lines
 
 
-def _patterns(patterns: dict[str, Any], total: int) -> list[str]:
+def _oldest(patterns: dict[str, Any]) -> str:
+    oldest = patterns.get("oldest_open")
+    if not oldest:
+        return ""
+    return (f"Oldest open: #{oldest.get('number')} {clean(oldest.get('title'))} ({oldest.get('service')}), "
+            f"open {_age(float(oldest.get('age_hours') or 0))}")
+
+
+def _patterns(patterns: dict[str, Any], oldest: str) -> list[str]:
     lines: list[str] = []
     top = patterns.get("top_services") or {}
     if len(top) > 1:
@@ -184,16 +199,29 @@ def _patterns(patterns: dict[str, Any], total: int) -> list[str]:
     for burst in patterns.get("bursts") or []:
         lines.append(f"Burst: {burst.get('count')} incidents on {burst.get('service')} within "
                      f"{burst.get('minutes')} min from {when(burst.get('start'))}")
-    oldest = patterns.get("oldest_open") or patterns.get("oldest_in_sample")
-    if oldest and total > 1:
-        lines.append(f"Oldest open: #{oldest.get('number')} {clean(oldest.get('title'))} "
-                     f"({oldest.get('service')}), open {_age(float(oldest.get('age_hours') or 0))}")
-    mtta, mttr = patterns.get("mtta_min"), patterns.get("mttr_min")
-    times = [f"to acknowledge {_minutes(mtta['median'])}" if mtta else "",
-             f"to resolve {_minutes(mttr['median'])}" if mttr else ""]
-    if any(times):
-        lines.append("Median time " + ", ".join(t for t in times if t))
+    if oldest:
+        lines.append(oldest)
+    times = durations_text(patterns.get("mtta_min"), patterns.get("mttr_min"))
+    if times:
+        lines.append(times)
     return lines
+
+
+def durations_text(mtta: Any, mttr: Any) -> str:
+    """``Median time to acknowledge 13 min (26 acknowledged, 20 of them still open), to resolve 4.8 min
+    (22 resolved, 16 never acknowledged)``: each over its own incidents, and saying which."""
+    times = []
+    if isinstance(mtta, dict) and isinstance(mtta.get("median"), int | float):
+        over = plural(int(mtta.get("n") or 0), "acknowledged", "acknowledged")
+        if mtta.get("still_open"):
+            over += f", {mtta['still_open']} of them still open"
+        times.append(f"to acknowledge {_minutes(float(mtta['median']))} ({over})")
+    if isinstance(mttr, dict) and isinstance(mttr.get("median"), int | float):
+        over = plural(int(mttr.get("n") or 0), "resolved", "resolved")
+        if mttr.get("never_acknowledged"):
+            over += f", {mttr['never_acknowledged']} never acknowledged"
+        times.append(f"to resolve {_minutes(float(mttr['median']))} ({over})")
+    return "Median time " + ", ".join(times) if times else ""
 
 
 def _incident(data: Data, args: Args) -> list[str]:
@@ -245,10 +273,19 @@ def _event(event: dict[str, Any]) -> str:
     return text
 
 
+def _via(entry: dict[str, Any]) -> str:
+    """`` (Payments Primary)``, `` (direct, and Payments Secondary)`` when one person is on call at a
+    level through several targets, or nothing for a direct target alone."""
+    also = [str(v) for v in entry.get("also_via") or []]
+    if not also:
+        return f" ({entry['schedule']})" if entry.get("schedule") else ""
+    return f" ({entry.get('schedule') or 'direct'}, and {join_and(also)})"
+
+
 def _person(person: dict[str, Any], *, at_now: bool, schedule: bool = True) -> str:
     text = str(person.get("name"))
-    if schedule and person.get("schedule"):
-        text += f" ({person['schedule']})"
+    if schedule:
+        text += _via(person)
     if person.get("permanent"):
         return text + ", always on call"
     if at_now:
@@ -306,7 +343,7 @@ def _oncall_person(data: Data, args: Args, at_now: bool, said: str) -> list[str]
     stints: list[dict[str, Any]] = data.get("on_call") or []
 
     def stint(s: dict[str, Any]) -> str:
-        where = f"{s.get('policy')} level {s.get('level')}" + (f" ({s['schedule']})" if s.get("schedule") else "")
+        where = f"{s.get('policy')} level {s.get('level')}{_via(s)}"
         if s.get("permanent"):
             return f"{where}, always"
         return f"{where}, " + (f"until {when(s.get('until'))}" if at_now else span(s.get("from"), s.get("until")))
@@ -317,8 +354,7 @@ def _oncall_person(data: Data, args: Args, at_now: bool, said: str) -> list[str]
         lines = [f"{who} {be} not on call {said}."]
     upcoming = data.get("next")
     if upcoming and (not at_now or not stints):
-        where = f"{upcoming.get('policy')} level {upcoming.get('level')}" + (
-            f" ({upcoming['schedule']})" if upcoming.get("schedule") else "")
+        where = f"{upcoming.get('policy')} level {upcoming.get('level')}{_via(upcoming)}"
         lines.append(f"Next: {where}, {span(upcoming.get('from'), upcoming.get('until'))}.")
     if data.get("note"):
         lines.append(str(data["note"]))
