@@ -7,7 +7,10 @@ on proposal cards, ``incident_ack`` / ``incident_resolve`` on incident cards, ``
 the welcome. Bolt verifies request signatures (HTTP), acknowledges events at once and runs
 the listeners after the acknowledgement; :class:`~bot.slack.middleware.IgnoreUnanswerable` drops
 retried deliveries (deduplicated in the shared state, ``rt.state``, so across replicas), bots and edits
-first. Messages over the per-user / per-channel rate limit get a short reply and no answer (no LLM call).
+first; then :class:`~bot.slack.workspace.RefuseOtherWorkspaces`, the rate limit
+(:class:`~bot.slack.rate_limit.RateLimitMessages`: a short reply and no answer, no LLM call) and the
+channel allowlist (:class:`~bot.slack.channels.AllowedChannelsOnly`), each applied once, before any
+listener. Who asks is resolved after the ack, once per request (:func:`~bot.slack.admission.admit`).
 Every write the listeners make (a Confirm click, an Ack/Resolve card button, a typed write command) is
 recorded in the audit log: each listener runs inside :func:`~bot.tools.proposals.audit_scope` naming who
 asked and who confirmed.
@@ -30,7 +33,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logsafe import guard_bolt_verification
 from bot.slack import buttons, conversation, home, linking
+from bot.slack.channels import AllowedChannelsOnly
 from bot.slack.middleware import IgnoreUnanswerable
+from bot.slack.rate_limit import RateLimitMessages
 from bot.slack.render import ASK_ACTION, render_notice
 from bot.slack.runtime import SlackRuntime
 from bot.slack.workspace import RefuseOtherWorkspaces
@@ -48,16 +53,14 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
     app = AsyncApp(client=client, signing_secret=signing_secret or "", logger=log)
     app.use(IgnoreUnanswerable(ttl_s=rt.dedupe_ttl_s, first_delivery=rt.first_delivery))
     app.use(RefuseOtherWorkspaces())
+    app.use(RateLimitMessages(rt))
+    app.use(AllowedChannelsOnly(rt, gated_actions=(buttons.CONFIRM, buttons.CANCEL, buttons.INCIDENT_ACK,
+                                                   buttons.INCIDENT_RESOLVE)))
 
     async def answer(event: dict[str, Any], client: AsyncWebClient, bot_user_id: str | None, *,
                      dm: bool = False) -> None:
         user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
         async with rt.working():
-            refusal = await rt.over_limit(user, channel)
-            if refusal is not None:
-                if refusal:
-                    await conversation.post(client, channel, conversation.thread_of(event), render_notice(refusal))
-                return
             with audit_scope(rt.audit, requested_by=user, confirmed_by=user, via="command", channel=channel,
                              thread_ts=conversation.thread_of(event)):
                 await conversation.answer(rt, client, event, bot_user_id=bot_user_id, dm=dm)

@@ -1,4 +1,5 @@
-"""What the buttons do (each listener has already called ``ack()``).
+"""What the buttons do (each listener has already called ``ack()``; clicks outside the allowed channels
+were refused before, by :class:`~bot.slack.channels.AllowedChannelsOnly`).
 
 Proposal cards (``proposal_confirm`` / ``proposal_cancel``, value = the proposal id):
 
@@ -26,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.conversation import NOT_ALLOWED_HERE, channel_allowed, post, post_ephemeral, thread_id
-from bot.slack.identity import IdentityError
+from bot.slack.admission import Refused, admit
+from bot.slack.conversation import post, post_ephemeral, thread_id
 from bot.slack.proposals_store import PendingProposal
 from bot.slack.render import SlackMessage, render_notice, render_outcome
 from bot.slack.runtime import SlackRuntime
@@ -83,10 +84,9 @@ async def confirm(rt: SlackRuntime, client: AsyncWebClient, body: dict[str, Any]
     stored = await _allowed(rt, client, click)
     if stored is None:
         return
-    try:
-        identity = await rt.identities.resolve(click.user)
-    except IdentityError as exc:
-        await post_ephemeral(client, click.channel, click.user, render_notice(str(exc)), click.thread_ts)
+    identity = await admit(rt, click.user)
+    if isinstance(identity, Refused):
+        await post_ephemeral(client, click.channel, click.user, render_notice(identity.text), click.thread_ts)
         return
     claim = await rt.proposals.claim(click.value, click.user, "confirmed")
     if not await _claimed(client, click, claim.status, claim.pending):
@@ -120,16 +120,12 @@ async def act_on_incident(rt: SlackRuntime, client: AsyncWebClient, body: dict[s
     tool = CARD_ACTIONS[action_id]
     if not click.value:
         return
-    if not channel_allowed(rt, click.channel):
-        await post_ephemeral(client, click.channel, click.user, render_notice(NOT_ALLOWED_HERE), click.thread_ts)
-        return
     if not await rt.proposals.once(f"{tool}:{click.value}:{click.user}", DOUBLE_CLICK_S):
         await post_ephemeral(client, click.channel, click.user, render_notice(ALREADY_CLICKED), click.thread_ts)
         return
-    try:
-        identity = await rt.identities.resolve(click.user)
-    except IdentityError as exc:
-        await post_ephemeral(client, click.channel, click.user, render_notice(str(exc)), click.thread_ts)
+    identity = await admit(rt, click.user)
+    if isinstance(identity, Refused):
+        await post_ephemeral(client, click.channel, click.user, render_notice(identity.text), click.thread_ts)
         return
     refused = refusal(identity.asker, tool)
     if refused is not None:
@@ -156,9 +152,6 @@ async def act_on_incident(rt: SlackRuntime, client: AsyncWebClient, body: dict[s
 
 async def _allowed(rt: SlackRuntime, client: AsyncWebClient, click: Click) -> PendingProposal | None:
     """The stored proposal when ``click.user`` may act on it; otherwise say why (and return None)."""
-    if not channel_allowed(rt, click.channel):
-        await post_ephemeral(client, click.channel, click.user, render_notice(NOT_ALLOWED_HERE), click.thread_ts)
-        return None
     stored = await rt.proposals.get(click.value) if click.value else None
     if stored is None:
         await _replace_buttons(client, click, render_notice(GONE))

@@ -25,7 +25,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent.prompt import suggested_prompts
 from bot.agent.turn import Turn
-from bot.slack.identity import Identity, IdentityError
+from bot.slack.admission import Refused, admit
+from bot.slack.identity import Identity
 from bot.slack.progress import Progress
 from bot.slack.proposals_store import PendingProposal
 from bot.slack.render import SlackMessage, render_notice, render_turn
@@ -38,8 +39,6 @@ log = logging.getLogger("bot.slack.conversation")
 WORKING_STATUS = "is looking into it…"
 LOADING_MESSAGES = ["Reading PagerDuty…", "Checking who is on call…", "Looking at the incidents…"]
 GREETINGS = frozenset({"", "hi", "hello", "hey", "hiya", "yo", "hallo", "start", "hi alex", "hello alex", "hey alex"})
-UNMAPPED_REFUSED = ("alex could not find a PagerDuty account with your Slack e-mail address, and this workspace "
-                    "only answers people who have one. Ask a PagerDuty admin to add you (same e-mail as in Slack).")
 FAILED = "Something went wrong while answering, sorry. Try again, or use an exact command (type `help`)."
 BLOCKS_REJECTED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "too_many_blocks",
                              "only_one_table_allowed", "invalid_attachments"})
@@ -64,13 +63,6 @@ def strip_mention(text: str, bot_user_id: str | None) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-def channel_allowed(rt: SlackRuntime, channel: str, *, dm: bool = False) -> bool:
-    """Whether alex may answer (and act) in ``channel``: DMs always, channels when allowlisted (or no list)."""
-    if dm or channel.startswith("D"):
-        return True
-    return not rt.allowed_channels or channel in rt.allowed_channels
-
-
 def thread_of(event: dict[str, Any]) -> str:
     """The thread an answer goes to: the message's thread, or a new one under the message."""
     return str(event.get("thread_ts") or event["ts"])
@@ -84,23 +76,16 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
                  bot_user_id: str | None, dm: bool = False) -> None:
     """Answer ``event`` (an ``app_mention``, or a ``message`` in a DM) in its thread.
 
-    In a channel that is not allowlisted (``ALEX_ALLOWED_CHANNELS``) the answer is a polite refusal:
-    nobody is looked up and PagerDuty is not asked anything.
+    The channel allowlist and the rate limit were applied before the ack (:mod:`bot.slack.channels`,
+    :mod:`bot.slack.rate_limit`); who asks is resolved here, once (:func:`~bot.slack.admission.admit`).
     """
     channel = str(event["channel"])
     thread_ts = thread_of(event)
-    if not channel_allowed(rt, channel, dm=dm or event.get("channel_type") == "im"):
-        await post(client, channel, thread_ts, render_notice(NOT_ALLOWED_HERE))
-        return
     text = strip_mention(str(event.get("text") or ""), bot_user_id)
     status_shown = await show_working(client, channel, thread_ts, str(event["ts"]))
-    try:
-        identity = await rt.identities.resolve(str(event["user"]))
-    except IdentityError as exc:
-        await post(client, channel, thread_ts, render_notice(str(exc)))
-        return
-    if not identity.mapped and not rt.allow_unmapped_reads:
-        await post(client, channel, thread_ts, render_notice(UNMAPPED_REFUSED))
+    identity = await admit(rt, str(event["user"]), reads=True)
+    if isinstance(identity, Refused):
+        await post(client, channel, thread_ts, render_notice(identity.text))
         return
     if _PASTED_TOKEN.match(text):
         await post(client, channel, thread_ts, render_notice(PASTED_TOKEN))

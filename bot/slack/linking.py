@@ -33,7 +33,8 @@ from bot.pagerduty.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from bot.slack.identity import Identity, IdentityError
+from bot.slack.admission import Refused, admit
+from bot.slack.identity import Identity
 from bot.slack.render.escape import untrusted, when
 from bot.slack.runtime import RATE_LIMITED, SlackRuntime
 from bot.store import AuditEntry, AuditOutcome
@@ -116,10 +117,9 @@ async def _run(rt: SlackRuntime, sub: str, args: list[str], *, user: str, channe
     refusal = await rt.over_limit(user, channel)
     if refusal is not None:
         return refusal or RATE_LIMITED
-    try:
-        identity = await rt.identities.resolve(user)
-    except IdentityError as exc:
-        return f"{exc} Nothing was changed."
+    identity = await admit(rt, user)
+    if isinstance(identity, Refused):
+        return f"{identity.text} Nothing was changed."
     if not _own_account(identity):
         return NO_ACCOUNT if sub == "connect" else "alex has no PagerDuty account for you, so nothing is linked."
     assert identity.asker.user_id is not None

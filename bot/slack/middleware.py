@@ -24,9 +24,10 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.store import DEDUPE_TTL_S
+
 log = logging.getLogger("bot.slack.middleware")
 
-DEDUPE_TTL_S = 3600.0
 DEDUPE_MAX = 10_000
 ACK_STATE_BOUND_S = 0.5
 """The longest the Events ack waits for the shared dedupe."""

@@ -8,8 +8,9 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.agent.agent import Agent
 from bot.slack.approvers import Approvers
@@ -88,6 +89,7 @@ class SlackRuntime:
     """Counts the rate limits when the shared state cannot (see :meth:`over_limit`)."""
     _busy: int = field(default=0, init=False)
     _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self._idle.set()
@@ -114,37 +116,42 @@ class SlackRuntime:
         """True the first time any replica sees this Slack ``event_id`` (within ``dedupe_ttl_s``)."""
         return await self.state.first_seen(f"event:{event_id}", self.dedupe_ttl_s)
 
-    async def over_limit(self, user: str, channel: str) -> str | None:
+    async def over_limit(self, user: str, channel: str, *, bound_s: float | None = None) -> str | None:
         """Count one message from ``user`` in ``channel``; the polite refusal when that is over a limit.
 
         The refusal is returned once per window per user and channel (None afterwards: stay quiet,
-        a flood must not make alex flood the channel back). When the shared state fails, the same limits
-        are counted in this process instead (:class:`~bot.slack.local_limits.LocalLimits`): never unlimited.
+        a flood must not make alex flood the channel back). When the shared state fails, or takes longer
+        than ``bound_s`` (the count runs before the Events ack), the same limits are counted in this
+        process instead (:class:`~bot.slack.local_limits.LocalLimits`): never unlimited.
         """
         limits = self.rate_limits
         if not limits.per_user and not limits.per_channel:
             return None
         try:
-            notice: str | None = None
-            if limits.per_user and not await self.state.hit(f"user:{user}", limits.per_user, limits.window_s):
-                notice = RATE_LIMITED
-            elif limits.per_channel and not await self.state.hit(f"channel:{channel}", limits.per_channel,
-                                                                 limits.window_s):
-                notice = CHANNEL_RATE_LIMITED
-            if notice is None:
-                return None
-            first = await self.state.first_seen(f"rate-notice:{user}:{channel}", limits.window_s)
-        except Exception as exc:
+            return await asyncio.wait_for(self._count_shared(user, channel), bound_s)
+        except Exception as exc:  # TimeoutError, StateUnavailable, a Redis error...
             log.warning("shared rate limits unavailable (%s): counting in this process", type(exc).__name__)
-            local = self._local_limits
-            notice = None
-            if limits.per_user and not local.hit(f"user:{user}", limits.per_user, limits.window_s):
-                notice = RATE_LIMITED
-            elif limits.per_channel and not local.hit(f"channel:{channel}", limits.per_channel, limits.window_s):
-                notice = CHANNEL_RATE_LIMITED
-            if notice is None:
-                return None
-            first = local.first_seen(f"rate-notice:{user}:{channel}", limits.window_s)
+        local = self._local_limits
+        notice: str | None = None
+        if limits.per_user and not local.hit(f"user:{user}", limits.per_user, limits.window_s):
+            notice = RATE_LIMITED
+        elif limits.per_channel and not local.hit(f"channel:{channel}", limits.per_channel, limits.window_s):
+            notice = CHANNEL_RATE_LIMITED
+        if notice is None:
+            return None
+        return notice if local.first_seen(f"rate-notice:{user}:{channel}", limits.window_s) else ""
+
+    async def _count_shared(self, user: str, channel: str) -> str | None:
+        limits = self.rate_limits
+        notice: str | None = None
+        if limits.per_user and not await self.state.hit(f"user:{user}", limits.per_user, limits.window_s):
+            notice = RATE_LIMITED
+        elif limits.per_channel and not await self.state.hit(f"channel:{channel}", limits.per_channel,
+                                                             limits.window_s):
+            notice = CHANNEL_RATE_LIMITED
+        if notice is None:
+            return None
+        first = await self.state.first_seen(f"rate-notice:{user}:{channel}", limits.window_s)
         return notice if first else ""
 
     async def may_approve(self, slack_user_id: str) -> bool:
@@ -162,6 +169,22 @@ class SlackRuntime:
             self._busy -= 1
             if self._busy == 0:
                 self._idle.set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (a middleware's refusal, posted after the ack) counted as in flight like a listener."""
+        self._busy += 1
+        self._idle.clear()
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._spawned_done)
+
+    def _spawned_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("a refusal could not be posted (%s)", type(task.exception()).__name__)
+        self._busy -= 1
+        if self._busy == 0:
+            self._idle.set()
 
     async def idle(self, within: float | None = None) -> bool:
         """Wait until no listener is working; False when ``within`` seconds passed first."""

@@ -87,6 +87,9 @@ async def test_incident_list_has_ack_and_resolve_buttons_per_open_incident(demo:
         assert f"<{row['url']}|#{row['number']}>" in texts(message)
     assert "…and 30 more in <https://acme.pagerduty.com/incidents|PagerDuty>" in texts(message)
     assert "*Patterns*" in texts(message) and "Flapping" in texts(message)
+    # MTTA and MTTR are over different incidents, and say which.
+    assert ("Median time to acknowledge 13 min (26 acknowledged, 20 of them still open), to resolve 4.8 min "
+            "(22 resolved, 16 never acknowledged)") in texts(message)
     # The command reply says the same as the blocks: it is not repeated, but it is the fallback text.
     assert not any(b["type"] == "markdown" for b in message.blocks)
     assert message.text.startswith("40 open incidents")
@@ -147,6 +150,14 @@ async def test_oncall_levels_people_and_until(demo: Sandbox, make_ctx: ContextFa
                      "*Level 3*: Priya Raman, always on call"):
         assert expected in body
     assert f"<!date^{BEN_UNTIL}^{{date_short_pretty}} {{time}}|Tue 10 Mar 15:00 -04:00>" in body
+
+
+async def test_oncall_lists_a_person_once_per_level(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    turn = await run_command(parse_command("oncall payments-api"), make_ctx(demo))  # type: ignore[arg-type]
+    lines = [line for b in rendered(turn).blocks if b["type"] == "section" for line in b["text"]["text"].splitlines()]
+    assert "*Level 2*: Diego Alvarez (direct, and Payments Secondary), always on call" in lines
+    week = await run_command(parse_command("oncall me next week"), make_ctx(demo))  # type: ignore[arg-type]
+    assert "Platform Primary" in texts(rendered(week)) and "Next:" not in texts(rendered(week))
 
 
 async def test_oncall_for_a_schedule_and_for_me(demo: Sandbox, make_ctx: ContextFactory) -> None:
@@ -399,6 +410,14 @@ async def test_large_account_list(large: Sandbox, make_ctx: ContextFactory) -> N
     assert call.result.status == "ok" and call.result.data["total"] > 1000
     message = rendered(turn_of(call))
     assert len(message.blocks) <= 50
+    # The heading's split is the account's; a sample's high-urgency count is not put there as a total.
+    opened = large.world.open_incidents()
+    triggered = sum(1 for i in opened if i.status == "triggered")
+    heading = message.blocks[0]["text"]["text"]
+    assert heading == f"*10,000 open incidents* ({triggered:,} triggered, {10_000 - triggered:,} acknowledged)"
+    oldest = min(opened, key=lambda i: (i.created_at, i.number))
+    assert re.search(rf"Oldest open: #{oldest.number} .*, open \d+ days", texts(message))
+    assert "Patterns from a sample: the 100 newest of" in texts(message)
     assert re.search(r"…and [\d,]+ more in <https://[a-z0-9.-]+\.pagerduty\.com/incidents\|PagerDuty>",
                      texts(message))
 

@@ -18,6 +18,9 @@ OPEN = frozenset({"triggered", "acknowledged"})
 _PD_ID = re.compile(r"[A-Z0-9]{5,20}")
 MAX_TITLE = 150
 MAX_NOTE = 400
+_DURATIONS = (("mtta_min", "to acknowledge", "acknowledged", "still_open", "of them still open"),
+              ("mttr_min", "to resolve", "resolved", "never_acknowledged", "never acknowledged"))
+"""(result key, words, what it is over, the subset's key and words) for the MTTA and MTTR line."""
 Data = dict[str, Any]
 
 
@@ -79,7 +82,34 @@ def incident_card(row: Data) -> list[Block]:
 # --------------------------------------------------------------------------- the list
 
 
-def _pattern_lines(patterns: Data, total: int) -> list[str]:
+def oldest_line(patterns: Data) -> str:
+    """``Oldest open: #1148 … (data-pipeline), open 9 days`` (over every open incident, sampled or not)."""
+    oldest = patterns.get("oldest_open")
+    if not isinstance(oldest, dict):
+        return ""
+    hours = oldest.get("age_hours")
+    age = (f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.0f} h") if isinstance(hours, int | float) else "?"
+    return (f"Oldest open: #{untrusted(oldest.get('number'), 12)} {untrusted(oldest.get('title'), 100)} "
+            f"({untrusted(oldest.get('service'), 60)}), open {age}")
+
+
+def durations_line(patterns: Data) -> str:
+    """Median MTTA and MTTR, each saying which incidents it is over (they are not the same ones)."""
+    parts = []
+    for key, word, counted, extra, extra_word in _DURATIONS:
+        stat = patterns.get(key)
+        if not isinstance(stat, dict) or not isinstance(stat.get("median"), int | float):
+            continue
+        minutes = float(stat["median"])
+        text = f"{word} {minutes:g} min" if minutes < 90 else f"{word} {minutes / 60:.1f} h"
+        over = f"{untrusted(stat.get('n'), 8)} {counted}"
+        if isinstance(stat.get(extra), int) and stat[extra]:
+            over += f", {stat[extra]} {extra_word}"
+        parts.append(f"{text} ({over})")
+    return "Median time " + ", ".join(parts) if parts else ""
+
+
+def _pattern_lines(patterns: Data, *, with_oldest: bool) -> list[str]:
     lines: list[str] = []
     top = patterns.get("top_services") or {}
     if isinstance(top, dict) and len(top) > 1:
@@ -96,21 +126,17 @@ def _pattern_lines(patterns: Data, total: int) -> list[str]:
     for burst in (patterns.get("bursts") or [])[:3]:
         lines.append(f"Burst: {untrusted(burst.get('count'), 8)} incidents on {untrusted(burst.get('service'), 60)} "
                      f"within {untrusted(burst.get('minutes'), 8)} min from {when(burst.get('start'))}")
-    oldest = patterns.get("oldest_open") or patterns.get("oldest_in_sample")
-    if isinstance(oldest, dict) and total > 1:
-        hours = oldest.get("age_hours")
-        age = (f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.0f} h") if isinstance(hours, int | float) else "?"
-        lines.append(f"Oldest open: #{untrusted(oldest.get('number'), 12)} {untrusted(oldest.get('title'), 100)} "
-                     f"({untrusted(oldest.get('service'), 60)}), open {age}")
-    medians = []
-    for key, word in (("mtta_min", "to acknowledge"), ("mttr_min", "to resolve")):
-        stat = patterns.get(key)
-        if isinstance(stat, dict) and isinstance(stat.get("median"), int | float):
-            minutes = float(stat["median"])
-            medians.append(f"{word} {minutes:g} min" if minutes < 90 else f"{word} {minutes / 60:.1f} h")
-    if medians:
-        lines.append("Median time " + ", ".join(medians))
+    if with_oldest and (oldest := oldest_line(patterns)):
+        lines.append(oldest)
+    if durations := durations_line(patterns):
+        lines.append(durations)
     return [f"• {line}" for line in lines]
+
+
+def sampled(data: Data) -> bool:
+    """The patterns come from a sample ("the 100 newest of 6,140 triggered and ..."), not every incident."""
+    sample = (data.get("patterns") or {}).get("sample")
+    return isinstance(sample, str) and sample.startswith("the ")
 
 
 def _scope(args: Data) -> str:
@@ -126,15 +152,15 @@ def _heading(data: Data, args: Data, total: int) -> str:
     statuses = args.get("statuses") or []
     only_open = not statuses or set(statuses) <= OPEN
     noun = ("open incident" if only_open else "incident") + ("" if total == 1 else "s")
-    text = f"*{total} {noun}{_scope(args)}*"
+    text = f"*{total:,} {noun}{_scope(args)}*"
     patterns = data.get("patterns") or {}
-    by_status = patterns.get("by_status") or {}
-    counts = ", ".join(f"{by_status[s]} {s}" for s in ("triggered", "acknowledged", "resolved")
+    by_status = data.get("by_status") or {}  # exact counts; the patterns' are of a sample
+    counts = ", ".join(f"{by_status[s]:,} {s}" for s in ("triggered", "acknowledged", "resolved")
                        if isinstance(by_status.get(s), int) and by_status[s])
     high = (patterns.get("by_urgency") or {}).get("high")
     if counts:
         text += f" ({untrusted(counts, 120)})"
-    if isinstance(high, int) and high:
+    if isinstance(high, int) and high and not sampled(data):  # a sample's count is no account total
         text += f" · {high} high urgency"
     window = data.get("window")
     if isinstance(window, dict) and window.get("start"):  # the shared window echo
@@ -152,7 +178,9 @@ def render_incident_list(data: Data, room: Room, args: Data) -> list[Block]:
     out: list[Block] = []
     if not room.add(out, section(_heading(data, args, total)), keep_blocks=1, keep_chars=TAIL_CHARS):
         return out
-    pattern_lines = _pattern_lines(data.get("patterns") or {}, total) if total > 2 else []
+    patterns = data.get("patterns") or {}
+    oldest = oldest_line(patterns) if total > 1 and sampled(data) else ""
+    pattern_lines = _pattern_lines(patterns, with_oldest=total > 1 and not oldest) if total > 2 else []
     pattern_chars = min(sum(len(line) + 1 for line in pattern_lines) + 20, 1_200)
     shown = 0
     for row in rows:
@@ -163,11 +191,12 @@ def render_incident_list(data: Data, room: Room, args: Data) -> list[Block]:
         shown += 1
     if shown < total:
         out += note(room, more_line(total - shown, everything))
+    if oldest:  # exact (read apart from the sample), so not under its heading
+        out += note(room, oldest)
     if pattern_lines:
         out += pack(room, "*Patterns*", pattern_lines)
-    sample = (data.get("patterns") or {}).get("sample")
-    if isinstance(sample, str) and sample.startswith("the "):
-        out += note(room, f"Patterns from a sample: {untrusted(sample, 200)}")
+    if sampled(data):
+        out += note(room, f"Patterns from a sample: {untrusted(patterns.get('sample'), 200)}")
     return out
 
 

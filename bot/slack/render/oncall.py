@@ -29,10 +29,20 @@ def window_text(window: Any) -> str:
     return text
 
 
+def via(entry: Data) -> str:
+    """`` (Payments Primary)``, `` (direct, and Payments Secondary)`` when one person is on call at a
+    level through several targets, or nothing for a direct target alone."""
+    also = [untrusted(v, 60) for v in (entry.get("also_via") or [])[:4]]
+    if not also:
+        return f" ({untrusted(entry['schedule'], 60)})" if entry.get("schedule") else ""
+    first = untrusted(entry["schedule"], 60) if entry.get("schedule") else "direct"
+    return f" ({first}, and {', '.join(also)})"
+
+
 def person_line(person: Data, *, at_now: bool, schedule: bool = True) -> str:
     text = f"{untrusted(person.get('name'), 60)}"
-    if schedule and person.get("schedule"):
-        text += f" ({untrusted(person['schedule'], 60)})"
+    if schedule:
+        text += via(person)
     if person.get("permanent"):
         return text + ", always on call"
     if at_now:
@@ -109,9 +119,7 @@ def _person(data: Data, room: Room, args: Data) -> list[Block]:
     who, be = ("You", "are") if me else (untrusted(data.get("person"), 60), "is")
 
     def stint(s: Data, now: bool) -> str:
-        where = f"{untrusted(s.get('policy'), 80)} level {untrusted(s.get('level'), 4)}"
-        if s.get("schedule"):
-            where += f" ({untrusted(s['schedule'], 60)})"
+        where = f"{untrusted(s.get('policy'), 80)} level {untrusted(s.get('level'), 4)}{via(s)}"
         if s.get("permanent"):
             return f"{where}, always"
         return f"{where}, " + (f"until {when(s.get('until'))}" if now else span(s.get("from"), s.get("until")))
