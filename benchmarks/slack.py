@@ -1,7 +1,9 @@
 """The Slack path under load: Bolt's real dispatch, signed requests, a fake Slack Web API (tests/fakes).
 
 * one mention, then ``concurrent`` mentions at once: wall time from the first delivery until every
-  listener is idle (the answer posted);
+  listener is idle (the answer posted), and where the CPU of the concurrent run went: the event loop's
+  thread split into the in-process sandbox (its dispatch, timed), the scripted model and alex (the rest:
+  Bolt, the agent, the PagerDuty client, rendering), and the fake Slack server's threads;
 * a burst of ``deliveries`` events: how long each ``app.async_dispatch`` takes to return (the ack
   Slack waits for, 3 s at most).
 
@@ -24,6 +26,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from benchmarks.agent import SandboxCpu
 from benchmarks.model import AlexScript, RoutedModel
 from bot.agent.agent import Agent
 from bot.agent.memory import InMemoryThreadMemory
@@ -49,6 +52,25 @@ class SlackFigures:
     ack_p50_ms: float
     ack_p99_ms: float
     ack_max_ms: float
+    concurrent_cpu: CpuSplit
+    one_cpu: CpuSplit
+
+
+@dataclass
+class CpuSplit:
+    """CPU milliseconds one run used, by whom (the bench shares one process and one event loop)."""
+
+    wall_ms: float
+    alex_ms: float
+    sandbox_ms: float
+    model_ms: float
+    fake_slack_ms: float
+    """The fake Slack Web API's server threads (not alex's)."""
+
+    @property
+    def loop_busy(self) -> float:
+        """Share of the wall time the event loop's thread was on a core (1.0: the run was CPU-bound)."""
+        return round((self.alex_ms + self.sandbox_ms + self.model_ms) / self.wall_ms, 2) if self.wall_ms else 0.0
 
 
 class _Harness:
@@ -56,7 +78,9 @@ class _Harness:
                  llm_latency_s: float) -> None:
         client = AsyncWebClient(token="xoxb-bench", base_url=fake.api_url)
         backend = PagerDutyBackend.for_sandbox(sandbox, default_token("large"))
-        self.rt = SlackRuntime(Agent(RoutedModel(scripts, llm_latency_s), InMemoryThreadMemory()), backend,
+        self.model = RoutedModel(scripts, llm_latency_s)
+        self.sandbox_cpu = SandboxCpu(sandbox)
+        self.rt = SlackRuntime(Agent(self.model, InMemoryThreadMemory()), backend,
                                IdentityResolver(client, backend), WarRooms(client), InMemoryProposalStore(600.0),
                                None, allow_unmapped_reads=True)
         self.app = build_app(self.rt, client=client, signing_secret=SECRET)
@@ -100,6 +124,16 @@ class _Harness:
         await self.settle()
         return (time.perf_counter() - started) * 1000
 
+    async def profiled(self, texts: list[str]) -> CpuSplit:
+        """:meth:`answered`, with where its CPU went."""
+        process, thread = time.process_time(), time.thread_time()
+        sandbox, model = self.sandbox_cpu.seconds, self.model.stats.cpu_s
+        wall = await self.answered(texts)
+        process, thread = time.process_time() - process, time.thread_time() - thread
+        sandbox, model = self.sandbox_cpu.seconds - sandbox, self.model.stats.cpu_s - model
+        return CpuSplit(round(wall, 1), round(max(0.0, thread - sandbox - model) * 1000, 1), round(sandbox * 1000, 1),
+                        round(model * 1000, 1), round(max(0.0, process - thread) * 1000, 1))
+
 
 def _percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p99 of 100 values is the 99th smallest)."""
@@ -115,8 +149,8 @@ async def measure_slack(sandbox: Sandbox, prompt: str, script: AlexScript, *, ll
         harness = _Harness(fake, sandbox, {prompt: script}, llm_latency_s)
         try:
             await harness.answered([prompt])  # warm-up: identity lookups are cached after the first
-            one = await harness.answered([prompt])
-            many = await harness.answered([prompt] * concurrent)
+            one = await harness.profiled([prompt])
+            many = await harness.profiled([prompt] * concurrent)
             acks: list[float] = []
 
             async def timed() -> None:
@@ -126,6 +160,7 @@ async def measure_slack(sandbox: Sandbox, prompt: str, script: AlexScript, *, ll
             await harness.settle()
         finally:
             await harness.rt.aclose()
-    return SlackFigures(round(one, 1), concurrent, round(many, 1), deliveries,
-                        round(statistics.median(acks), 2), round(_percentile(acks, 99), 2), round(max(acks), 2))
+    return SlackFigures(one.wall_ms, concurrent, many.wall_ms, deliveries,
+                        round(statistics.median(acks), 2), round(_percentile(acks, 99), 2), round(max(acks), 2),
+                        many, one)
 

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="FILE", help="where to write the JSON results (default bench-results.json)")
     bench.add_argument("--pd-latency-ms", metavar="MS", help="injected per PagerDuty request (default 80)")
     bench.add_argument("--llm-latency-ms", metavar="MS", help="injected per model call (default 700)")
-    bench.add_argument("--concurrent", metavar="N", help="mentions sent at once through Slack (default 50)")
+    bench.add_argument("--concurrent", metavar="N", help="mentions sent at once through Slack (default 200)")
     bench.add_argument("--deliveries", metavar="N", help="events in the ack-latency burst (default 100)")
     bench.set_defaults(run=_run_bench)
     return parser

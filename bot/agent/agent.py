@@ -26,7 +26,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.agent.commands import Command, Reading, parse_command, read_message, run_command
+from bot.agent.commands import Command, Reading, parse_command, run_command
+from bot.agent.commands.reading import read_parsed
 from bot.agent.commands.run import tool_call
 from bot.agent.llm import ChatModel, make_chat_model
 from bot.agent.loop import Limits, ModelFailed, ToolStart, run_llm_turn
@@ -110,7 +111,7 @@ class Agent:
         if command is not None and command.is_write and self.read_only:
             return _finish(Turn(READ_ONLY_REFUSAL, "command"), started)
         if self.model is None:
-            return await self._without_model(text, ctx, thread_id, started, propose_writes=propose_writes)
+            return await self._without_model(text, command, ctx, thread_id, started, propose_writes=propose_writes)
         if command is not None and self.command_fast_path and not command.question:
             turn = await self._run_command(command, ctx, started, execute_writes=not propose_writes)
             await self._remember(thread_id, [_said("user", text), _said("assistant", turn.reply)])
@@ -122,7 +123,8 @@ class Agent:
                                       channel=channel,
                                       limits=self.limits, transcript=transcript, on_tool_start=on_tool_start)
         except ModelFailed as failed:
-            return await self._fallback(failed, text, ctx, thread_id, started, propose_writes=propose_writes)
+            return await self._fallback(failed, text, command, ctx, thread_id, started,
+                                        propose_writes=propose_writes)
         await self._remember(thread_id, transcript)
         return turn
 
@@ -163,11 +165,12 @@ class Agent:
             text += " If it was a change, check in PagerDuty whether it was applied before repeating it."
         return text
 
-    async def _without_model(self, text: str, ctx: ToolContext, thread_id: str | None, started: float, *,
-                             propose_writes: bool = False) -> Turn:
+    async def _without_model(self, text: str, command: Command | None, ctx: ToolContext, thread_id: str | None,
+                             started: float, *, propose_writes: bool = False) -> Turn:
         """Command mode, no model configured: the command the text is or asks for, else why nothing runs
-        and the closest command; the no-LLM notice once, with what a question was read as."""
-        reading: Reading = read_message(text)
+        and the closest command; the no-LLM notice once, with what a question was read as. ``command`` is
+        ``parse_command(text)``, already made by :meth:`respond`."""
+        reading: Reading = read_parsed(text, command)
         if reading.command is None:
             return _finish(Turn(reading.reply, "command", notice=NO_LLM_NOTICE), started)
         turn = await self._run_command(reading.command, ctx, started, execute_writes=not propose_writes)
@@ -176,10 +179,10 @@ class Agent:
         await self._remember(thread_id, [_said("user", text), _said("assistant", turn.reply)])
         return turn
 
-    async def _fallback(self, failed: ModelFailed, text: str, ctx: ToolContext, thread_id: str | None,
-                        started: float, *, propose_writes: bool = False) -> Turn:
+    async def _fallback(self, failed: ModelFailed, text: str, command: Command | None, ctx: ToolContext,
+                        thread_id: str | None, started: float, *, propose_writes: bool = False) -> Turn:
         """Command mode after the model failed: say so, keep what was already done, run a command if it is one
-        (within what is left of the message's time)."""
+        (within what is left of the message's time). ``command`` is ``parse_command(text)`` from :meth:`respond`."""
         done = failed.turn  # its proposals were never shown to anyone: dropped
         reason = failed.reason.strip().rstrip(".") + "."
         turn = Turn("", "command", tool_calls=list(done.tool_calls), pd_requests=done.pd_requests,
@@ -192,7 +195,7 @@ class Agent:
             return _finish(turn, started)
         # A refused request (an unknown model, a refused setting) is the operator's to fix, and says so.
         unavailable = reason if failed.kind == "refused" else f"The model is unavailable right now. {reason}"
-        reading = read_message(text)
+        reading = read_parsed(text, command)
         if reading.command is None:
             turn.reply = f"{unavailable} Exact commands still work. {reading.reply}"
             return _finish(turn, started)

@@ -18,6 +18,9 @@ Error taxonomy: every failure to get an answer (timeout, connection, 5xx, 429 af
 a refused request, an empty response) is :class:`ModelUnavailable`; a 4xx the server meant (an unknown
 model, a refused parameter) is its subclass :class:`ModelRefused`, whose text is "The model refused the
 request: <the server's message>". Texts never carry the API key.
+
+``openai`` is imported when an :class:`OpenAIChatModel` is made, not with this module: the protocol and
+the error types are needed by every command, the SDK (most of a second to import) only with a model.
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import httpx2
-import openai
 from pydantic import SecretStr
 
 from bot.agent.turn import Usage
 
 if TYPE_CHECKING:
+    import openai
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
     from bot.config import Settings
@@ -125,6 +128,8 @@ class OpenAIChatModel:
         """Optional parameters the server refused: not sent again by this process."""
         key = api_key.get_secret_value() if api_key is not None else ""
         self._secrets = tuple(s for s in (key,) if len(s) >= 4)
+        import openai
+
         # Explicit timeout and retries: the openai defaults (600 s, 2 retries) are far too long for a chat reply.
         self._client = openai.AsyncOpenAI(
             api_key=key or NO_KEY_PLACEHOLDER,
@@ -139,6 +144,8 @@ class OpenAIChatModel:
 
     async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
                        on_text: TextSink | None = None) -> ModelReply:
+        import openai
+
         sink = on_text if self.options.stream else None
         while True:  # bounded: each pass drops one more optional parameter, or ends
             try:
@@ -158,6 +165,8 @@ class OpenAIChatModel:
 
     async def models(self) -> list[str]:
         """The model ids the endpoint offers (``GET /models``)."""
+        import openai
+
         try:
             page = await self._client.models.list()
         except openai.APIError as exc:
@@ -224,6 +233,8 @@ class OpenAIChatModel:
         return (ModelRefused if refused else ModelUnavailable)(self._describe(exc))
 
     def _describe(self, exc: openai.APIError) -> str:
+        import openai
+
         if isinstance(exc, openai.APITimeoutError):
             return "The model did not answer in time."
         if isinstance(exc, openai.APIConnectionError):

@@ -1,8 +1,9 @@
 """The tool-calling loop: one message in, one structured :class:`~bot.agent.turn.Turn` out.
 
-Each step sends the conversation and the tools (strict schemas) to the model; tool calls it asks for
-run through :func:`bot.tools.runner.run_tool`, concurrently when it asks for several at once, and
-their results go back as ``tool`` messages. It is bounded everywhere:
+Each step sends the conversation and the tools (strict schemas, built once per process) to the model;
+tool calls it asks for have their arguments parsed once, when the step is planned, and run through
+:func:`bot.tools.runner.run_parsed`, concurrently when it asks for several at once; their results go back
+as ``tool`` messages. It is bounded everywhere:
 
 * ``max_steps`` model calls; the last one is sent no tools, so the model has to answer;
 * one deadline for the whole message, also set on ``ctx.deadline`` so PagerDuty retries stop too; when
@@ -35,10 +36,10 @@ from bot.agent.llm import ChatModel, ModelRefused, ModelReply, ModelToolCall, Mo
 from bot.agent.memory import sanitize_history
 from bot.agent.prompt import DM, ChannelInfo, system_prompt
 from bot.agent.turn import ToolCallRecord, Turn
-from bot.tools.base import Tool, ToolContext, ToolResult
+from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.resolve import ToolError
-from bot.tools.runner import parse_arguments, run_tool
-from bot.tools.schema import openai_tool
+from bot.tools.runner import parse_arguments, run_parsed
+from bot.tools.schema import openai_tools
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -130,6 +131,8 @@ class _Call:
     call: ModelToolCall
     arguments: dict[str, Any] | str
     tool: Tool[Any] | None = None
+    args: ToolArgs | None = None
+    """The arguments as the tool's model, parsed once when the call is planned."""
     key: tuple[str, str] | None = None
     result: ToolResult | None = None
     """Known without running: an error (unknown tool, bad arguments) or a repeat of an earlier call."""
@@ -145,7 +148,7 @@ class _TurnRun:
         self.on_tool_start = on_tool_start
         self.ctx = ctx
         self.tools = {tool.name: tool for tool in tools}
-        self.schemas = [openai_tool(tool.name, tool.description, tool.args) for tool in tools]
+        self.schemas = openai_tools(tools)
         self.limits = limits
         self.clock = time.monotonic  # the PagerDuty client's clock: ctx.deadline is on it
         self.started = self.clock()
@@ -240,6 +243,7 @@ class _TurnRun:
                 planned.result = ToolResult.fail(exc.message, exc.hint)
                 continue
             planned.tool = tool
+            planned.args = args
             planned.key = (tool.name, args.model_dump_json())
             if planned.key in self.done:
                 planned.repeat = True
@@ -286,10 +290,10 @@ class _TurnRun:
         return results
 
     async def _timed(self, c: _Call) -> ToolResult:
-        assert c.tool is not None
+        assert c.tool is not None and c.args is not None
         started = self.clock()
         try:
-            return await run_tool(c.tool, c.call.arguments, self.ctx)
+            return await run_parsed(c.tool, c.args, self.ctx)
         finally:
             c.duration_ms = (self.clock() - started) * 1000
             self.tool_ms_by_name[c.tool.name] = self.tool_ms_by_name.get(c.tool.name, 0.0) + c.duration_ms

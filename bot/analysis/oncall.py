@@ -31,6 +31,9 @@ class OnCall:
     start: datetime | None = None
     end: datetime | None = None
     """None: on call permanently (no end)."""
+    also_via: tuple[str, ...] = ()
+    """Other schedules (or "direct") that put the same person on call at this level over the same
+    time, merged into this entry by :func:`merge_sources` so a person is listed once per level."""
 
     @property
     def permanent(self) -> bool:
@@ -57,10 +60,13 @@ class PolicyLevels:
 
 @dataclass(frozen=True, slots=True)
 class MyOnCall:
-    """A person's on-call: what is running at ``now`` and the next period that starts later."""
+    """A person's on-call: what is running at ``now`` and the next period that starts later (one not
+    already listed)."""
 
     current: tuple[OnCall, ...]
     upcoming: OnCall | None
+    next_unknown: bool = False
+    """No ``upcoming`` because the next period may be one that was not read (see :func:`my_oncall`)."""
 
 
 def _ref(row: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -112,6 +118,36 @@ def merge_contiguous(entries: Iterable[OnCall]) -> list[OnCall]:
     return merged
 
 
+def _overlaps(a: OnCall, b: OnCall) -> bool:
+    """The two periods share some time (an open bound reaches forever)."""
+    return (a.end is None or b.start is None or b.start < a.end) and (
+        b.end is None or a.start is None or a.start < b.end)
+
+
+def merge_sources(entries: Iterable[OnCall]) -> list[OnCall]:
+    """One entry per person, policy level and stretch of time: when the same person is on call at a
+    level through several targets at once (a direct user target and a schedule, or two schedules),
+    the overlapping entries become one, spanning them all, whose ``also_via`` names the others. A
+    permanent (direct) entry absorbs every other entry of that person at that level."""
+    groups: dict[tuple[str, int, str], list[OnCall]] = {}
+    for entry in merge_contiguous(entries):
+        groups.setdefault((entry.policy_id, entry.level, entry.user_id), []).append(entry)
+    merged: list[OnCall] = []
+    for group in groups.values():
+        kept: list[OnCall] = []
+        for entry in sorted(group, key=_order):
+            last = kept[-1] if kept else None
+            if last is None or not _overlaps(last, entry):
+                kept.append(entry)
+                continue
+            first = last.schedule_name or "direct"
+            via = [v for v in (*last.also_via, entry.schedule_name or "direct", *entry.also_via) if v != first]
+            end = None if last.end is None or entry.end is None else max(last.end, entry.end)
+            kept[-1] = replace(last, end=end, also_via=tuple(dict.fromkeys(via)))
+        merged.extend(kept)
+    return merged
+
+
 def group_levels(rows: Iterable[OnCall], level_counts: Mapping[str, int] | None = None) -> list[PolicyLevels]:
     """Rows grouped by policy (first-seen order), then level ascending, entries by start then name.
 
@@ -119,7 +155,7 @@ def group_levels(rows: Iterable[OnCall], level_counts: Mapping[str, int] | None 
     levels; a policy listed there with no rows at all still appears (with every level empty).
     """
     given = list(rows)
-    merged = merge_contiguous(given)
+    merged = merge_sources(given)
     names: dict[str, str] = {}
     for entry in given:
         names.setdefault(entry.policy_id, entry.policy_name)
@@ -139,12 +175,33 @@ def group_levels(rows: Iterable[OnCall], level_counts: Mapping[str, int] | None 
     return grouped
 
 
-def my_oncall(rows: Iterable[OnCall], now: datetime) -> MyOnCall:
-    """The periods running at ``now`` (permanent first) and the earliest one starting after ``now``."""
-    entries = merge_contiguous(rows)
+def my_oncall(rows: Iterable[OnCall], now: datetime, listed: Iterable[OnCall] = (),
+              listed_until: datetime | None = None) -> MyOnCall:
+    """The periods running at ``now`` (permanent first) and the next one: the earliest starting after
+    ``now`` that is not one of ``listed`` (the periods of a window the answer already shows, a window
+    ending at ``listed_until``), so "next" tells something new.
+
+    ``rows`` are ``/oncalls?earliest=true`` rows: one period per person and policy level from ``now``.
+    When that period is running or listed, the level's following period is unknown and may come
+    before every other candidate; then there is no "next" rather than a wrong one.
+    """
+    entries = merge_sources(rows)
+    shown = list(listed)
     current = tuple(sorted((e for e in entries if e.covers(now)), key=_order))
-    later = [e for e in entries if e.start is not None and e.start > now]
+    later: list[OnCall] = []
+    unknown_from: list[datetime] = []  # where a level's following (unread) period could start
+    for entry in entries:
+        is_listed = any((s.policy_id, s.level, s.user_id) == (entry.policy_id, entry.level, entry.user_id)
+                        and _overlaps(s, entry) for s in shown)
+        if is_listed or entry.covers(now):
+            if entry.end is not None:
+                after = max(entry.end, listed_until) if is_listed and listed_until else entry.end
+                unknown_from.append(after)
+        elif entry.start is not None and entry.start > now:
+            later.append(entry)
     upcoming = min(later, key=lambda e: (e.start, e.level, e.policy_name)) if later else None
+    if unknown_from and (upcoming is None or (upcoming.start is not None and upcoming.start > min(unknown_from))):
+        return MyOnCall(current, None, next_unknown=True)
     return MyOnCall(current, upcoming)
 
 

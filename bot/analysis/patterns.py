@@ -11,6 +11,9 @@ list is ordered deterministically so the same incidents always give the same ans
   came back after resolving: that is what makes it a flap rather than a pile of open duplicates).
 * **Bursts**: at least 5 incidents on one service within 15 minutes.
 * **Oldest open**, **ack ratio** (acknowledged / open) and **MTTA / MTTR** in minutes (median, mean).
+  They are over different incidents, and the result says which: MTTA over the acknowledged ones
+  (open or resolved: ``still_open``), MTTR over the resolved ones (``never_acknowledged``: resolved
+  without anyone acknowledging, typically alerts that cleared by themselves).
 """
 
 from __future__ import annotations
@@ -121,6 +124,10 @@ class Patterns:
     ack_ratio: float | None
     mtta: Durations | None
     mttr: Durations | None
+    acknowledged_still_open: int = 0
+    """Of the incidents MTTA is over, how many are still open."""
+    resolved_never_acknowledged: int = 0
+    """Of the incidents MTTR is over, how many were resolved without an acknowledgement."""
 
     def as_dict(self, tz: ZoneInfo) -> dict[str, Any]:
         """Compact JSON-ready form; times in ``tz``."""
@@ -141,9 +148,12 @@ class Patterns:
                                   "age_hours": o.age_hours}
         if self.ack_ratio is not None:
             out["ack_ratio"] = self.ack_ratio
-        for name, value in (("mtta_min", self.mtta), ("mttr_min", self.mttr)):
-            if value is not None:
-                out[name] = {"median": value.median, "mean": value.mean, "n": value.count}
+        if self.mtta is not None:
+            out["mtta_min"] = {"median": self.mtta.median, "mean": self.mtta.mean, "n": self.mtta.count,
+                               "still_open": self.acknowledged_still_open}
+        if self.mttr is not None:
+            out["mttr_min"] = {"median": self.mttr.median, "mean": self.mttr.mean, "n": self.mttr.count,
+                               "never_acknowledged": self.resolved_never_acknowledged}
         return out
 
 
@@ -156,13 +166,17 @@ def normalize_title(title: str) -> str:
 
 
 def compute_patterns(incidents: Sequence[IncidentFact], now: datetime, *,
-                     history: Sequence[IncidentFact] = (), top: int = TOP) -> Patterns:
+                     history: Sequence[IncidentFact] = (), oldest: Sequence[IncidentFact] = (),
+                     top: int = TOP) -> Patterns:
     """Patterns of ``incidents``; ``history`` (e.g. recently resolved ones) adds evidence for flapping
-    and MTTA/MTTR only. An incident in both (same number) counts once."""
+    and MTTA/MTTR only, ``oldest`` (open incidents older than a sample of the newest) for the oldest
+    open one only. An incident in both (same number) counts once."""
     numbers = {f.number for f in incidents}
     evidence = [*incidents, *(f for f in history if f.number not in numbers)]
     open_ = [f for f in incidents if f.is_open]
     acked = sum(1 for f in open_ if f.status == "acknowledged")
+    acknowledged = [f for f in evidence if f.acknowledged_at is not None]
+    resolved = [f for f in evidence if f.resolved_at is not None]
     return Patterns(
         incidents=len(incidents),
         by_status=_ranked(Counter(f.status for f in incidents)),
@@ -171,10 +185,12 @@ def compute_patterns(incidents: Sequence[IncidentFact], now: datetime, *,
         repeated_titles=repeated_titles(incidents)[:top],
         flapping=flapping(evidence)[:top],
         bursts=bursts(incidents)[:top],
-        oldest_open=oldest_open(incidents, now),
+        oldest_open=oldest_open([*incidents, *oldest], now),
         ack_ratio=round(acked / len(open_), 2) if open_ else None,
-        mtta=durations(f.acknowledged_at - f.created_at for f in evidence if f.acknowledged_at is not None),
-        mttr=durations(f.resolved_at - f.created_at for f in evidence if f.resolved_at is not None),
+        mtta=durations(f.acknowledged_at - f.created_at for f in acknowledged if f.acknowledged_at is not None),
+        mttr=durations(f.resolved_at - f.created_at for f in resolved if f.resolved_at is not None),
+        acknowledged_still_open=sum(1 for f in acknowledged if f.is_open),
+        resolved_never_acknowledged=sum(1 for f in resolved if f.acknowledged_at is None),
     )
 
 

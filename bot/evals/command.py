@@ -1,4 +1,8 @@
-"""``alex eval [--cases FILE|DIR] [--k N] [--json]``: run the eval cases against the configured model."""
+"""``alex eval [--cases FILE|DIR] [--k N] [--json]``: run the eval cases against the configured model.
+
+Only the parser is built at import time: the eval machinery (the loop, the model adapter) is imported when
+the command runs, so other ``alex`` commands do not pay for it at start-up.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,11 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.evals.cases import CaseFileError, EvalCase, check_case, load_cases, select
-from bot.evals.report import EvalReport, RunRecord
-from bot.evals.runner import EvalAborted, run_eval
+if TYPE_CHECKING:
+    from bot.evals.cases import EvalCase
+    from bot.evals.report import EvalReport, RunRecord
 
 DEFAULT_CASES = Path(__file__).resolve().parents[2] / "tests" / "evals" / "cases"
 NO_MODEL = ("alex eval needs an LLM: set OPENAI_API_KEY (api.openai.com), or OPENAI_BASE_URL for an "
@@ -38,6 +42,8 @@ def run_eval_command(args: argparse.Namespace) -> int:
     from bot.agent.llm import make_chat_model
     from bot.agent.loop import Limits
     from bot.config import Settings
+    from bot.evals.cases import CaseFileError, load_cases, select
+    from bot.evals.runner import EvalAborted, run_eval
 
     if args.k < 1 or args.concurrency < 1:
         sys.stderr.write("--k and --concurrency must be at least 1\n")
@@ -80,6 +86,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
 
 
 def case_problems(cases: list[EvalCase]) -> list[str]:
+    from bot.evals.cases import check_case
     from bot.tools.registry import TOOLS_BY_NAME
 
     return [problem for case in cases for problem in check_case(case, TOOLS_BY_NAME)]

@@ -20,7 +20,6 @@ from bot.cli_types import aware_time
 from bot.sandbox import DatasetName, build_sandbox, default_token
 from bot.sandbox.app import RATE_LIMIT_PER_MINUTE
 from bot.sandbox.http import EARLIEST, LATEST, iso
-from bot.sandbox.server import serve
 
 _EPILOG = """\
 the clock:
@@ -152,6 +151,8 @@ async def run_sandbox_server(options: ServeOptions, *, dataset: DatasetName, now
             folder = temporary = Path(tempfile.mkdtemp(prefix="alex-sandbox-tls-"))
         files = write_tls_files(folder, [options.host])
         ssl_context, ca_path = files.server_context(), files.ca_cert
+    from bot.sandbox.server import serve  # aiohttp: only when serving, not for every `alex` command
+
     try:
         runner = await serve(sandbox, options.host, options.port, ssl_context=ssl_context)
         scheme = "https" if options.https else "http"

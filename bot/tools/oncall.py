@@ -21,6 +21,7 @@ from bot.analysis.oncall import (
     PolicyLevels,
     group_levels,
     merge_contiguous,
+    merge_sources,
     my_oncall,
     parse_oncalls,
     uncovered,
@@ -117,6 +118,8 @@ def person_json(entry: OnCall, ctx: ToolContext, *, schedule: bool = True) -> di
     body: dict[str, Any] = {"name": entry.user_name}
     if schedule:
         body["schedule"] = entry.schedule_name
+        if entry.also_via:  # the same person through several targets of one level: listed once
+            body["also_via"] = list(entry.also_via)
     body["from"] = local_iso_or_none(entry.start, ctx.tz)
     body["until"] = local_iso_or_none(entry.end, ctx.tz)
     if entry.permanent:
@@ -282,12 +285,13 @@ async def _for_user(ctx: ToolContext, who: str, window: Window, since: datetime,
         upcoming_page, window_page = await asyncio.gather(
             fetch_oncalls(ctx, filters, ctx.now, ahead, max_items=200, earliest=True),
             fetch_oncalls(ctx, filters, since, until, max_items=200))
-    mine = my_oncall(parse_oncalls(upcoming_page.items), ctx.now)
     if at_now:
+        mine = my_oncall(parse_oncalls(upcoming_page.items), ctx.now)
         stints = list(mine.current)
     else:
-        stints = merge_contiguous(parse_oncalls(window_page.items))
+        stints = merge_sources(parse_oncalls(window_page.items))
         stints.sort(key=lambda e: (e.start or since, e.level, e.policy_name))
+        mine = my_oncall(parse_oncalls(upcoming_page.items), ctx.now, listed=stints, listed_until=until)
 
     def stint(entry: OnCall) -> dict[str, Any]:
         body = {"policy": entry.policy_name, "level": entry.level, **person_json(entry, ctx)}
@@ -299,6 +303,8 @@ async def _for_user(ctx: ToolContext, who: str, window: Window, since: datetime,
                             "on_call_now": bool(mine.current),
                             "on_call": [stint(e) for e in stints[:MAX_PERSON_ROWS]],
                             "next": stint(mine.upcoming) if mine.upcoming else None}
+    if mine.next_unknown:
+        data["next_note"] = "the period after those running or listed was not read: ask about a later window"
     if len(stints) > MAX_PERSON_ROWS:
         data["more"] = len(stints) - MAX_PERSON_ROWS
     if not stints and mine.upcoming is None and not mine.current:

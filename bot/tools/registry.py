@@ -6,6 +6,7 @@ executes them (see :mod:`bot.tools.proposals`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.tools import (
@@ -17,10 +18,10 @@ from bot.tools import (
     override_actions,
     overrides,
     schedules,
+    schema,
     services,
 )
 from bot.tools.base import Tool
-from bot.tools.schema import openai_tool
 
 READ_TOOLS: tuple[Tool[Any], ...] = (
     *incidents.TOOLS,
@@ -36,6 +37,7 @@ ALL_TOOLS: tuple[Tool[Any], ...] = (*READ_TOOLS, *WRITE_TOOLS)
 TOOLS_BY_NAME: dict[str, Tool[Any]] = {tool.name: tool for tool in ALL_TOOLS}
 
 
-def openai_tools(tools: tuple[Tool[Any], ...] = ALL_TOOLS) -> list[dict[str, Any]]:
-    """Exactly what is sent to the LLM as ``tools`` (and what ``alex tools --json`` prints)."""
-    return [openai_tool(tool.name, tool.description, tool.args) for tool in tools]
+def openai_tools(tools: Sequence[Tool[Any]] = ALL_TOOLS) -> list[dict[str, Any]]:
+    """Exactly what is sent to the LLM as ``tools`` (and what ``alex tools --json`` prints); built once
+    per tool set and process (see :func:`bot.tools.schema.openai_tools`)."""
+    return schema.openai_tools(tools)

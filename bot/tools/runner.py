@@ -49,8 +49,17 @@ def parse_arguments(tool: Tool[Any], raw: str | dict[str, Any] | None) -> ToolAr
 
 
 async def run_tool(tool: Tool[Any], raw: str | dict[str, Any] | None, ctx: ToolContext) -> ToolResult:
+    """Parse the model's raw arguments, then :func:`run_parsed`; bad arguments come back as an error result."""
     try:
         args = parse_arguments(tool, raw)
+    except ToolError as exc:
+        return ToolResult.fail(exc.message, exc.hint)
+    return await run_parsed(tool, args, ctx)
+
+
+async def run_parsed(tool: Tool[Any], args: ToolArgs, ctx: ToolContext) -> ToolResult:
+    """Run ``tool`` on arguments already parsed by :func:`parse_arguments` (the loop parses each call once)."""
+    try:
         result = await tool.handler(args, ctx)
     except ToolError as exc:
         return ToolResult.fail(exc.message, exc.hint)

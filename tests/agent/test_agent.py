@@ -251,3 +251,26 @@ async def test_command_answers_are_remembered_for_the_model(demo: Sandbox, make_
     await agent.respond("and who is that in the secondary?", make_ctx(demo), thread_id="T")
     sent = [(m["role"], m.get("content")) for m in model.calls[0].messages]
     assert ("user", ONCALL) in sent and ("assistant", command.reply) in sent
+
+
+@pytest.mark.parametrize("with_model", [True, False], ids=["model-failed", "no-model"])
+async def test_the_message_is_parsed_as_a_command_once(demo: Sandbox, make_ctx: ContextFactory,
+                                                        monkeypatch: pytest.MonkeyPatch, with_model: bool) -> None:
+    import bot.agent.agent
+    import bot.agent.commands.reading
+
+    question = "who is on call for platform-engineering?"
+    parsed: list[str] = []
+
+    def counting(text: str) -> object:
+        parsed.append(text)
+        return parse_command(text)
+
+    for module in (bot.agent.agent, bot.agent.commands.reading):
+        monkeypatch.setattr(module, "parse_command", counting)
+    model = ScriptedModel([ModelUnavailable(UNREACHABLE)]) if with_model else None
+
+    turn = await Agent(model).respond(question, make_ctx(demo))
+
+    assert "On call for platform-engineering" in turn.reply
+    assert parsed.count(question) == 1, parsed

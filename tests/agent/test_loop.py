@@ -426,3 +426,56 @@ async def test_a_failing_on_tool_start_is_ignored(demo: Sandbox, make_ctx: Conte
     turn = await run_llm_turn(model, "go", make_ctx(demo), tools=TOOLS, on_tool_start=broken)
 
     assert turn.reply == "done" and RUNS == ["noop:1"]
+
+
+class Counted(ToolArgs):
+    """Count how often these arguments are parsed. Use for tests only."""
+
+    n: int = Field(description="Any number.")
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Counted:  # type: ignore[override]
+        PARSED.append(obj)
+        return super().model_validate(obj, **kwargs)
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        SCHEMAS_BUILT.append(cls.__name__)
+        return super().model_json_schema(*args, **kwargs)
+
+
+PARSED: list[Any] = []
+SCHEMAS_BUILT: list[str] = []
+
+
+async def counted(args: Counted, ctx: ToolContext) -> ToolResult:
+    return ToolResult.ok({"n": args.n})
+
+
+async def test_each_tool_call_is_parsed_once(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    PARSED.clear()
+    tool = Tool("counted", Counted, counted, "read")
+    model = ScriptedModel([calls(call("counted", {"n": 1}), call("counted", {"n": 2})),
+                           calls(call("counted", '{"n": 3}')), say("done")])
+
+    turn = await run_llm_turn(model, "go", make_ctx(demo), tools=(tool,))
+
+    assert [c.result.data for c in turn.tool_calls] == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert len(PARSED) == 3, PARSED
+
+
+async def test_tool_schemas_are_built_once_per_tool_set_and_each_message_gets_its_own_copy(
+        demo: Sandbox, make_ctx: ContextFactory) -> None:
+    SCHEMAS_BUILT.clear()
+    tools = (Tool("counted_schema", Counted, counted, "read"), NOOP)
+    sent: list[tuple[list[str], str]] = []
+    for n in range(3):
+        model = ScriptedModel([calls(call("noop", {"n": n})), say("done")])
+        await run_llm_turn(model, "go", make_ctx(demo), tools=list(tools))  # a new list, the same tool set
+        schemas = model.calls[0].tools
+        sent.append(([t["function"]["name"] for t in schemas], schemas[0]["function"]["description"]))
+        schemas[0]["function"]["description"] = "changed by a caller"
+        schemas.pop()
+
+    assert SCHEMAS_BUILT == ["Counted"]
+    assert sent == [(["counted_schema", "noop"], "Count how often these arguments are parsed. Use for tests only.")] * 3

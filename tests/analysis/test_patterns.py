@@ -145,6 +145,18 @@ def test_oldest_open_and_durations() -> None:
     # MTTA: 40 min and 10 min; MTTR: 70 min.
     assert patterns.mtta == Durations(25.0, 25.0, 2)
     assert patterns.mttr == Durations(70.0, 70.0, 1)
+    # Each says which incidents it is over: 1 of the 2 acknowledged is open; the resolved one was acked.
+    summary = patterns.as_dict(NY)
+    assert (summary["mtta_min"]["still_open"], summary["mttr_min"]["never_acknowledged"]) == (1, 0)
+
+
+def test_a_known_older_incident_is_the_oldest_open() -> None:
+    """A sample of the newest incidents plus the oldest open one read apart: that one is the oldest."""
+    newest = [fact(10, "fresh", created=5), fact(9, "fresh too", created=8)]
+    straggler = fact(1, "forgotten", "data", status="acknowledged", created=3 * 1440, acked=3 * 1440 - 5)
+    patterns = compute_patterns(newest, NOW, oldest=[straggler])
+    assert patterns.oldest_open == OldestOpen(1, "forgotten", "data", 72.0)
+    assert patterns.incidents == 2 and patterns.mtta is None  # it adds nothing else
 
 
 def test_durations_median_and_mean() -> None:
@@ -186,5 +198,5 @@ def test_empty_and_as_dict() -> None:
         "bursts": [{"service": "web", "count": 5, "start": "2026-03-10T09:30-04:00", "minutes": 4}],
         "oldest_open": {"number": 0, "title": "Checkout down", "service": "web", "age_hours": 0.5},
         "ack_ratio": 0.0,
-        "mttr_min": {"median": 10.0, "mean": 10.0, "n": 1},
+        "mttr_min": {"median": 10.0, "mean": 10.0, "n": 1, "never_acknowledged": 1},
     }

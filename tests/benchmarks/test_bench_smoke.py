@@ -15,7 +15,8 @@ SEEDS = {"seed: open incidents + patterns", "seed: on-call for a service", "seed
          "seed: next week's gaps"}
 OTHERS = {"one incident", "policy + notification rules", "schedule shifts", "overrides", "people", "write proposal",
           "team on-call", "when am I next on call", "incidents of one service", "DST window"}
-TINY = Config(scale=0.02, pd_latency_ms=1.0, llm_latency_ms=0.0, concurrent=5, deliveries=10, sandbox_rounds=3)
+TINY = Config(scale=0.02, pd_latency_ms=1.0, llm_latency_ms=0.0, concurrent=5, deliveries=10, sandbox_rounds=3,
+              cold_start_runs=1)
 
 
 @pytest.mark.slow
@@ -36,18 +37,21 @@ async def test_the_report_has_every_row_and_the_seed_prompts_take_two_model_call
     text = table(report)
     for row in [*SEEDS, *OTHERS, "all prompts", "tool schema size of the registry", "concurrent mentions",
                 "ack latency p50 / p99", "peak RSS", "alex CPU per message, p95", "Sandbox (scale 0.02)",
-                "100-item incidents page, median"]:
+                "100-item incidents page, median", "end to end, median", "CPU of one mention",
+                "CPU of 5 concurrent mentions: alex / in-process sandbox"]:
         assert row in text, row
     assert "missed" in text or "met" in text
     summary = report["summary"]
     assert summary["slack"]["concurrent"] == 5 and summary["slack"]["deliveries"] == 10
+    assert summary["slack"]["concurrent_cpu"]["alex_ms"] > 0 and summary["slack"]["concurrent_cpu"]["sandbox_ms"] > 0
+    assert summary["cold_start"]["runs"] == 1 and summary["cold_start"]["imports_openai"] is False
 
 
 @pytest.mark.slow
 def test_the_command_prints_the_table_and_writes_the_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
     assert main(["--scale", "0.02", "--pd-latency-ms", "0", "--llm-latency-ms", "0", "--concurrent", "3",
-                 "--deliveries", "5", "--json", str(out)]) == 0
+                 "--deliveries", "5", "--cold-start-runs", "1", "--json", str(out)]) == 0
     assert "| prompt |" in capsys.readouterr().out
     written = json.loads(out.read_text())
     assert {"config", "prompts", "totals", "summary", "targets", "sandbox"} <= set(written)

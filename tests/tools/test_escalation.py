@@ -69,6 +69,10 @@ async def test_a_services_policy(demo: Sandbox, make_ctx: ContextFactory) -> Non
     assert result.data["policy"] == "Payments" and result.data["service"] == "payments-api"
     assert result.data["levels"][1]["targets"] == ["schedule: Payments Secondary", "user: Diego Alvarez"]
     assert result.data["repeats_after_last_level"] == 1
+    # Diego is a direct target of level 2 and on its schedule now: on call there once, not twice.
+    assert result.data["levels"][1]["on_call_now"] == [
+        {"name": "Diego Alvarez", "schedule": None, "also_via": ["Payments Secondary"], "until": None,
+         "permanent": True}]
 
 
 async def test_notification_rules_are_masked(demo: Sandbox, make_ctx: ContextFactory) -> None:

@@ -55,7 +55,7 @@ async def test_default_lists_open_incidents_newest_first(demo: Sandbox, make_ctx
     assert {row["status"] for row in data["incidents"]} <= {"triggered", "acknowledged"}
     first = data["incidents"][0]
     assert first["created"].endswith("-04:00") and first["url"].startswith("https://")
-    assert requests == 2  # the open incidents (one page) + the last 48 h of resolved ones
+    assert requests == 3  # one page per open status (each with its exact total) + the last 48 h of resolved ones
 
 
 async def test_open_incidents_of_any_age_are_listed(demo: Sandbox, make_ctx: ContextFactory) -> None:
@@ -122,7 +122,7 @@ async def test_mine_lists_the_askers_incidents(demo: Sandbox, make_ctx: ContextF
     assert result.data["total"] == len(expected)
     assert sorted(row["number"] for row in result.data["incidents"]) == expected
     assert all("Sam Rivera" in row["assignees"] for row in result.data["incidents"])
-    assert requests == 1  # resolved incidents have no assignees: no history request
+    assert requests == 2  # one per open status; resolved incidents have no assignees: no history request
 
 
 async def test_resolved_default_to_last_30_days(demo: Sandbox, make_ctx: ContextFactory) -> None:
@@ -164,7 +164,7 @@ async def test_patterns_of_the_open_incidents(demo: Sandbox, make_ctx: ContextFa
     patterns = result.data["patterns"]
     assert patterns["sample"].startswith("all 40")
     assert next(iter(patterns["top_services"].items())) == ("payments-api", 12)
-    assert sum(patterns["by_status"].values()) == 40
+    assert result.data["by_status"] == {"triggered": 20, "acknowledged": 20}
 
     flap = next(f for f in patterns["flapping"] if f["service"] == "auth-service")
     assert flap["title"] == "auth-service /healthz check failing"
@@ -187,6 +187,22 @@ async def test_patterns_of_the_open_incidents(demo: Sandbox, make_ctx: ContextFa
     assert patterns["mtta_min"]["n"] > 0 and patterns["mttr_min"]["n"] > 0
 
 
+async def test_mtta_and_mttr_say_which_incidents_they_are_over(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    """MTTA (13 min) and MTTR (4.8 min) are over different incidents: the acknowledged ones (open or
+    resolved) and the resolved ones, many of them flaps resolved without an acknowledgement."""
+    result, _ = await call(demo, make_ctx, LIST, {})
+    world = demo.world
+    recent = [i for i in world.incidents.values()
+              if i.status != "resolved" or world.now - i.created_at <= timedelta(hours=48)]
+    acknowledged = [i for i in recent if i.acknowledgements]
+    resolved = [i for i in recent if i.status == "resolved"]
+    mtta, mttr = result.data["patterns"]["mtta_min"], result.data["patterns"]["mttr_min"]
+    assert (mtta["n"], mtta["still_open"]) == (len(acknowledged), sum(1 for i in acknowledged if i.is_open))
+    assert (mttr["n"], mttr["never_acknowledged"]) == (len(resolved), sum(1 for i in resolved
+                                                                         if not i.acknowledgements))
+    assert mttr["never_acknowledged"] > mttr["n"] / 2  # why resolving looks faster than acknowledging
+
+
 async def test_injection_title_comes_back_unchanged(demo: Sandbox, make_ctx: ContextFactory) -> None:
     result, _ = await call(demo, make_ctx, LIST, {"service": "billing-worker"})
     assert INJECTION in [row["title"] for row in result.data["incidents"]]
@@ -202,17 +218,27 @@ async def test_observer_can_list(demo: Sandbox, make_ctx: ContextFactory) -> Non
 
 async def test_large_account_open_incidents_with_patterns_are_cheap_and_small(
         large: Sandbox, make_ctx: ContextFactory) -> None:
+    """10,000 open incidents: the counts per status and the oldest open incident are the account's, not
+    those of the newest read; the patterns say which sample they are from."""
     result, requests = await call(large, make_ctx, LIST, {})
     assert result.status == "ok"
-    assert requests <= 3
+    assert requests == 4  # newest 100 per open status (with totals), 48 h of resolved, the oldest open
     assert len(result.to_json()) <= RESULT_BUDGET_CHARS
     data = result.data
-    assert data["total"] == len(large.world.open_incidents()) == 10_000
+    everything = large.world.open_incidents()
+    assert data["total"] == len(everything) == 10_000
+    triggered = sum(1 for i in everything if i.status == "triggered")
+    assert data["by_status"] == {"triggered": triggered, "acknowledged": 10_000 - triggered}
+    assert 0 < triggered < 9_900  # neither status fits in one sample page
+    assert "by_status" not in data["patterns"]  # a sample's split would read as the account's
+    assert data["patterns"]["ack_ratio"] == round((10_000 - triggered) / 10_000, 2)
     assert result.partial is True and data["more"] is True
-    assert data["patterns"]["sample"].startswith("the 200 newest of 10,000")
-    assert sum(data["patterns"]["by_status"].values()) == 200
-    assert "oldest_open" not in data["patterns"]  # only the newest were read: say so
-    assert "oldest_in_sample" in data["patterns"]
+    assert data["patterns"]["sample"].startswith(
+        f"the 100 newest of {triggered:,} triggered and the 100 newest of {10_000 - triggered:,} acknowledged")
+    oldest = min(everything, key=lambda i: (i.created_at, i.number))
+    assert data["patterns"]["oldest_open"]["number"] == oldest.number
+    assert data["patterns"]["oldest_open"]["age_hours"] == round(
+        (large.world.now - oldest.created_at).total_seconds() / 3600, 1) > 24
 
 
 async def test_large_account_full_page_stays_in_budget(large: Sandbox, make_ctx: ContextFactory) -> None:

@@ -184,6 +184,35 @@ async def test_another_person_over_a_window(demo: Sandbox, make_ctx: ContextFact
         ("Platform Engineering", 3, True)}
 
 
+async def test_one_person_is_listed_once_per_level(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    """Payments level 2 targets the Payments Secondary schedule and Diego Alvarez directly; Diego is on
+    that schedule now too. He is on call there once, always (direct), and the result names both ways."""
+    world = demo.world
+    assert on_call(world, "Payments Secondary", world.now, world.now) == ["Diego Alvarez"]
+    result, _ = await call(demo, make_ctx, {"target": "payments-api"})
+    level_2 = levels(result)[2]
+    assert level_2 == [{"name": "Diego Alvarez", "schedule": None, "also_via": ["Payments Secondary"],
+                        "from": None, "until": None, "permanent": True}]
+    week, _ = await call(demo, make_ctx, {"target": "Payments", "target_type": "escalation_policy",
+                                          "window": "next week"})
+    names = [p["name"] for p in levels(week)[2]]
+    assert names.count("Diego Alvarez") == 1 and len(names) > 1  # his shifts there merge into "always"
+    assert "gaps" not in week.data["policies"][0]["levels"][1]
+
+
+async def test_next_is_a_shift_not_already_listed(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    """Sam's Platform Primary shift (Tue 15:00 to Mon 16 Mar 09:00) runs into next week: listed there,
+    it is not "next" again; what follows it was not read, so there is no guess either."""
+    week, _ = await call(demo, make_ctx, {"target": "me", "window": "next week"})
+    listed = week.data["on_call"]
+    assert [(s["policy"], s["level"], s["schedule"], s["from"]) for s in listed] == [
+        ("Platform Engineering", 1, "Platform Primary", "2026-03-10T15:00-04:00")]
+    assert week.data["next"] is None and "not read" in week.data["next_note"]
+    # Not on call in the window asked: "next" is that shift, which the answer does not list.
+    soon, _ = await call(demo, make_ctx, {"target": "me", "window": "next 2 hours"})
+    assert soon.data["on_call"] == [] and soon.data["next"]["from"] == "2026-03-10T15:00-04:00"
+
+
 async def test_window_tomorrow(demo: Sandbox, make_ctx: ContextFactory) -> None:
     world = demo.world
     result, _ = await call(demo, make_ctx, {"target": "platform-engineering", "window": "tomorrow"})

@@ -91,3 +91,13 @@ async def test_write_tools_only_read_pagerduty(demo: Sandbox, make_ctx: ContextF
         result = await run_tool(tool, examples[tool.name], ctx)
         assert result.status in ("proposal", "error"), (tool.name, result.to_model())
     assert {r.method for r in demo.requests} == {"GET"}
+
+
+def test_the_tool_list_is_the_same_on_every_call_and_a_caller_cannot_change_it() -> None:
+    first = openai_tools()
+    first[0]["function"]["parameters"]["properties"].clear()
+    first.append({"type": "function"})
+    again = openai_tools()
+    assert len(again) == len(ALL_TOOLS) and again[0]["function"]["parameters"]["properties"]
+    assert [t["function"]["name"] for t in openai_tools(READ_TOOLS)] == [t.name for t in READ_TOOLS]
+    assert again == openai_tools(list(ALL_TOOLS))

@@ -69,3 +69,16 @@ async def test_pagerduty_errors_carry_troubleshooting_hints(demo: Sandbox, make_
 async def test_oversized_results_ask_to_narrow(demo: Sandbox, make_ctx: ContextFactory) -> None:
     result = await run_tool(ECHO, {"service": "payments-api", "size": 9000}, make_ctx(demo))
     assert result.status == "error" and "Narrow" in (result.hint or "")
+
+
+async def test_run_parsed_runs_arguments_already_parsed_with_the_same_safety(demo: Sandbox,
+                                                                            make_ctx: ContextFactory) -> None:
+    from bot.tools.runner import parse_arguments, run_parsed
+
+    ctx = make_ctx(demo)
+    args = parse_arguments(ECHO, '{"service": "payments-api"}')
+    assert (await run_parsed(ECHO, args, ctx)).data == {"service": "payments-api", "pad": ""}
+    too_big = await run_parsed(ECHO, parse_arguments(ECHO, {"service": "payments-api", "size": 9000}), ctx)
+    assert too_big.status == "error" and "Narrow" in (too_big.hint or "")
+    unknown = await run_parsed(ECHO, parse_arguments(ECHO, {"service": "no-such-service"}), ctx)
+    assert unknown.status == "error"

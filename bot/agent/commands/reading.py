@@ -32,7 +32,11 @@ class Reading:
 
 def read_message(text: str) -> Reading:
     """How command mode answers ``text`` (no LLM, no PagerDuty request)."""
-    command = parse_command(text)
+    return read_parsed(text, parse_command(text))
+
+
+def read_parsed(text: str, command: Command | None) -> Reading:
+    """:func:`read_message` for a text already parsed: ``command`` is what :func:`parse_command` made of it."""
     if command is not None:
         hint = question_hint(command)
         return Reading(None, reply=hint) if hint else Reading(command)
