@@ -29,14 +29,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from benchmarks.agent import SandboxCpu
 from benchmarks.model import AlexScript, RoutedModel
 from bot.agent.agent import Agent
-from bot.agent.memory import InMemoryThreadMemory
 from bot.sandbox import Sandbox, default_token
 from bot.slack.app import build_app
-from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityResolver
-from bot.slack.proposals_store import InMemoryProposalStore
 from bot.slack.runtime import SlackRuntime
+from bot.slack.sandbox_backend import SandboxBackend
 from bot.slack.warroom import WarRooms
+from bot.store.proposals import InMemoryProposalStore
+from bot.store.thread_memory import InMemoryThreadMemory
 from tests.fakes.fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack
 
 SECRET = "bench-signing-secret"
@@ -77,7 +77,7 @@ class _Harness:
     def __init__(self, fake: FakeSlack, sandbox: Sandbox, scripts: Mapping[str, AlexScript],
                  llm_latency_s: float) -> None:
         client = AsyncWebClient(token="xoxb-bench", base_url=fake.api_url)
-        backend = PagerDutyBackend.for_sandbox(sandbox, default_token("large"))
+        backend = SandboxBackend(sandbox, default_token("large"))
         self.model = RoutedModel(scripts, llm_latency_s)
         self.sandbox_cpu = SandboxCpu(sandbox)
         self.rt = SlackRuntime(Agent(self.model, InMemoryThreadMemory()), backend,

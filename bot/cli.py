@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.agent.cli import add_agent_parsers
 from bot.doctor.command import add_doctor_parser
 from bot.evals.command import add_eval_parser
 from bot.sandbox.cli import add_sandbox_parser
 from bot.slack.serve import add_serve_parser
+from bot.terminal.cli import add_agent_parsers
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,9 +31,9 @@ from bot.agent.commands.reading import read_parsed
 from bot.agent.commands.run import tool_call
 from bot.agent.llm import ChatModel, make_chat_model
 from bot.agent.loop import Limits, ModelFailed, ToolStart, run_llm_turn
-from bot.agent.memory import Message, ThreadMemory
 from bot.agent.prompt import DM, ChannelInfo
 from bot.agent.turn import Turn
+from bot.store.thread_memory import Message, ThreadMemory
 from bot.tools.base import Asker, Proposal, Tool, ToolContext
 from bot.tools.proposals import Outcome, execute
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.agent.llm import ChatModel, ModelRefused, ModelReply, ModelToolCall, ModelUnavailable
-from bot.agent.memory import sanitize_history
 from bot.agent.prompt import DM, ChannelInfo, system_prompt
 from bot.agent.turn import ToolCallRecord, Turn
+from bot.store.thread_memory import sanitize_history
 from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.resolve import ToolError
 from bot.tools.runner import parse_arguments, run_parsed
@@ -108,7 +108,7 @@ async def run_llm_turn(
 ) -> Turn:
     """Answer ``message`` with the model and ``tools`` (default: the registry's ALL_TOOLS).
 
-    ``history`` is earlier messages of the thread (from :mod:`bot.agent.memory`). When ``transcript``
+    ``history`` is earlier messages of the thread (from :mod:`bot.store.thread_memory`). When ``transcript``
     is given, the messages this turn added (the person's message, tool calls and results, the reply)
     are appended to it, for the caller to store in thread memory after a successful turn.
     ``on_tool_start`` is awaited with each step's tool names before they run.

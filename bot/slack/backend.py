@@ -7,9 +7,8 @@
   that only reads and changes their teams' objects.
 * A person who linked their own user token (``/alex connect``): their requests use it, so PagerDuty
   itself enforces their permissions and attributes their actions to them.
-* The built-in sandbox (``alex serve --sandbox``): each person mapped by e-mail gets a client with
-  their own sandbox token (minted for them when the dataset has none), so their role and team scope
-  apply exactly as PagerDuty would apply them (and alex's scope on top, as with a shared token).
+* The built-in sandbox (``alex serve --sandbox``): :class:`bot.slack.sandbox_backend.SandboxBackend`
+  gives each person their own sandbox token, through the same ``connect``/``own_token`` seams.
 """
 
 from __future__ import annotations
@@ -23,12 +22,8 @@ from pydantic import SecretStr
 
 from bot.config import Settings, pagerduty_client
 from bot.pagerduty import PagerDutyClient
-from bot.pagerduty.scope import TEAM_SCOPED_ROLES, ScopedClient
-from bot.sandbox import Sandbox, TokenGrant
+from bot.pagerduty.scope import TEAM_SCOPED_ROLES
 from bot.tools.base import Asker
-
-SANDBOX_TOKEN_PREFIX = "sandbox-slack-"
-
 
 Connect = Callable[[str | SecretStr, str | None], PagerDutyClient]
 """Build a client for a token; with a user id, a :class:`ScopedClient` limited to that person's teams."""
@@ -40,13 +35,12 @@ class PagerDutyBackend:
     def __init__(self, directory: PagerDutyClient, *, where: str,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  connect: Connect | None = None, token: str | SecretStr | None = None,
-                 own_token: Callable[[str], str] | None = None, sandbox: Sandbox | None = None) -> None:
+                 own_token: Callable[[str], str] | None = None) -> None:
         """``connect`` and ``token`` (the shared token) build each person's client; ``own_token`` gives a
         person's own token where the backend has one (the sandbox). Without ``connect`` everyone shares
         ``directory``."""
         self.directory = directory
         self.where = where
-        self.sandbox = sandbox
         self._clock = clock
         self._connect = connect
         self._token = token
@@ -65,32 +59,6 @@ class PagerDutyBackend:
 
         return cls(directory, where=f"PagerDuty at {settings.pagerduty_api_url}", clock=clock, connect=connect,
                    token=settings.pagerduty_user_api_key)
-
-    @classmethod
-    def for_sandbox(cls, sandbox: Sandbox, token: str, *, where: str = "the sandbox",
-                    transport: httpx2.AsyncBaseTransport | None = None) -> PagerDutyBackend:
-        """``token`` is the directory's (the dataset's Manager); people get their own tokens.
-
-        ``transport`` defaults to the sandbox's in-process one (tests wrap it in a contract check).
-        """
-        transport = transport or sandbox.transport()
-
-        def own_token(user_id: str) -> str:
-            world = sandbox.world
-            own = next((t for t, grant in world.tokens.items()
-                        if grant.user_id == user_id and not grant.read_only and not grant.revoked), None)
-            if own is None:  # most seeded people have no token: give them one acting as themselves
-                own = f"{SANDBOX_TOKEN_PREFIX}{user_id}"
-                world.tokens[own] = TokenGrant(user_id)
-            return own
-
-        def connect(person_token: str | SecretStr, scoped_user: str | None) -> PagerDutyClient:
-            if scoped_user is not None:
-                return ScopedClient(person_token, user_id=scoped_user, transport=transport)
-            return PagerDutyClient(person_token, transport=transport)
-
-        return cls(PagerDutyClient(token, transport=transport), where=where, clock=lambda: sandbox.now,
-                   connect=connect, token=token, own_token=own_token, sandbox=sandbox)
 
     def now(self) -> datetime:
         return self._clock()
@@ -134,8 +102,7 @@ class PagerDutyBackend:
         caller closes it."""
         if self._connect is not None:
             return self._connect(token, None)
-        transport = self.sandbox.transport() if self.sandbox is not None else None
-        return PagerDutyClient(token, base_url=self.directory.base_url, transport=transport)
+        return PagerDutyClient(token, base_url=self.directory.base_url)
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -29,9 +29,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.admission import Refused, admit
 from bot.slack.conversation import post, post_ephemeral, thread_id
-from bot.slack.proposals_store import PendingProposal
 from bot.slack.render import SlackMessage, render_notice, render_outcome
 from bot.slack.runtime import SlackRuntime
+from bot.store.proposals import PendingProposal
 from bot.tools.base import Asker, Proposal, ToolContext
 from bot.tools.proposals import WRITE_ROLES_HINT, Outcome, record_refused, refusal
 from bot.tools.registry import TOOLS_BY_NAME

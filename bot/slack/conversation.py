@@ -28,10 +28,10 @@ from bot.agent.turn import Turn
 from bot.slack.admission import Refused, admit
 from bot.slack.identity import Identity
 from bot.slack.progress import Progress
-from bot.slack.proposals_store import PendingProposal
 from bot.slack.render import SlackMessage, render_notice, render_turn
 from bot.slack.runtime import SlackRuntime
 from bot.slack.warroom import understand
+from bot.store.proposals import PendingProposal
 from bot.tools.base import Proposal
 
 log = logging.getLogger("bot.slack.conversation")

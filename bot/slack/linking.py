@@ -37,8 +37,8 @@ from bot.slack.admission import Refused, admit
 from bot.slack.identity import Identity
 from bot.slack.render.escape import untrusted, when
 from bot.slack.runtime import RATE_LIMITED, SlackRuntime
-from bot.store import AuditEntry, AuditOutcome
 from bot.store.linked_tokens import MAX_TOKEN_CHARS, TokenStoreError
+from bot.tools.audit import AuditEntry, AuditOutcome
 from bot.tools.directory import ROLES
 from bot.tools.runner import explain_pagerduty_error
 

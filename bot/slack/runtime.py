@@ -17,12 +17,13 @@ from bot.slack.approvers import Approvers
 from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityResolver
 from bot.slack.local_limits import LocalLimits
-from bot.slack.proposals_store import ProposalStore
 from bot.slack.warroom import WarRooms
-from bot.store import DEDUPE_TTL_S, AuditSink, StateStore
+from bot.store import DEDUPE_TTL_S, StateStore
 from bot.store.audit_buffer import AuditBuffer, DurableAudit
 from bot.store.linked_tokens import LinkedTokens
 from bot.store.memory import MemoryState
+from bot.store.proposals import ProposalStore
+from bot.tools.audit import AuditSink
 from bot.tools.base import Asker, ToolContext
 
 log = logging.getLogger("bot.slack.runtime")

@@ -173,7 +173,6 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
     """The agent, PagerDuty (real or sandbox), identities, war rooms and the shared state (:mod:`bot.store`):
     Redis with ALEX_STATE_URL, else the SQLite file at ALEX_STATE_PATH (the sandbox keeps it in memory)."""
     from bot.agent.agent import Agent
-    from bot.sandbox import DEFAULT_NOW, build_sandbox, default_token
     from bot.slack.approvers import Approvers
     from bot.slack.backend import PagerDutyBackend
     from bot.slack.identity import IdentityResolver
@@ -185,11 +184,15 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
     from bot.store.memory import MemoryState
 
     state: StateStore
-    if sandbox:
+    backend: PagerDutyBackend
+    if sandbox:  # the sandbox is imported only when it serves (a real account never loads it)
+        from bot.sandbox import DEFAULT_NOW, build_sandbox, default_token
+        from bot.slack.sandbox_backend import SandboxBackend
+
         name: Literal["demo", "large"] = "large" if dataset == "large" else "demo"
         at = now or DEFAULT_NOW
         box = build_sandbox(name, now=at)
-        backend = PagerDutyBackend.for_sandbox(
+        backend = SandboxBackend(
             box, default_token(name), where=f"the {name} sandbox (clock frozen at {at:%a %Y-%m-%d %H:%M} UTC)")
         state = open_state(settings) if settings.state_url is not None else MemoryState(
             proposal_ttl_s=settings.proposal_ttl_seconds, audit_max_rows=settings.audit_max_rows)

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.store.audit import AuditEntry, AuditOutcome, AuditSink
 from bot.store.base import DEDUPE_TTL_S, StateHealth, StateStore, StateUnavailable
 
 if TYPE_CHECKING:
-    from bot.agent.memory import MemoryLimits
     from bot.config import Settings
+    from bot.store.thread_memory import MemoryLimits
 
-__all__ = ["DEDUPE_TTL_S", "AuditEntry", "AuditOutcome", "AuditSink", "StateHealth", "StateStore", "StateUnavailable",
-           "open_state"]
+__all__ = ["DEDUPE_TTL_S", "StateHealth", "StateStore", "StateUnavailable", "open_state"]
 
 
 def open_state(settings: Settings, *, memory_limits: MemoryLimits | None = None) -> StateStore:

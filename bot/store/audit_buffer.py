@@ -19,7 +19,7 @@ import os
 import threading
 from pathlib import Path
 
-from bot.store.audit import AuditEntry, AuditSink
+from bot.tools.audit import AuditEntry, AuditSink
 
 log = logging.getLogger("bot.store.audit_buffer")
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from bot.agent.memory import ThreadMemory
-from bot.slack.proposals_store import PendingProposal, ProposalStore, State
-from bot.store.audit import AuditEntry
+from bot.store.proposals import PendingProposal, ProposalStore, State
+from bot.store.thread_memory import ThreadMemory
+from bot.tools.audit import AuditEntry
 from bot.tools.base import Asker, Operation, Proposal
 
 DEDUPE_TTL_S = 900.0
@@ -47,8 +47,8 @@ class StateStore(Protocol):
     * ``hit(key, limit, window_s)``: count one use of ``key``; False when that exceeds ``limit`` uses in
       the current window (rate limits);
     * ``record(entry)`` / ``recent(limit)``: the audit log (newest first), bounded;
-    * ``proposals``: a :class:`~bot.slack.proposals_store.ProposalStore` (atomic claim across replicas);
-    * ``memory``: a :class:`~bot.agent.memory.ThreadMemory` (bounded per thread, expiring);
+    * ``proposals``: a :class:`~bot.store.proposals.ProposalStore` (atomic claim across replicas);
+    * ``memory``: a :class:`~bot.store.thread_memory.ThreadMemory` (bounded per thread, expiring);
     * ``health()``: whether the store answers (``/healthz``, ``alex doctor``, start-up).
 
     Operations wait at most :data:`OPERATION_BOUND_S` (``first_seen``: :data:`DEDUPE_BOUND_S`) for a

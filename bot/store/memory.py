@@ -10,10 +10,10 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from bot.agent.memory import InMemoryThreadMemory, MemoryLimits
-from bot.slack.proposals_store import DEFAULT_TTL_S, InMemoryProposalStore
-from bot.store.audit import AuditEntry
 from bot.store.base import AUDIT_MAX_ROWS, DEDUPE_MAX_KEYS, DEDUPE_TTL_S, StateHealth
+from bot.store.proposals import DEFAULT_TTL_S, InMemoryProposalStore
+from bot.store.thread_memory import InMemoryThreadMemory, MemoryLimits
+from bot.tools.audit import AuditEntry
 
 
 class MemoryState:

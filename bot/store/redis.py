@@ -27,9 +27,6 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.agent.memory import MemoryLimits, Message, compact, select
-from bot.slack.proposals_store import DEFAULT_TTL_S, KEEP_AFTER_EXPIRY_S, Claim, PendingProposal
-from bot.store.audit import AuditEntry
 from bot.store.base import (
     AUDIT_MAX_ROWS,
     DEDUPE_BOUND_S,
@@ -43,6 +40,9 @@ from bot.store.base import (
     decode_pending,
     encode_pending,
 )
+from bot.store.proposals import DEFAULT_TTL_S, KEEP_AFTER_EXPIRY_S, Claim, PendingProposal
+from bot.store.thread_memory import MemoryLimits, Message, compact, select
+from bot.tools.audit import AuditEntry
 
 T = TypeVar("T")
 
@@ -150,7 +150,7 @@ class RedisState:
 
 
 class RedisProposals:
-    """The :class:`~bot.slack.proposals_store.ProposalStore` of a :class:`RedisState`."""
+    """The :class:`~bot.store.proposals.ProposalStore` of a :class:`RedisState`."""
 
     def __init__(self, state: RedisState, ttl_s: float) -> None:
         self._state = state
@@ -197,7 +197,7 @@ class RedisProposals:
 
 
 class RedisThreadMemory:
-    """:class:`~bot.agent.memory.ThreadMemory` in Redis: a capped list per thread that expires."""
+    """:class:`~bot.store.thread_memory.ThreadMemory` in Redis: a capped list per thread that expires."""
 
     def __init__(self, state: RedisState, limits: MemoryLimits | None = None) -> None:
         self._state = state

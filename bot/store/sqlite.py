@@ -3,7 +3,7 @@
 One connection, used from worker threads (``asyncio.to_thread``) under a lock, so the event loop never
 waits on disk. Several processes may share the file: each statement is atomic, and the proposal claim
 is a single ``UPDATE … WHERE state = 'pending' AND expires_at > now``. Thread memory reuses
-:class:`~bot.agent.memory.SQLiteThreadMemory` on the same file.
+:class:`~bot.store.thread_memory.SQLiteThreadMemory` on the same file.
 
 Bounds: dedupe keys and rate-limit windows expire (purged as new ones arrive, with a hard cap),
 proposals are deleted an hour after they expire, the audit log keeps the newest ``audit_max_rows``.
@@ -30,9 +30,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.agent.memory import MemoryLimits, SQLiteThreadMemory
-from bot.slack.proposals_store import DEFAULT_TTL_S, KEEP_AFTER_EXPIRY_S, Claim, PendingProposal
-from bot.store.audit import AuditEntry
 from bot.store.base import (
     AUDIT_MAX_ROWS,
     DEDUPE_BOUND_S,
@@ -47,6 +44,9 @@ from bot.store.base import (
     decode_pending,
     encode_pending,
 )
+from bot.store.proposals import DEFAULT_TTL_S, KEEP_AFTER_EXPIRY_S, Claim, PendingProposal
+from bot.store.thread_memory import MemoryLimits, SQLiteThreadMemory
+from bot.tools.audit import AuditEntry
 
 log = logging.getLogger("bot.store.sqlite")
 
@@ -290,7 +290,7 @@ class SQLiteState:
 
 
 class SQLiteProposals:
-    """The :class:`~bot.slack.proposals_store.ProposalStore` of a :class:`SQLiteState`."""
+    """The :class:`~bot.store.proposals.ProposalStore` of a :class:`SQLiteState`."""
 
     def __init__(self, state: SQLiteState) -> None:
         self._state = state

@@ -14,12 +14,12 @@ Write tools only *prepare* proposals; this runs one after a person confirmed it,
   already done (1001/1002, a DELETE's 404, the re-read) after our own unanswered try, that try went
   through: it is reported as done ("the first attempt went through"), with both tries in the audit log;
 * override creation answers one result per override: each item's status is checked;
-* every call is audited (:class:`~bot.store.audit.AuditEntry`) to the ``audit`` sink, or to the sink of
+* every call is audited (:class:`~bot.tools.audit.AuditEntry`) to the ``audit`` sink, or to the sink of
   the enclosing :func:`audit_scope` (the Slack app opens one per listener, naming who asked and who
   confirmed): refusals, no-ops, failures and maybe-applied writes included. The audit log fails
   closed: a ``started`` entry is recorded before the first PagerDuty write, and when it cannot be,
   nothing is sent ("not done: the audit log is unavailable — try again"). The outcome entry follows;
-  if the store fails after the write, a :class:`~bot.store.audit.KeepingSink` keeps it durably.
+  if the store fails after the write, a :class:`~bot.tools.audit.KeepingSink` keeps it durably.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from bot.analysis.windows import instant_or_none, local_iso
 from bot.pagerduty import NotFoundError, PagerDutyClient, PagerDutyError
 from bot.pagerduty.attempts import Attempt, earlier_may_have_applied
-from bot.store.audit import AuditEntry, AuditOutcome, AuditSink, KeepingSink, operation_record
+from bot.tools.audit import AuditEntry, AuditOutcome, AuditSink, KeepingSink, operation_record
 from bot.tools.base import READ_ONLY_ROLES, Asker, Operation, Proposal
 from bot.tools.common import incident_label, ref_name
 from bot.tools.runner import explain_pagerduty_error

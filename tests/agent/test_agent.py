@@ -14,8 +14,8 @@ import pytest
 from bot.agent.agent import NO_LLM_NOTICE, Agent
 from bot.agent.commands import help_text, parse_command
 from bot.agent.llm import ModelUnavailable
-from bot.agent.memory import InMemoryThreadMemory, SQLiteThreadMemory
 from bot.sandbox import Sandbox
+from bot.store.thread_memory import InMemoryThreadMemory, SQLiteThreadMemory
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
 from tests.tools.conftest import MANAGER_EMAIL, OBSERVER_EMAIL, ContextFactory
 

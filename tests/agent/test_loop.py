@@ -15,9 +15,9 @@ from pydantic import Field
 
 from bot.agent.llm import ModelUnavailable
 from bot.agent.loop import FINAL_STEP_NOTE, Limits, ModelFailed, run_llm_turn
-from bot.agent.memory import SQLiteThreadMemory
 from bot.agent.prompt import ChannelInfo
 from bot.sandbox import Sandbox
+from bot.store.thread_memory import SQLiteThreadMemory
 from bot.tools.base import Operation, Proposal, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.resolve import get_incident, resolve_service
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say

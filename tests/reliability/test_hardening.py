@@ -42,7 +42,7 @@ from tests.store.conftest import ReplicaFactory
 make_replica = store_fixtures.make_replica
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-FORGED = "2001-01-01 00:00:00,000 ERROR bot.store.audit: audit log unavailable, writes unaudited FORGED-LINE"
+FORGED = "2001-01-01 00:00:00,000 ERROR bot.tools.audit: audit log unavailable, writes unaudited FORGED-LINE"
 """What an attacker wants to appear as a line of its own in alex's log."""
 FORM = "application/x-www-form-urlencoded"
 

@@ -13,9 +13,9 @@ from pydantic import SecretStr
 from bot.agent.agent import Agent
 from bot.agent.llm import ModelReply, ModelUnavailable, OpenAIChatModel, make_chat_model
 from bot.agent.loop import Limits
-from bot.agent.memory import InMemoryThreadMemory, MemoryLimits
 from bot.config import Settings
 from bot.sandbox import Sandbox
+from bot.store.thread_memory import InMemoryThreadMemory, MemoryLimits
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
 from tests.reliability.conftest import ClientFactory, pd_writes
 from tests.slack.conftest import SlackFactory, buttons, message_text, triggered_number

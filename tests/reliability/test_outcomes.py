@@ -26,15 +26,16 @@ from bot.agent.llm import ChatModel
 from bot.agent.loop import Limits
 from bot.sandbox import Sandbox, default_token
 from bot.slack.app import build_app
-from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityResolver
 from bot.slack.render import render_proposal
 from bot.slack.runtime import RATE_LIMITED, RateLimits, SlackRuntime
+from bot.slack.sandbox_backend import SandboxBackend
 from bot.slack.warroom import WarRooms
-from bot.store import AuditEntry, StateStore
+from bot.store import StateStore
 from bot.store.audit_buffer import AuditBuffer, AuditBufferFull
 from bot.store.memory import MemoryState
 from bot.store.redis import RedisState
+from bot.tools.audit import AuditEntry
 from bot.tools.base import Operation, Proposal
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
@@ -69,7 +70,7 @@ async def make_app(fake_slack: FakeSlack, demo: Sandbox) -> AsyncIterator[AppFac
     async def build(state: StateStore, model: ChatModel | None = None, *, rate_limits: RateLimits | None = None,
                     audit_buffer: AuditBuffer | None = None) -> SlackHarness:
         client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
-        backend = PagerDutyBackend.for_sandbox(demo, default_token("demo"), transport=sandbox_transport(demo))
+        backend = SandboxBackend(demo, default_token("demo"), transport=sandbox_transport(demo))
         rt = SlackRuntime(Agent(model, state.memory), backend, IdentityResolver(client, backend), WarRooms(client),
                           state.proposals, state=state, rate_limits=rate_limits or RateLimits(),
                           audit_buffer=audit_buffer)

@@ -32,7 +32,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent.agent import Agent
 from bot.agent.llm import ChatModel, ModelReply, OpenAIChatModel
-from bot.agent.memory import InMemoryThreadMemory
 from bot.agent.turn import Turn
 from bot.cli import main
 from bot.config import Settings
@@ -43,9 +42,10 @@ from bot.sandbox import DEFAULT_NOW, Fault, Sandbox, build_sandbox
 from bot.slack.app import build_app
 from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityResolver
-from bot.slack.proposals_store import InMemoryProposalStore
 from bot.slack.runtime import SlackRuntime
 from bot.slack.warroom import WarRooms
+from bot.store.proposals import InMemoryProposalStore
+from bot.store.thread_memory import InMemoryThreadMemory
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.scripted_llm import call, calls, say
 from tests.slack import conftest as slack_fixtures

@@ -37,16 +37,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent.agent import Agent
 from bot.agent.llm import ModelReply, ModelUnavailable
-from bot.agent.memory import MemoryLimits
 from bot.sandbox import DEFAULT_NOW, Fault, Sandbox, build_sandbox, default_token
 from bot.slack.app import build_app
-from bot.slack.backend import PagerDutyBackend
 from bot.slack.conversation import FAILED
 from bot.slack.identity import IdentityResolver
-from bot.slack.proposals_store import KEEP_AFTER_EXPIRY_S
 from bot.slack.runtime import SlackRuntime
+from bot.slack.sandbox_backend import SandboxBackend
 from bot.slack.warroom import WarRooms
 from bot.store.memory import MemoryState
+from bot.store.proposals import KEEP_AFTER_EXPIRY_S
+from bot.store.thread_memory import MemoryLimits
 from tests.fakes.fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack, SlackCall
 from tests.fakes.scripted_llm import call, calls, say
 from tests.slack.conftest import (
@@ -188,7 +188,7 @@ def build(fake: FakeSlack) -> Soak:
     model = SoakModel()
     client = AsyncWebClient(token="xoxb-test-token", base_url=fake.api_url)
     # The in-process sandbox transport (not the OpenAPI-checking one: it would dominate the CPU profile).
-    backend = PagerDutyBackend.for_sandbox(sandbox, default_token("demo"))
+    backend = SandboxBackend(sandbox, default_token("demo"))
     rt = SlackRuntime(Agent(model, state.memory), backend, IdentityResolver(client, backend), WarRooms(client),
                       state.proposals, state=state, dedupe_ttl_s=DEDUPE_TTL_S)
     app = build_app(rt, client=client, signing_secret=SECRET)

@@ -28,16 +28,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent.agent import Agent
 from bot.agent.llm import ChatModel
-from bot.agent.memory import InMemoryThreadMemory
 from bot.config import Settings
 from bot.sandbox import DEFAULT_NOW, Sandbox, build_sandbox, default_token
 from bot.slack.app import build_app
 from bot.slack.approvers import Approvers
 from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityResolver
-from bot.slack.proposals_store import InMemoryProposalStore
 from bot.slack.runtime import SlackRuntime
+from bot.slack.sandbox_backend import SandboxBackend
 from bot.slack.warroom import WarRooms
+from bot.store.proposals import InMemoryProposalStore
+from bot.store.thread_memory import InMemoryThreadMemory
 from tests.fakes.fake_slack import BOT_ID, BOT_USER_ID, TEAM_ID, FakeSlack, SlackCall
 from tests.helpers import sandbox_transport
 from tests.specs import BLOCK_KIT, required
@@ -287,7 +288,7 @@ async def make_slack(fake_slack: FakeSlack, demo: Sandbox) -> AsyncIterator[Slac
             settings = Settings(_env_file=None, PAGERDUTY_USER_API_KEY=default_token("demo"))  # type: ignore[call-arg]
             backend = PagerDutyBackend.from_settings(settings, now=demo.now, transport=transport)
         else:
-            backend = PagerDutyBackend.for_sandbox(demo, default_token("demo"), transport=transport)
+            backend = SandboxBackend(demo, default_token("demo"), transport=transport)
         clock = Clock()
         rt = SlackRuntime(Agent(model, InMemoryThreadMemory(), read_only=read_only), backend,
                           IdentityResolver(client, backend), WarRooms(client),

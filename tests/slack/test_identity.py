@@ -10,8 +10,9 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox import Sandbox, default_token
-from bot.slack.backend import SANDBOX_TOKEN_PREFIX, PagerDutyBackend
+from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityError, IdentityResolver
+from bot.slack.sandbox_backend import SANDBOX_TOKEN_PREFIX, SandboxBackend
 from tests.fakes.fake_slack import FakeSlack
 from tests.helpers import sandbox_transport
 from tests.slack.conftest import AISHA, BEN, MANAGER_EMAIL, OBSERVER_EMAIL, OLIVIA, SAM, VISITOR
@@ -29,7 +30,7 @@ class Ticks:
 
 @pytest.fixture
 async def backend(demo: Sandbox) -> AsyncIterator[PagerDutyBackend]:
-    pd = PagerDutyBackend.for_sandbox(demo, default_token("demo"), transport=sandbox_transport(demo))
+    pd = SandboxBackend(demo, default_token("demo"), transport=sandbox_transport(demo))
     yield pd
     await pd.aclose()
 
@@ -98,7 +99,7 @@ async def test_identities_are_cached(resolver: Build, fake_slack: FakeSlack, dem
 
 
 async def test_a_pagerduty_failure_is_an_identity_error_without_secrets(fake_slack: FakeSlack, demo: Sandbox) -> None:
-    broken = PagerDutyBackend.for_sandbox(demo, "sandbox-revoked-token", transport=sandbox_transport(demo))
+    broken = SandboxBackend(demo, "sandbox-revoked-token", transport=sandbox_transport(demo))
     client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
     try:
         with pytest.raises(IdentityError) as raised:

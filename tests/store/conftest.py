@@ -30,9 +30,9 @@ from bot.agent.agent import Agent
 from bot.agent.llm import ChatModel
 from bot.sandbox import Sandbox, default_token
 from bot.slack.app import build_app
-from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityResolver
 from bot.slack.runtime import RateLimits, SlackRuntime
+from bot.slack.sandbox_backend import SandboxBackend
 from bot.slack.warroom import WarRooms
 from bot.store.base import StateStore
 from bot.store.memory import MemoryState
@@ -164,7 +164,7 @@ async def make_replica(fake_slack: FakeSlack, demo: Sandbox) -> AsyncIterator[Re
     async def build(state: StateStore, model: ChatModel | None = None, *,
                     rate_limits: RateLimits | None = None) -> SlackHarness:
         client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
-        backend = PagerDutyBackend.for_sandbox(demo, default_token("demo"), transport=sandbox_transport(demo))
+        backend = SandboxBackend(demo, default_token("demo"), transport=sandbox_transport(demo))
         rt = SlackRuntime(Agent(model, state.memory), backend, IdentityResolver(client, backend), WarRooms(client),
                           state.proposals, state=state, rate_limits=rate_limits or RateLimits())
         built.append(rt)

@@ -13,8 +13,8 @@ import pytest
 from bot.agent.commands import parse_command, run_command
 from bot.pagerduty import PagerDutyClient
 from bot.sandbox import Sandbox
-from bot.store import AuditEntry
 from bot.store.memory import MemoryState
+from bot.tools.audit import AuditEntry
 from bot.tools.base import Asker, Operation, Proposal
 from bot.tools.proposals import audit_scope, execute
 from tests.tools.conftest import ContextFactory

@@ -17,7 +17,6 @@ from pydantic import SecretStr
 
 from bot.config import MissingSettingError, Settings
 from bot.store import open_state
-from bot.store.audit import AuditEntry
 from bot.store.linked_tokens import (
     KEY_VARIABLE,
     InvalidTokenKeyError,
@@ -30,6 +29,7 @@ from bot.store.linked_tokens import (
     open_linked_tokens,
     token_cipher,
 )
+from bot.tools.audit import AuditEntry
 from tests.store.conftest import _free_port
 
 KEY = Fernet.generate_key().decode()

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from bot.agent.memory import MemoryLimits, SQLiteThreadMemory
 from bot.config import Settings
-from bot.slack.proposals_store import PendingProposal
-from bot.store import AuditEntry, open_state
+from bot.store import open_state
 from bot.store.memory import MemoryState
+from bot.store.proposals import PendingProposal
 from bot.store.redis import RedisState
 from bot.store.sqlite import SQLiteState
+from bot.store.thread_memory import MemoryLimits, SQLiteThreadMemory
+from bot.tools.audit import AuditEntry
 from bot.tools.base import Operation, Proposal
 from tests.store.conftest import Backend
 

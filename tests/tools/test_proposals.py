@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bot.pagerduty import PagerDutyClient, RetryPolicy
 from bot.sandbox import Sandbox, default_token
-from bot.store import AuditEntry
 from bot.store.memory import MemoryState
+from bot.tools.audit import AuditEntry
 from bot.tools.base import Asker, Operation, Proposal
 from bot.tools.proposals import FIRST_WENT_THROUGH, execute, refusal
 from tests.helpers import sandbox_transport

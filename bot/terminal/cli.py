@@ -2,13 +2,13 @@
 
 Both go through the same pipeline as Slack (:class:`~bot.agent.agent.Agent`), against the built-in
 sandbox (``--sandbox``) or the PagerDuty account of ``PAGERDUTY_USER_API_KEY``; see
-:mod:`bot.agent.session` for who they act as.
+:mod:`bot.terminal.session` for who they act as.
 
 Thread memory: ``alex ask --thread ID`` keeps the thread in the SQLite file at ``ALEX_STATE_PATH``, so
 two invocations with the same ID see each other (sandbox threads are kept apart from real ones). A
 chat session is one thread: in memory for ``--sandbox`` (a throwaway demo), in ``ALEX_STATE_PATH``
 otherwise. Setup problems (no token, PagerDuty refusing it, an unknown ``--as``) exit with status 2
-and one line on stderr; ``alex ask``'s other statuses are in :mod:`bot.agent.exit_codes`.
+and one line on stderr; ``alex ask``'s other statuses are in :mod:`bot.terminal.exit_codes`.
 
 The chat reads each line in the main thread, between answers, so Ctrl-C behaves as in a shell: at the
 ``you>`` prompt it clears the line and the chat goes on; while alex answers it cancels that answer (the
@@ -34,11 +34,14 @@ from pydantic import ValidationError
 
 from bot.agent.commands import help_text, parse_command
 from bot.agent.commands.grammar import MAX_COMMAND_CHARS
-from bot.agent.exit_codes import EXIT_STATUS_HELP, SETUP_FAILED, ask_exit_status
-from bot.agent.memory import InMemoryThreadMemory, ThreadMemory, open_thread_memory
 from bot.agent.prompt import suggested_prompts
-from bot.agent.session import Session, SessionError, pagerduty_session, sandbox_session
-from bot.agent.text import (
+from bot.agent.turn import Turn
+from bot.cli_types import aware_time
+from bot.config import Settings
+from bot.store.thread_memory import InMemoryThreadMemory, ThreadMemory, open_thread_memory
+from bot.terminal.exit_codes import EXIT_STATUS_HELP, SETUP_FAILED, ask_exit_status
+from bot.terminal.session import Session, SessionError, pagerduty_session, sandbox_session
+from bot.terminal.text import (
     CONFIRM_PROMPT,
     DIM,
     clean,
@@ -51,9 +54,6 @@ from bot.agent.text import (
     use_color,
     wrap,
 )
-from bot.agent.turn import Turn
-from bot.cli_types import aware_time
-from bot.config import Settings
 
 if TYPE_CHECKING:
     from bot.agent.agent import Agent

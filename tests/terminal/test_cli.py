@@ -26,14 +26,14 @@ from typing import Any, ClassVar
 import pytest
 
 from bot.agent.commands import help_text
-from bot.agent.exit_codes import WRITE_NOT_DONE, ask_exit_status
-from bot.agent.session import SessionError, pagerduty_session, sandbox_session
-from bot.agent.text import CONFIRM_PROMPT, clean
 from bot.agent.turn import ToolCallRecord, Turn
 from bot.cli import build_parser, main
 from bot.cli_types import aware_time
 from bot.config import Settings
 from bot.sandbox import DEFAULT_NOW, build_sandbox
+from bot.terminal.exit_codes import WRITE_NOT_DONE, ask_exit_status
+from bot.terminal.session import SessionError, pagerduty_session, sandbox_session
+from bot.terminal.text import CONFIRM_PROMPT, clean
 from bot.tools.base import ToolResult
 from tests.agent.test_agent import FREE_TEXT, triggered_number
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
@@ -254,7 +254,7 @@ def test_chat_confirms_a_proposal_with_a_keystroke(
             raise EOFError
         return typed.pop(0)
 
-    monkeypatch.setattr("bot.agent.cli.read_line", read_line)
+    monkeypatch.setattr("bot.terminal.cli.read_line", read_line)
     assert main(["chat", "--sandbox"]) == 0
     out = capsys.readouterr().out
     assert "Mode: LLM gpt-" in out
@@ -269,7 +269,7 @@ def test_demo_is_the_sandbox_chat(capsys: pytest.CaptureFixture[str], monkeypatc
     def end_of_input(prompt: str) -> str:
         raise EOFError
 
-    monkeypatch.setattr("bot.agent.cli.read_line", end_of_input)
+    monkeypatch.setattr("bot.terminal.cli.read_line", end_of_input)
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "PagerDuty chat on the demo sandbox (clock frozen at Tue 2026-03-10 14:00 UTC)" in out

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.agent.memory import (
+from bot.config import Settings
+from bot.store.thread_memory import (
     InMemoryThreadMemory,
     MemoryLimits,
     SQLiteThreadMemory,
@@ -16,7 +17,6 @@ from bot.agent.memory import (
     open_thread_memory,
     sanitize_history,
 )
-from bot.config import Settings
 
 
 def exchange(n: int, *, tool_result: str = '{"status":"ok"}') -> list[dict[str, Any]]:

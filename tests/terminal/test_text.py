@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from bot.agent.text import (
+from bot.agent.turn import Turn, Usage
+from bot.terminal.text import (
     CONFIRM_PROMPT,
     clean,
     plain,
@@ -15,7 +16,6 @@ from bot.agent.text import (
     use_color,
     wrap,
 )
-from bot.agent.turn import Turn, Usage
 from bot.tools.base import Operation, Proposal
 from bot.tools.proposals import Outcome
 
