@@ -43,6 +43,16 @@ def model_for(fake: FakeOpenAI, **options: object) -> OpenAIChatModel:
                            max_retries=0, options=ModelOptions(**options), http_client=client)  # type: ignore[arg-type]
 
 
+def unknown_model() -> OpenAIChatModel:
+    """An endpoint that answers 404: no such model (what a wrong ALEX_MODEL or Azure deployment gets)."""
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(404, json={"error": {"message": "The model `gpt-9` does not exist",
+                                                    "type": "invalid_request_error", "code": "model_not_found"}})
+
+    return OpenAIChatModel(model="gpt-9", api_key=SecretStr("sk-fake-key-1234"), base_url="https://llm.test/v1",
+                           max_retries=0, http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
+
+
 async def test_nothing_optional_is_sent_unless_set() -> None:
     fake = FakeOpenAI("reasoning")
     reply = await model_for(fake).complete(MESSAGES, [TOOL])
@@ -80,12 +90,7 @@ async def test_a_vllm_server_refusing_strict_gets_plain_tools() -> None:
 
 
 async def test_other_4xx_say_the_model_refused_the_request() -> None:
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(404, json={"error": {"message": "The model `gpt-9` does not exist",
-                                                    "type": "invalid_request_error", "code": "model_not_found"}})
-
-    model = OpenAIChatModel(model="gpt-9", api_key=SecretStr("sk-fake-key-1234"), base_url="https://llm.test/v1",
-                            max_retries=0, http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
+    model = unknown_model()
     with pytest.raises(ModelRefused) as refused:
         await model.complete(MESSAGES, [TOOL])
     assert "The model refused the request" in str(refused.value) and "gpt-9" in str(refused.value)
@@ -148,12 +153,7 @@ async def test_alex_ask_json_answers_in_llm_mode_with_a_reasoning_endpoint(tmp_p
 
 
 async def test_a_refused_request_is_told_to_the_person_as_such() -> None:
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(404, json={"error": {"message": "The model `gpt-9` does not exist",
-                                                    "type": "invalid_request_error", "code": "model_not_found"}})
-
-    model = OpenAIChatModel(model="gpt-9", api_key=SecretStr("sk-fake-key-1234"), base_url="https://llm.test/v1",
-                            max_retries=0, http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
+    model = unknown_model()
     sandbox = build_sandbox("demo", now=DEFAULT_NOW, rate_limit_per_minute=None)
     async with PagerDutyClient(default_token("demo"), transport=sandbox.transport()) as client:
         turn = await Agent(model).respond("what should I look at first today?", ToolContext(client, SAM, DEFAULT_NOW))
