@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property, lru_cache
 from typing import Any
 
 from bot.analysis.intervals import Interval, clip, complement, coverage_percent, union
@@ -60,7 +61,7 @@ class Handoff:
     after: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Coverage:
     """A schedule over a window: merged shifts, gaps, coverage % and handoffs."""
 
@@ -69,11 +70,15 @@ class Coverage:
     shifts: tuple[Shift, ...]
     gaps: tuple[Interval, ...]
     percent: float
-    handoffs: tuple[Handoff, ...]
 
     @property
     def fully_covered(self) -> bool:
         return not self.gaps
+
+    @cached_property
+    def handoffs(self) -> tuple[Handoff, ...]:
+        """Worked out when first read: an overview of every schedule reads only gaps and percent."""
+        return tuple(handoffs(self.shifts, self.start, self.end))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,29 +103,89 @@ class LevelCoverage:
 def merge_shifts(shifts: Iterable[Shift], start: datetime, end: datetime) -> list[Shift]:
     """Shifts clipped to the window, consecutive or overlapping ones of the same person joined,
     in order of start (then name)."""
+    shifts = list(shifts)
+    if _already_merged(shifts, start, end):
+        return shifts
     by_user: dict[str, list[Shift]] = {}
     for shift in shifts:
         by_user.setdefault(shift.user, []).append(shift)
     merged: list[Shift] = []
     for user, own in by_user.items():
         own.sort(key=lambda s: max(s.start, start))  # a run keeps the first id known in it
-        for run in union(clip((Interval(s.start, s.end) for s in own), start, end)):
-            ids = (s.user_id for s in own if s.user_id and s.start < run.end and s.end > run.start)
-            merged.append(Shift(run.start, run.end, user, next(ids, None)))
+        # A shift of no length (end <= start) is in no run but may still lend a run its id.
+        degenerate = any(s.end <= s.start for s in own)
+        for run_start, run_end, members in _runs(own, start, end):
+            first = members[0]
+            if (len(members) == 1 and not degenerate and run_start is first.start and run_end is first.end
+                    and (first.user_id or first.user_id is None)):
+                merged.append(first)  # inside the window and joined to nothing: the shift as it is
+                continue
+            ids = (s.user_id for s in (own if degenerate else members)
+                   if s.user_id and s.start < run_end and s.end > run_start)
+            merged.append(Shift(run_start, run_end, user, next(ids, None)))
     merged.sort(key=lambda s: (s.start, s.end, s.user))
     return merged
 
 
+def _already_merged(shifts: Sequence[Shift], start: datetime, end: datetime) -> bool:
+    """Whether merging would return the shifts as they are (PagerDuty renders most final schedules
+    so): inside the window, in order, none empty, no person's shifts overlapping or touching."""
+    last_end: dict[str, datetime] = {}
+    previous: tuple[datetime, datetime, str] | None = None
+    for shift in shifts:
+        key = (shift.start, shift.end, shift.user)
+        if not start <= shift.start < shift.end <= end or shift.user_id == "":
+            return False
+        if previous is not None and key < previous:
+            return False
+        own_last = last_end.get(shift.user)
+        if own_last is not None and shift.start <= own_last:
+            return False
+        last_end[shift.user], previous = shift.end, key
+    return True
+
+
+def _runs(own: Sequence[Shift], start: datetime,
+          end: datetime) -> list[tuple[datetime, datetime, list[Shift]]]:
+    """One person's shifts (in order of clipped start) as runs of overlapping or touching ones inside
+    the window: ``(start, end, the shifts in it)``."""
+    runs: list[tuple[datetime, datetime, list[Shift]]] = []
+    for shift in own:
+        low, high = max(shift.start, start), min(shift.end, end)
+        if high <= low:
+            continue
+        if runs and low <= runs[-1][1]:
+            run_start, run_end, members = runs[-1]
+            members.append(shift)
+            if high > run_end:
+                runs[-1] = (run_start, high, members)
+        else:
+            runs.append((low, high, [shift]))
+    return runs
+
+
 def handoffs(shifts: Sequence[Shift], start: datetime, end: datetime) -> list[Handoff]:
     """Every instant strictly inside the window at which the set of people on call changes."""
-    inside = [Shift(max(s.start, start), min(s.end, end), s.user) for s in shifts]
-    inside = [s for s in inside if s.end > s.start]
-    moments = sorted({t for s in inside for t in (s.start, s.end) if start < t < end})
+    # A sweep over the shifts' starts and ends (clipped to the window), counting who is on call.
+    starts: dict[datetime, list[str]] = {}
+    ends: dict[datetime, list[str]] = {}
+    for shift in shifts:
+        low, high = max(shift.start, start), min(shift.end, end)
+        if high > low:
+            starts.setdefault(low, []).append(shift.user)
+            ends.setdefault(high, []).append(shift.user)
+    on_call: dict[str, int] = {}
     found: list[Handoff] = []
-    for at in moments:
-        before = tuple(sorted({s.user for s in inside if s.start < at <= s.end}))
-        after = tuple(sorted({s.user for s in inside if s.start <= at < s.end}))
-        if before != after:
+    for at in sorted(starts.keys() | ends.keys()):
+        before = tuple(sorted(on_call))
+        for user in ends.get(at, ()):
+            on_call[user] -= 1
+            if not on_call[user]:
+                del on_call[user]
+        for user in starts.get(at, ()):
+            on_call[user] = on_call.get(user, 0) + 1
+        after = tuple(sorted(on_call))
+        if start < at < end and before != after:
             found.append(Handoff(at, before, after))
     return found
 
@@ -133,10 +198,21 @@ def coverage(shifts: Iterable[Shift], start: datetime, end: datetime,
     no shift covers.
     """
     merged = merge_shifts(shifts, start, end)
-    covered = [Interval(s.start, s.end) for s in merged]
-    holes = union([*complement(covered, start, end), *clip(explicit_gaps, start, end)])
-    percent = coverage_percent(complement(holes, start, end), start, end)
-    return Coverage(start, end, tuple(merged), tuple(holes), percent, tuple(handoffs(merged, start, end)))
+    # The merged shifts are inside the window and sorted by start: their union is one pass.
+    covered: list[Interval] = []
+    for shift in merged:
+        if covered and shift.start <= covered[-1].end:
+            if shift.end > covered[-1].end:
+                covered[-1] = Interval(covered[-1].start, shift.end)
+        else:
+            covered.append(Interval(shift.start, shift.end))
+    holes = complement(covered, start, end)
+    explicit = clip(explicit_gaps, start, end)
+    if explicit:
+        holes = union([*holes, *explicit])
+        covered = complement(holes, start, end)
+    percent = coverage_percent(covered, start, end)
+    return Coverage(start, end, tuple(merged), tuple(holes), percent)
 
 
 # --------------------------------------------------------------------------- escalation levels
@@ -176,13 +252,20 @@ def _name(ref: Any) -> str:
     return "unknown"
 
 
+@lru_cache(maxsize=4_096)
+def _instant(text: str) -> datetime:
+    """:func:`parse_instant`, remembered: a schedule's shifts share their boundaries (one's end is the
+    next one's start) and an account's schedules share handoff times and the window's edges."""
+    return parse_instant(text)
+
+
 def shifts_from_v2(entries: Iterable[Mapping[str, Any]]) -> list[Shift]:
     """``final_schedule.rendered_schedule_entries`` (``{start, end, user}``) as shifts."""
     shifts: list[Shift] = []
     for entry in entries:
         user = entry.get("user")
         user_id = user.get("id") if isinstance(user, Mapping) else None
-        shifts.append(Shift(parse_instant(str(entry["start"])), parse_instant(str(entry["end"])), _name(user),
+        shifts.append(Shift(_instant(str(entry["start"])), _instant(str(entry["end"])), _name(user),
                             str(user_id) if user_id else None))
     return shifts
 
@@ -194,7 +277,7 @@ def shifts_from_v3(assignments: Iterable[Mapping[str, Any]],
     shifts: list[Shift] = []
     gaps: list[Interval] = []
     for item in assignments:
-        start, end = parse_instant(str(item["start_time"])), parse_instant(str(item["end_time"]))
+        start, end = _instant(str(item["start_time"])), _instant(str(item["end_time"]))
         member = item.get("member")
         member = member if isinstance(member, Mapping) else {}
         user_id = member.get("user_id")

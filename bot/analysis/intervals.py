@@ -28,19 +28,27 @@ class Interval(NamedTuple):
 
 def union(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted, non-overlapping intervals covering the same instants (touching ones are joined)."""
+    # Intervals are (start, end) tuples: their natural order is the (start, end) order.
     merged: list[Interval] = []
-    for item in sorted((i for i in intervals if i.end > i.start), key=lambda i: (i.start, i.end)):
+    for item in sorted(i for i in intervals if i.end > i.start):
         if merged and item.start <= merged[-1].end:
             last = merged[-1]
-            merged[-1] = Interval(last.start, max(last.end, item.end))
+            if item.end > last.end:
+                merged[-1] = Interval(last.start, item.end)
         else:
             merged.append(item)
     return merged
 
 
 def clip(intervals: Iterable[Interval], start: datetime, end: datetime) -> list[Interval]:
-    clipped = (Interval(max(i.start, start), min(i.end, end)) for i in intervals)
-    return [i for i in clipped if i.end > i.start]
+    """The parts of the intervals inside ``[start, end)``; an interval already inside is kept as it is."""
+    clipped: list[Interval] = []
+    for item in intervals:
+        low, high = max(item.start, start), min(item.end, end)
+        if high > low:
+            inside = low is item.start and high is item.end
+            clipped.append(item if inside and isinstance(item, Interval) else Interval(low, high))
+    return clipped
 
 
 def complement(intervals: Iterable[Interval], start: datetime, end: datetime) -> list[Interval]:

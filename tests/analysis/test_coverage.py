@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.analysis.coverage import (
@@ -204,3 +205,39 @@ def test_oncalls_rows_with_null_bounds_are_permanent() -> None:
                utc("2026-03-13T20:00")),
         OnCall("", "", 3, "PU2", "Priya Raman", None, None, None, None),
     ]
+
+
+def test_merge_returns_clean_shifts_as_they_are_and_still_joins_touching_ones() -> None:
+    start, end = utc("2026-03-10T00:00"), utc("2026-03-11T00:00")
+    clean = [Shift(start, utc("2026-03-10T08:00"), "A", "PA"),
+             Shift(utc("2026-03-10T08:00"), utc("2026-03-10T16:00"), "B", "PB"),
+             Shift(utc("2026-03-10T16:00"), end, "A", "PA")]
+    assert merge_shifts(clean, start, end) == clean
+    joined = [Shift(start, utc("2026-03-10T16:00"), "A", "PA"), Shift(utc("2026-03-10T16:00"), end, "B", "PB")]
+    # The same person twice in a row (touching), in order...
+    touching = [Shift(start, utc("2026-03-10T08:00"), "A", "PA"),
+                Shift(utc("2026-03-10T08:00"), utc("2026-03-10T16:00"), "A", "PA"), joined[1]]
+    assert merge_shifts(touching, start, end) == joined
+    # ...or out of order, and ids PagerDuty left blank.
+    blank = [Shift(s.start, s.end, s.user, "") for s in (touching[1], touching[0], touching[2])]
+    assert merge_shifts(blank, start, end) == [Shift(s.start, s.end, s.user, None) for s in joined]
+    assert merge_shifts([Shift(start, end, "A", "")], start, end) == [Shift(start, end, "A", None)]
+
+
+def test_gaps_percent_and_handoffs_match_a_minute_by_minute_count() -> None:
+    rnd = random.Random(13)
+    start = utc("2026-03-10T00:00")
+    end = start + timedelta(hours=48)
+    for _ in range(200):
+        shifts = []
+        for _ in range(rnd.randint(0, 8)):
+            first = start + timedelta(hours=rnd.randint(-6, 50))
+            shifts.append(Shift(first, first + timedelta(hours=rnd.choice([1, 6, 12, 24])), rnd.choice("ABC")))
+        result = coverage(shifts, start, end)
+        minutes = [start + timedelta(minutes=m) for m in range(48 * 60)]
+        who = [tuple(sorted({s.user for s in shifts if s.start <= t < s.end})) for t in minutes]
+        nobody = [t for t, names in zip(minutes, who, strict=True) if not names]
+        assert result.percent == round(100 * (len(minutes) - len(nobody)) / len(minutes), 2)
+        assert [t for gap in result.gaps for t in minutes if gap.start <= t < gap.end] == nobody
+        changes = [Handoff(t, who[i - 1], who[i]) for i, t in enumerate(minutes) if i and who[i] != who[i - 1]]
+        assert list(result.handoffs) == changes
