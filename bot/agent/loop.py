@@ -233,14 +233,14 @@ class _TurnRun:
             if tool is None:
                 planned.malformed = True
                 planned.result = ToolResult.fail(f'There is no tool named "{raw.name}".',
-                                                  f"Use one of: {', '.join(self.tools)}.")
+                                                  f"Use one of: {', '.join(self.tools)}.", about_the_call=True)
                 continue
             try:
                 args = parse_arguments(tool, raw.arguments)
             except ToolError as exc:
                 # A write tool never runs on malformed arguments: no proposal is prepared.
                 planned.malformed = True
-                planned.result = ToolResult.fail(exc.message, exc.hint)
+                planned.result = ToolResult.fail(exc.message, exc.hint, about_the_call=True)
                 continue
             planned.tool = tool
             planned.args = args
@@ -314,7 +314,7 @@ class _TurnRun:
         if len(self.turn.proposals) >= self.limits.max_proposals:
             return ToolResult.fail(f"Only {self.limits.max_proposals} changes can be proposed in one message.",
                                    "Tell the person which changes are prepared and to ask for the rest "
-                                   "in a new message.")
+                                   "in a new message.", about_the_call=True)
         self.turn.proposals.append(result.proposal)
         return result
 

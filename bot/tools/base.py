@@ -106,14 +106,17 @@ class ToolResult:
     proposal: Proposal | None = None
     partial: bool = False
     """True when PagerDuty answered only part of what was asked (a page failed, a cap was hit)."""
+    about_the_call: bool = False
+    """An error about the model's own call (an unknown tool, malformed arguments, too many proposals):
+    the model's to correct or explain, not a result to show the person."""
 
     @classmethod
     def ok(cls, data: dict[str, Any], *, partial: bool = False) -> ToolResult:
         return cls("ok", data, partial=partial)
 
     @classmethod
-    def fail(cls, error: str, hint: str | None = None) -> ToolResult:
-        return cls("error", error=error, hint=hint)
+    def fail(cls, error: str, hint: str | None = None, *, about_the_call: bool = False) -> ToolResult:
+        return cls("error", error=error, hint=hint, about_the_call=about_the_call)
 
     @classmethod
     def nothing(cls, message: str, data: dict[str, Any] | None = None) -> ToolResult:

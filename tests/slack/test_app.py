@@ -434,3 +434,16 @@ async def test_serving_with_slack_bot_token_set_logs_no_spurious_token_warning(
     with caplog.at_level(logging.WARNING):
         await make_slack()
     assert not [r for r in caplog.records if "will be unused" in r.getMessage()]
+
+
+async def test_the_models_own_call_mistakes_stay_out_of_the_answer(make_slack: SlackFactory) -> None:
+    """An unknown tool or malformed arguments go back to the model (typed ``about_the_call``), not into the
+    Slack answer as a warning; the model's prose answers."""
+    model = ScriptedModel([calls(call("who_is_oncall", {"target": "x"}), call("who_is_on_call", "{not json")),
+                           say("Let me answer without that: Ben Carter is on call.")])
+    slack = await make_slack(model)
+    await slack.mention("who is on call for platform engineering?")
+    reply = await slack.reply()
+    text = message_text(reply)
+    assert "Ben Carter is on call" in text
+    assert ":warning:" not in text and "no tool named" not in text and "not valid JSON" not in text

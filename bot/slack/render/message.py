@@ -44,9 +44,6 @@ FALLBACK_CHARS = 300
 PAD_BLOCKS, PAD_CHARS = 3, 1_500
 LEFT_OUT = "_Some results were left out to fit in one Slack message; ask about one of them for the rest._"
 SAMPLED = "_PagerDuty had more than alex read: some of this comes from a sample._"
-_MODEL_MISTAKES = ("There is no tool named", "Invalid arguments for", "The arguments for")
-"""Errors the loop sends back to the model about its own calls: the model deals with them."""
-_TOO_MANY_PROPOSALS = "changes can be proposed in one message"
 
 
 @dataclass(frozen=True)
@@ -118,8 +115,7 @@ def shown_calls(turn: Turn) -> list[ToolCallRecord]:
         seen.add(key)
         result = record.result
         if turn.mode == "llm" and result.status == "error" and not isinstance(result.data.get("executed"), dict):
-            error = result.error or ""
-            if error.startswith(_MODEL_MISTAKES) or _TOO_MANY_PROPOSALS in error:
+            if result.about_the_call:  # the model deals with errors about its own calls
                 continue
             if any(r.name == record.name and r.result.status in ("ok", "no_data") for r in records[index + 1:]):
                 continue
