@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.tools.base import Proposal, ToolResult
+from bot.tools.proposals import Outcome
 
 TIMING_KEYS: dict[str, float] = {"total": 0.0, "llm": 0.0, "tools": 0.0}
 """Every turn's JSON has these timings: a turn that made no model call or ran no tool says 0.0."""
@@ -19,6 +20,8 @@ class ToolCallRecord:
     arguments: dict[str, Any] | str
     result: ToolResult
     duration_ms: float = 0.0
+    outcome: Outcome | None = None
+    """What the write did when this call was executed at once (a typed command mode write)."""
 
 
 @dataclass(slots=True)

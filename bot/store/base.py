@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.store.proposals import PendingProposal, ProposalStore, State
 from bot.store.thread_memory import ThreadMemory
 from bot.tools.audit import AuditEntry
-from bot.tools.base import Asker, Operation, Proposal
+from bot.tools.base import Asker, Operation, OperationKind, Proposal, TargetOutcome
 
 DEDUPE_TTL_S = 900.0
 """Slack retries a delivery up to 3 times over about 5 minutes; 15 minutes covers it with room."""
@@ -98,8 +99,10 @@ def encode_pending(pending: PendingProposal) -> str:
     p = pending.proposal
     return json.dumps({
         "proposal": {"action": p.action, "summary": p.summary, "lines": list(p.lines),
-                     "operations": [{"method": o.method, "path": o.path, "body": o.body} for o in p.operations],
-                     "noops": list(p.noops), "incident_ids": list(p.incident_ids)},
+                     "operations": [{"method": o.method, "path": o.path, "body": o.body, "kind": o.kind}
+                                    for o in p.operations],
+                     "noops": list(p.noops), "incident_ids": list(p.incident_ids),
+                     "skipped": [dataclasses.asdict(t) for t in p.skipped]},
         "asker_slack_id": pending.asker_slack_id, "channel": pending.channel, "thread_ts": pending.thread_ts,
         "asker_name": pending.asker_name, "tool": pending.tool, "arguments": pending.arguments,
         "asker": _encode_asker(pending.asker),
@@ -125,8 +128,10 @@ def decode_pending(data: str, fields: StoredFields) -> PendingProposal:
     raw: dict[str, Any] = json.loads(data)
     p = raw["proposal"]
     proposal = Proposal(p["action"], p["summary"], tuple(p["lines"]),
-                        tuple(Operation(o["method"], o["path"], o.get("body")) for o in p["operations"]),
-                        tuple(p.get("noops") or ()), tuple(p.get("incident_ids") or ()))
+                        tuple(Operation(o["method"], o["path"], o.get("body"), kind=o.get("kind") or _old_kind(o))
+                              for o in p["operations"]),
+                        tuple(p.get("noops") or ()), tuple(p.get("incident_ids") or ()),
+                        tuple(TargetOutcome(**t) for t in p.get("skipped") or ()))
     state = cast(State, fields.state if fields.state in ("pending", "confirmed", "cancelled", "expired") else "expired")
     return PendingProposal(proposal, raw["asker_slack_id"], raw["channel"], raw["thread_ts"],
                            asker_name=raw.get("asker_name") or "the person who asked", tool=raw.get("tool"),
@@ -135,3 +140,20 @@ def decode_pending(data: str, fields: StoredFields) -> PendingProposal:
                            created_at=fields.created_at,
                            expires_at=fields.expires_at, state=state,
                            handled_by=fields.handled_by)
+
+
+def _old_kind(operation: dict[str, Any]) -> OperationKind:
+    """The kind of an operation stored before operations carried one.
+
+    Rows written by an older alex (still pending after an upgrade) have no ``kind``; the path is the
+    only record of what they do, so it is read once here and nowhere else.
+    """
+    method, path = operation.get("method"), str(operation.get("path") or "")
+    if path == "/incidents":
+        return "bulk_status" if method == "PUT" else "create_incident"
+    if "/overrides" in path:
+        return "override_create" if method == "POST" else "override_delete"
+    for suffix, kind in (("/notes", "note"), ("/status_updates", "status_update"), ("/snooze", "snooze")):
+        if path.endswith(suffix):
+            return cast(OperationKind, kind)
+    return "reassign"

@@ -34,8 +34,8 @@ _WRITE_TOOL_NAMES = frozenset(tool.name for tool in WRITE_TOOLS)
 def ask_exit_status(message: str, turn: Turn) -> int:
     """The exit status of ``alex ask message`` that answered ``turn`` (see :data:`EXIT_STATUS_HELP`)."""
     writes = [call.result for call in turn.tool_calls if call.name in _WRITE_TOOL_NAMES]
-    executed = [result.data["executed"] for result in writes if isinstance(result.data.get("executed"), dict)]
-    if any(not done.get("ok") or done.get("maybe_applied") for done in executed):
+    executed = [call.outcome for call in turn.tool_calls if call.outcome is not None]
+    if any(not done.ok or done.maybe_applied for done in executed):
         return WRITE_NOT_DONE
     if any(proposal.operations for proposal in turn.proposals):
         return WRITE_PENDING

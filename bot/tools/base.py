@@ -66,6 +66,36 @@ class ToolArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+OperationKind = Literal["bulk_status", "note", "status_update", "snooze", "create_incident", "reassign",
+                        "override_create", "override_delete"]
+"""What a write does, set by the write tool that builds it: execution and its outcome branch on this."""
+
+TargetStatus = Literal["done", "no_op", "refused", "failed", "maybe_applied"]
+NoOpReason = Literal["already", "would_reopen", "changed_meanwhile", "gone", "first_went_through"]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOutcome:
+    """What a write did (or left alone) on one target: the typed twin of one outcome line.
+
+    Presenters read these, never the prose of ``Outcome.lines``.
+    """
+
+    status: TargetStatus
+    target: str
+    """What was written: ``#1004`` (or the incident ID), an override ID, a schedule ID."""
+    detail: str
+    pd_status: int | None = None
+    """PagerDuty's HTTP answer to the request (None when it did not answer or none was sent)."""
+    incident_number: int | None = None
+    label: str | None = None
+    """How people know the target: ``#1004 Checkout latency``."""
+    state: str | None = None
+    """The incident's status after the write, or as found when left alone."""
+    reason: NoOpReason | None = None
+    """Why a ``no_op`` was one (or why a done write needed no retry)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
     """One PagerDuty write, exactly as it will be sent once confirmed."""
@@ -73,6 +103,7 @@ class Operation:
     method: Literal["POST", "PUT", "DELETE"]
     path: str
     body: dict[str, Any] | None = None
+    kind: OperationKind = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +120,8 @@ class Proposal:
     operations: tuple[Operation, ...]
     noops: tuple[str, ...] = ()
     incident_ids: tuple[str, ...] = ()
+    skipped: tuple[TargetOutcome, ...] = ()
+    """The typed form of ``noops``: targets left alone when the proposal was prepared."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "summary": self.summary, "changes": list(self.lines),

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from pydantic import ConfigDict, Field
 
 from bot.analysis.windows import local_iso
-from bot.tools.base import Operation, Proposal, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.base import NoOpReason, Operation, Proposal, TargetOutcome, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import TITLE_SHOWN, incident_label, ref_name
 from bot.tools.proposals import WRITE_ROLES_HINT, refusal
 from bot.tools.resolve import (
@@ -123,15 +123,23 @@ def _bulk(incidents: list[dict[str, Any]], status: str, resolution: str | None =
         if resolution is not None:
             item["resolution"] = resolution
         items.append(item)
-    return Operation("PUT", "/incidents", {"incidents": items})
+    return Operation("PUT", "/incidents", {"incidents": items}, kind="bulk_status")
 
 
 def _proposal(action: str, summary: str, targets: list[dict[str, Any]], lines: list[str],
-              operations: list[Operation], noops: list[str]) -> ToolResult:
+              operations: list[Operation], noops: list[str],
+              skipped: list[TargetOutcome] | None = None) -> ToolResult:
     if not operations:
         summary = f"Nothing to do: {summary[:1].lower()}{summary[1:]}"
     return ToolResult.propose(Proposal(action, summary, tuple(lines), tuple(operations), tuple(noops),
-                                       tuple(str(t["id"]) for t in targets)))
+                                       tuple(str(t["id"]) for t in targets), tuple(skipped or ())))
+
+
+def _left_alone(incident: dict[str, Any], detail: str, reason: NoOpReason) -> TargetOutcome:
+    number = incident.get("incident_number")
+    return TargetOutcome("no_op", f"#{number}" if number is not None else str(incident.get("id")), detail,
+                         incident_number=number if isinstance(number, int) else None, label=incident_label(incident),
+                         state=str(incident.get("status")), reason=reason)
 
 
 # --------------------------------------------------------------------------------- acknowledge
@@ -149,6 +157,7 @@ async def acknowledge_incidents(args: AcknowledgeIncidents, ctx: ToolContext) ->
     targets: list[dict[str, Any]] = []
     lines: list[str] = []
     noops: list[str] = []
+    skipped: list[TargetOutcome] = []
     for incident in incidents:
         status = incident.get("status")
         if status == "triggered":
@@ -156,12 +165,14 @@ async def acknowledge_incidents(args: AcknowledgeIncidents, ctx: ToolContext) ->
             lines.append(f"{incident_label(incident)} ({state(incident)}) -> acknowledged")
         elif status == "acknowledged":
             noops.append(f"{incident_label(incident)} is already acknowledged ({state(incident)})")
+            skipped.append(_left_alone(incident, noops[-1], "already"))
         else:
             noops.append(f"{incident_label(incident)} is already resolved; acknowledging would reopen it, so it is "
                          "left alone")
+            skipped.append(_left_alone(incident, noops[-1], "would_reopen"))
     operations = [_bulk(targets, "acknowledged")] if targets else []
     summary = f"Acknowledge {numbers(targets or incidents)}"
-    return _proposal("acknowledge_incidents", summary, targets, lines, operations, noops)
+    return _proposal("acknowledge_incidents", summary, targets, lines, operations, noops, skipped)
 
 
 # ------------------------------------------------------------------------------------- resolve
@@ -181,9 +192,11 @@ async def resolve_incidents(args: ResolveIncidents, ctx: ToolContext) -> ToolRes
     targets: list[dict[str, Any]] = []
     lines: list[str] = []
     noops: list[str] = []
+    skipped: list[TargetOutcome] = []
     for incident in incidents:
         if incident.get("status") == "resolved":
             noops.append(f"{incident_label(incident)} is already resolved")
+            skipped.append(_left_alone(incident, noops[-1], "already"))
         else:
             targets.append(incident)
             lines.append(f"{incident_label(incident)} ({state(incident)}) -> resolved")
@@ -191,7 +204,7 @@ async def resolve_incidents(args: ResolveIncidents, ctx: ToolContext) -> ToolRes
         lines.append(f"Resolution note: {note}")
     operations = [_bulk(targets, "resolved", note)] if targets else []
     summary = f"Resolve {numbers(targets or incidents)}"
-    return _proposal("resolve_incidents", summary, targets, lines, operations, noops)
+    return _proposal("resolve_incidents", summary, targets, lines, operations, noops, skipped)
 
 
 # ---------------------------------------------------------------------------------------- note
@@ -208,7 +221,7 @@ async def add_incident_note(args: AddIncidentNote, ctx: ToolContext) -> ToolResu
     note = _text(args.note, "note")
     incident = await get_incident(ctx, args.incident)
     lines = [f"{incident_label(incident)} ({state(incident)})", f"Note: {note}"]
-    operation = Operation("POST", f"/incidents/{incident['id']}/notes", {"note": {"content": note}})
+    operation = Operation("POST", f"/incidents/{incident['id']}/notes", {"note": {"content": note}}, kind="note")
     return _proposal("add_incident_note", f"Add a note to {incident_label(incident)}", [incident], lines,
                      [operation], [])
 
@@ -260,7 +273,7 @@ async def create_incident(args: CreateIncident, ctx: ToolContext) -> ToolResult:
                  "It pages through the service's escalation policy.")
     if service.get("status") == "maintenance":
         lines.append(f"{name} is in maintenance: nobody will be notified until the maintenance ends.")
-    operation = Operation("POST", "/incidents", {"incident": incident})
+    operation = Operation("POST", "/incidents", {"incident": incident}, kind="create_incident")
     return _proposal("create_incident", f"Create an incident on {name}: {title[:TITLE_SHOWN]}", [], lines,
                      [operation], [])
 
@@ -332,7 +345,8 @@ async def post_status_update(args: PostStatusUpdate, ctx: ToolContext) -> ToolRe
     message = _text(args.message, "message")
     incident = await get_incident(ctx, args.incident)
     lines = [f"{incident_label(incident)} ({state(incident)})", f"Status update to its subscribers: {message}"]
-    operation = Operation("POST", f"/incidents/{incident['id']}/status_updates", {"message": message})
+    operation = Operation("POST", f"/incidents/{incident['id']}/status_updates", {"message": message},
+                          kind="status_update")
     return _proposal("post_status_update", f"Post a status update on {incident_label(incident)}", [incident], lines,
                      [operation], [])
 
@@ -360,7 +374,7 @@ async def snooze_incident(args: SnoozeIncident, ctx: ToolContext) -> ToolResult:
     until = local_iso(ctx.now + timedelta(minutes=args.minutes), ctx.tz)
     lines = [f"{incident_label(incident)} ({state(incident)})",
              f"Snooze for {_duration(args.minutes)}, until {until}; then it triggers again and pages."]
-    operation = Operation("POST", f"/incidents/{incident['id']}/snooze", {"duration": args.minutes * 60})
+    operation = Operation("POST", f"/incidents/{incident['id']}/snooze", {"duration": args.minutes * 60}, kind="snooze")
     return _proposal("snooze_incident", f"Snooze {incident_label(incident)} for {_duration(args.minutes)}", [incident],
                      lines, [operation], [])
 
@@ -410,7 +424,7 @@ async def reassign_incident(args: ReassignIncident, ctx: ToolContext) -> ToolRes
         body["escalation_level"] = level
         lines = [current, f"Escalate to level {level}: {targets}.{handover}"]
         summary = f"Escalate {incident_label(incident)} to level {level}"
-    operation = Operation("PUT", f"/incidents/{incident['id']}", {"incident": body})
+    operation = Operation("PUT", f"/incidents/{incident['id']}", {"incident": body}, kind="reassign")
     return _proposal("reassign_incident", summary, [incident], lines, [operation], [])
 
 

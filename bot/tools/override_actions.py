@@ -118,7 +118,7 @@ async def create_override(args: CreateOverride, ctx: ToolContext) -> ToolResult:
         "end": end.astimezone(tz).isoformat(timespec="seconds"),
         "user": {"id": user["id"], "type": "user_reference"},
         "time_zone": tz.key,
-    }]})
+    }]}, kind="override_create")
     summary = f"Put {who} on call for {name} from {local_iso(start, tz)} to {local_iso(end, tz)}"
     return ToolResult.propose(Proposal("create_override", summary, tuple(lines), (operation,)))
 
@@ -185,7 +185,8 @@ async def delete_override(args: DeleteOverride, ctx: ToolContext) -> ToolResult:
     line = f"Override {wanted} on {name}: {_describe(found, ctx)}"
     lines = [line, "It is under way: PagerDuty ends it now instead of deleting it." if started
              else "It has not started: it is removed."]
-    operation = Operation("DELETE", f"/schedules/{schedule['id']}/overrides/{quote(wanted, safe='')}")
+    operation = Operation("DELETE", f"/schedules/{schedule['id']}/overrides/{quote(wanted, safe='')}",
+                          kind="override_delete")
     user = (found.get("user") or {}).get("summary") or "someone"
     since = local_iso(parse_instant(str(found.get("start"))), ctx.tz)
     summary = f"{'End' if started else 'Delete'} the override on {name} ({user}, from {since})"

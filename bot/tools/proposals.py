@@ -38,7 +38,7 @@ from bot.analysis.windows import instant_or_none, local_iso
 from bot.pagerduty import NotFoundError, PagerDutyClient, PagerDutyError
 from bot.pagerduty.attempts import Attempt, earlier_may_have_applied
 from bot.tools.audit import AuditEntry, AuditOutcome, AuditSink, KeepingSink, operation_record
-from bot.tools.base import READ_ONLY_ROLES, Asker, Operation, Proposal
+from bot.tools.base import READ_ONLY_ROLES, Asker, NoOpReason, Operation, Proposal, TargetOutcome, TargetStatus
 from bot.tools.common import incident_label, ref_name
 from bot.tools.runner import explain_pagerduty_error
 
@@ -68,7 +68,8 @@ AUDIT_UNAVAILABLE = ("Not done: the audit log is unavailable ({reason}), and ale
 
 @dataclass(slots=True)
 class Outcome:
-    """What executing a proposal did: ``lines`` give each target's result.
+    """What executing a proposal did: ``entries`` give each target's result, typed; ``lines`` the same
+    as text for people (nothing parses them).
 
     ``maybe_applied`` means PagerDuty did not confirm a write that may still have happened: the
     person must check before trying again (alex never retries it).
@@ -80,6 +81,8 @@ class Outcome:
     maybe_applied: bool = False
     not_sent_unaudited: bool = False
     """Refused because the audit log could not record the attempt: nothing was sent."""
+    entries: list[TargetOutcome] = field(default_factory=list)
+    """One per target: left alone when prepared (the proposal's ``skipped``), then what each write did."""
 
 
 _BeforeWrite = Callable[[], Awaitable[str | None]]
@@ -215,52 +218,77 @@ async def _execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, de
                    statuses: list[str], before_first_write: _BeforeWrite) -> Outcome:
     refused = refusal(actor, proposal.action)
     if refused is not None or actor.email is None:
-        return Outcome(False, refused or "No e-mail to act as.", [])
+        reason = refused or "No e-mail to act as."
+        return Outcome(False, reason, [], entries=_all_targets(proposal, "refused", reason))
     if not proposal.operations:
         summary = proposal.summary
         if not summary.startswith("Nothing to do"):
             summary = "Nothing to do: " + _lower_first(summary)
-        return Outcome(True, summary, list(proposal.noops))
+        return Outcome(True, summary, list(proposal.noops), entries=list(proposal.skipped))
     unaudited = await before_first_write()
     if unaudited is not None:
-        return Outcome(False, unaudited, not_sent_unaudited=True)
+        return Outcome(False, unaudited, not_sent_unaudited=True,
+                       entries=_all_targets(proposal, "refused", "the audit log is unavailable"))
     run = _Run(client, actor.email, actor.time_zone, deadline, statuses)
+    run.entries.extend(proposal.skipped)
     for number, operation in enumerate(proposal.operations, start=1):
         try:
             run.lines.extend(await run.perform(operation))
         except _LandedEarlier:
             run.lines += [f"{_what(operation)}: done.", FIRST_WENT_THROUGH]
+            run.add("done", operation.path, "done on the first attempt", reason="first_went_through")
             run.writes += 1
             run.landed_earlier = True
             continue
         except PagerDutyError as error:
             if error.is_already_done:
                 run.lines.append(_already_done(error))
+                run.add("no_op", operation.path, run.lines[-1], error.status, reason="already")
                 continue
             remaining = len(proposal.operations) - number
             skipped = f" The remaining {remaining} change(s) were not attempted." if remaining else ""
             if error.maybe_applied and await run.note_landed(operation):
                 run.lines.append(f"{_what(operation)}: PagerDuty did not answer in time, but the note is there.")
+                run.add("done", operation.path, "the note is there", error.status)
                 run.writes += 1
                 continue
             if error.maybe_applied:
                 run.lines.append(f"{_what(operation)}: PagerDuty did not confirm it, so it may or may not have "
                                  "been applied.")
+                run.add("maybe_applied", operation.path, "PagerDuty did not confirm it", error.status)
                 return Outcome(False, f"PagerDuty did not confirm this change: {_lower_first(proposal.summary)}. "
                                "It may have been applied: check in PagerDuty before trying again."
-                               + skipped, run.lines, maybe_applied=True)
+                               + skipped, run.lines, maybe_applied=True, entries=run.entries)
             message, hint = explain_pagerduty_error(error)
             run.lines.append(f"{_what(operation)}: failed.")
-            return Outcome(False, f"{message} {hint}{skipped}", run.lines)
+            run.add("failed", operation.path, message, error.status)
+            return Outcome(False, f"{message} {hint}{skipped}", run.lines, entries=run.entries)
     if run.refused_items:
-        return Outcome(False, f"PagerDuty refused part of it: {_lower_first(proposal.summary)}.", run.lines)
+        return Outcome(False, f"PagerDuty refused part of it: {_lower_first(proposal.summary)}.", run.lines,
+                       entries=run.entries)
     if not run.writes:
         return Outcome(True, f"Nothing changed, it was already done: {_lower_first(proposal.summary)}.",
-                       run.lines)
+                       run.lines, entries=run.entries)
     if run.landed_earlier:
         return Outcome(True, f"Done as {actor.name} (the first attempt went through): "
-                             f"{_lower_first(proposal.summary)}.", run.lines)
-    return Outcome(True, f"Done as {actor.name}: {_lower_first(proposal.summary)}.", run.lines)
+                             f"{_lower_first(proposal.summary)}.", run.lines, entries=run.entries)
+    return Outcome(True, f"Done as {actor.name}: {_lower_first(proposal.summary)}.", run.lines,
+                   entries=run.entries)
+
+
+def _all_targets(proposal: Proposal, status: TargetStatus, detail: str) -> list[TargetOutcome]:
+    """One entry per target of a proposal none of whose writes were sent."""
+    targets = proposal.incident_ids or tuple(dict.fromkeys(op.path for op in proposal.operations))
+    return [TargetOutcome(status, target, detail) for target in targets]
+
+
+def _incident_entry(status: TargetStatus, incident: dict[str, Any], detail: str, pd_status: int | None,
+                    reason: NoOpReason | None = None) -> TargetOutcome:
+    number = incident.get("incident_number")
+    target = f"#{number}" if number is not None else str(incident.get("id"))
+    return TargetOutcome(status, target, detail, pd_status, number if isinstance(number, int) else None,
+                         incident_label(incident),
+                         str(incident.get("status")) if incident.get("status") is not None else None, reason)
 
 
 class _LandedEarlier(Exception):
@@ -279,16 +307,23 @@ class _Run:
         self.tz = tz
         self.deadline = deadline
         self.lines: list[str] = []
+        self.entries: list[TargetOutcome] = []
+        self.last_status: int | None = None
+        """PagerDuty's HTTP answer to the latest write request."""
         self.refused_items = False
         self.writes = 0
         """Writes PagerDuty applied (no-ops excluded)."""
         self.landed_earlier = False
         """A write went through on a try PagerDuty did not answer (its retry found it done)."""
 
+    def add(self, status: TargetStatus, target: str, detail: str, pd_status: int | None = None, *,
+            reason: NoOpReason | None = None) -> None:
+        self.entries.append(TargetOutcome(status, target, detail, pd_status, reason=reason))
+
     async def note_landed(self, op: Operation) -> bool:
         """After an unconfirmed note POST, re-read the notes (never re-post): is ours there now?"""
         content = ((op.body or {}).get("note") or {}).get("content")
-        if op.method != "POST" or not op.path.endswith("/notes") or not content:
+        if op.kind != "note" or not content:
             return False
         try:
             notes = (await self.client.get(op.path, deadline=self.deadline)).get("notes", [])
@@ -297,7 +332,7 @@ class _Run:
         return any(note.get("content") == content for note in notes)
 
     async def perform(self, op: Operation) -> list[str]:
-        if op.method == "PUT" and op.path == "/incidents":
+        if op.kind == "bulk_status":
             return await self._bulk_status(op)
         body = await self._send(op, op.body)
         return self._describe(op, body)
@@ -322,6 +357,7 @@ class _Run:
                 raise _LandedEarlier from error
             raise
         self.statuses[-1:] = [a.label for a in attempts]
+        self.last_status = attempts[-1].status if attempts else None
         self.writes += 1
         return answer
 
@@ -348,8 +384,9 @@ class _Run:
             if not items:
                 return lines
             body = await self._send(op, {"incidents": items})
-        incidents = body.get("incidents", []) if isinstance(body, dict) else []
-        return lines + [f"{incident_label(i)}: {i.get('status')}" for i in incidents if isinstance(i, dict)]
+        incidents = [i for i in (body.get("incidents", []) if isinstance(body, dict) else []) if isinstance(i, dict)]
+        self.entries += [_incident_entry("done", i, str(i.get("status")), self.last_status) for i in incidents]
+        return lines + [f"{incident_label(i)}: {i.get('status')}" for i in incidents]
 
     async def _still_applicable(self, items: list[dict[str, Any]], *, ours_landed: bool = False,
                                 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -374,13 +411,17 @@ class _Run:
             wanted = item.get("status")
             if incident is None:
                 lines.append(f"{item['id']}: no longer visible in PagerDuty; left alone.")
+                self.entries.append(TargetOutcome("no_op", str(item["id"]), lines[-1], reason="gone"))
             elif incident.get("status") == wanted and ours_landed:
                 lines.append(f"{incident_label(incident)}: {wanted}")
+                self.entries.append(_incident_entry("done", incident, lines[-1], None, "first_went_through"))
                 landed += 1
             elif incident.get("status") == wanted:
                 lines.append(f"{incident_label(incident)}: already {wanted}; nothing to do.")
+                self.entries.append(_incident_entry("no_op", incident, lines[-1], None, "already"))
             elif wanted == "acknowledged" and incident.get("status") == "resolved":
                 lines.append(f"{incident_label(incident)}: resolved in the meantime; not reopened.")
+                self.entries.append(_incident_entry("no_op", incident, lines[-1], None, "changed_meanwhile"))
             else:
                 keep.append(item)
         if landed:
@@ -391,25 +432,35 @@ class _Run:
 
     # -- results of the other operations ---------------------------------------------------------
     def _describe(self, op: Operation, body: Any) -> list[str]:
-        path = op.path
+        lines = self._describe_lines(op, body)
+        if op.kind != "override_create":
+            data: dict[str, Any] = body if isinstance(body, dict) else {}
+            incident = data.get("incident")
+            if isinstance(incident, dict):
+                self.entries.append(_incident_entry("done", incident, lines[0], self.last_status))
+            else:
+                self.add("done", op.path, lines[0], self.last_status)
+        return lines
+
+    def _describe_lines(self, op: Operation, body: Any) -> list[str]:
         data: dict[str, Any] = body if isinstance(body, dict) else {}
-        if path.endswith("/overrides") and op.method == "POST":
+        if op.kind == "override_create":
             return self._overrides(body)
-        if "/overrides/" in path:
-            return [f"Override {path.rsplit('/', 1)[-1]} deleted (one already under way ends now instead)."]
-        if path.endswith("/notes"):
+        if op.kind == "override_delete":
+            return [f"Override {op.path.rsplit('/', 1)[-1]} deleted (one already under way ends now instead)."]
+        if op.kind == "note":
             note = data.get("note", {})
             return [f"Note added by {ref_name(note.get('user')) or 'you'}."]
-        if path.endswith("/status_updates"):
+        if op.kind == "status_update":
             return ["Status update posted."]
         incident = data.get("incident")
         if not isinstance(incident, dict):
             return ["Done."]
-        if path.endswith("/snooze"):
+        if op.kind == "snooze":
             until = next((a.get("at") for a in incident.get("pending_actions", [])
                           if a.get("type") == "unacknowledge"), None)
             return [f"{incident_label(incident)}: snoozed" + (f" until {self._local(until)}." if until else ".")]
-        if op.method == "POST":
+        if op.kind == "create_incident":
             service = ref_name(incident.get("service"))
             return [f"Created {incident_label(incident)} on {service} ({incident.get('status')}, "
                     f"{incident.get('urgency')} urgency): {incident.get('html_url')}"]
@@ -426,12 +477,17 @@ class _Run:
             status = item.get("status", 201)
             override = item.get("override", item)
             override = override if isinstance(override, dict) else {}
-            if isinstance(status, int) and 200 <= status < 300:
+            code = status if isinstance(status, int) else None
+            if code is not None and 200 <= code < 300:
                 lines.append(f"Override {override.get('id')}: {ref_name(override.get('user'))} from "
                              f"{self._local(override.get('start'))} to {self._local(override.get('end'))}.")
+                self.add("done", str(override.get("id")), lines[-1], code)
             else:
                 self.refused_items = True
                 lines.append(f"Override refused by PagerDuty ({status}): {'; '.join(map(str, item.get('errors', [])))}")
+                self.add("refused", str(override.get("id") or "override"), lines[-1], code)
+        if not lines:
+            self.add("done", "override", "PagerDuty answered without the created override", self.last_status)
         return lines or ["PagerDuty answered without the created override; check the schedule."]
 
     def _local(self, value: Any) -> str:

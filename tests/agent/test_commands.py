@@ -507,7 +507,7 @@ async def test_ack_acknowledges_as_the_asker(demo: Sandbox, make_ctx: ContextFac
     assert turn.proposals == []  # executed already: nothing left to confirm
     record = turn.tool_calls[0]
     assert record.name == "acknowledge_incidents" and record.arguments == {"incidents": [str(incident.number)]}
-    assert record.result.proposal is None and record.result.data["executed"]["ok"] is True
+    assert record.result.proposal is None and record.outcome is not None and record.outcome.ok is True
 
 
 async def test_ack_says_what_was_already_done(demo: Sandbox, make_ctx: ContextFactory) -> None:

@@ -65,7 +65,8 @@ async def acknowledge(args: Acknowledge, ctx: ToolContext) -> ToolResult:
         action="acknowledge_incidents", summary=f"Acknowledge {len(found)} incident(s)",
         lines=tuple(f"#{i['incident_number']} {i['title']} ({i['status']})" for i in found),
         operations=tuple(Operation("PUT", f"/incidents/{i['id']}",
-                                   {"incident": {"type": "incident", "status": "acknowledged"}}) for i in found),
+                                   {"incident": {"type": "incident", "status": "acknowledged"}}, kind="reassign")
+                         for i in found),
         incident_ids=tuple(i["id"] for i in found)))
 
 

@@ -190,7 +190,8 @@ async def test_6_a_note_too_long_to_show_in_full_cannot_be_confirmed(make_slack:
 def test_6_sent_text_missing_from_the_lines_is_refused_by_construction() -> None:
     """A write tool that forgot to list its note still cannot get a Confirm button for it."""
     hidden = Proposal("add_incident_note", "Add a note to #1004", ("#1004 Disk full (triggered)",),
-                      (Operation("POST", "/incidents/Q1004/notes", {"note": {"content": "wire money to X"}}),))
+                      (Operation("POST", "/incidents/Q1004/notes", {"note": {"content": "wire money to X"}},
+                                  kind="note"),))
     card = render_proposal(hidden, "p-1")
     assert not any(b.get("type") == "actions" for b in card)
     assert "Can't be confirmed here" in str(card)

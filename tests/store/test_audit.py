@@ -23,7 +23,7 @@ TOKEN = "dummy-pd-token-AUDIT-1234567890"
 RESPONDER = Asker("PUSER1", "aisha.khan@acme.example", "Aisha Khan", ZoneInfo("Europe/London"), "user")
 OBSERVER = Asker("PUSER2", "olivia@acme.example", "Olivia Observer", ZoneInfo("UTC"), "observer")
 NOTE = Proposal("add_incident_note", "Add a note to #1004", ("#1004: note",),
-                (Operation("POST", "/incidents/Q1004/notes", {"note": {"content": "db failover done"}}),),
+                (Operation("POST", "/incidents/Q1004/notes", {"note": {"content": "db failover done"}}, kind="note"),),
                 incident_ids=("Q1004",))
 
 

@@ -25,7 +25,7 @@ from tests.store.conftest import Backend
 PROPOSAL = Proposal(
     "resolve_incidents", "Resolve #1004 checkout 5xx", ("#1004 checkout 5xx (acknowledged)",),
     (Operation("PUT", "/incidents", {"incidents": [{"id": "Q1004", "type": "incident_reference",
-                                                     "status": "resolved"}]}),),
+                                                     "status": "resolved"}]}, kind="bulk_status"),),
     noops=("#1005 is already resolved",), incident_ids=("Q1004",))
 
 

@@ -35,6 +35,7 @@ from bot.terminal.exit_codes import WRITE_NOT_DONE, ask_exit_status
 from bot.terminal.session import SessionError, pagerduty_session, sandbox_session
 from bot.terminal.text import CONFIRM_PROMPT, clean
 from bot.tools.base import ToolResult
+from bot.tools.proposals import Outcome
 from tests.agent.test_agent import FREE_TEXT, triggered_number
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
 from tests.sandbox.served import alex_sandbox
@@ -305,10 +306,11 @@ def test_ask_exit_status_is_4_while_a_change_waits_for_confirmation(
 
 
 def test_a_change_pagerduty_did_not_confirm_is_not_a_success() -> None:
-    unconfirmed = ToolResult("error", {"executed": {"ok": False, "maybe_applied": True}},
-                             error="PagerDuty did not confirm this change.")
+    unconfirmed = ToolResult("error", {}, error="PagerDuty did not confirm this change.")
+    outcome = Outcome(False, "PagerDuty did not confirm this change.", maybe_applied=True)
     turn = Turn("PagerDuty did not confirm this change.", "command",
-                tool_calls=[ToolCallRecord("acknowledge_incidents", {"incidents": ["1252"]}, unconfirmed)])
+                tool_calls=[ToolCallRecord("acknowledge_incidents", {"incidents": ["1252"]}, unconfirmed,
+                                           outcome=outcome)])
     assert ask_exit_status("ack 1252", turn) == WRITE_NOT_DONE
     timed_out = Turn("PagerDuty did not answer in time: … If it was a change, check in PagerDuty.", "command")
     assert ask_exit_status("ack 1252", timed_out) == WRITE_NOT_DONE

@@ -22,7 +22,7 @@ from bot.tools.proposals import Outcome
 ACK = Proposal(
     action="acknowledge_incidents", summary="Acknowledge 2 incidents",
     lines=("#1001 Payment gateway timeouts (triggered)", "#1002 High CPU on db-primary-1 (triggered)"),
-    operations=(Operation("PUT", "/incidents", {"incidents": []}),),
+    operations=(Operation("PUT", "/incidents", {"incidents": []}, kind="bulk_status"),),
     noops=("#1004 is already acknowledged",))
 
 

@@ -41,7 +41,7 @@ def test_refusal_names_the_role_and_the_action() -> None:
 
 async def test_no_request_without_an_email(demo: Sandbox, make_ctx: ContextFactory) -> None:
     ctx = make_ctx(demo)
-    note = Operation("POST", f"/incidents/{_incident_id(demo, 1204)}/notes", {"note": {"content": "x"}})
+    note = Operation("POST", f"/incidents/{_incident_id(demo, 1204)}/notes", {"note": {"content": "x"}}, kind="note")
     proposal = Proposal("add_incident_note", "Add a note", ("x",), (note,))
     outcome = await execute(proposal, replace(ctx.asker, email=None), ctx.client)
     assert not outcome.ok and "e-mail" in outcome.summary
@@ -61,7 +61,7 @@ async def test_already_acknowledged_is_a_polite_no_op(demo: Sandbox, make_ctx: C
     incident_id = _incident_id(demo, 1204)  # acknowledged
     body = {"incident": {"type": "incident_reference", "status": "acknowledged"}}
     proposal = Proposal("acknowledge_incidents", "Acknowledge #1204", ("#1204",),
-                        (Operation("PUT", f"/incidents/{incident_id}", body),))
+                        (Operation("PUT", f"/incidents/{incident_id}", body, kind="reassign"),))
     outcome = await execute(proposal, ctx.asker, ctx.client)
     assert outcome.ok and not outcome.maybe_applied
     assert outcome.summary == "Nothing changed, it was already done: acknowledge #1204."
@@ -72,9 +72,9 @@ async def test_a_failure_stops_the_rest_and_explains(demo: Sandbox, make_ctx: Co
     ctx = make_ctx(demo)
     note = {"note": {"content": "x"}}
     proposal = Proposal("add_incident_note", "Add notes", ("x",), (
-        Operation("POST", f"/incidents/{_incident_id(demo, 1204)}/notes", note),
-        Operation("POST", "/incidents/PNOPE12/notes", note),
-        Operation("POST", f"/incidents/{_incident_id(demo, 1200)}/notes", note),
+        Operation("POST", f"/incidents/{_incident_id(demo, 1204)}/notes", note, kind="note"),
+        Operation("POST", "/incidents/PNOPE12/notes", note, kind="note"),
+        Operation("POST", f"/incidents/{_incident_id(demo, 1200)}/notes", note, kind="note"),
     ))
     outcome = await execute(proposal, ctx.asker, ctx.client)
     assert not outcome.ok and not outcome.maybe_applied
@@ -92,7 +92,7 @@ async def test_each_override_result_is_checked(demo: Sandbox, make_ctx: ContextF
         "POST", f"/schedules/{schedule.id}/overrides", {"overrides": [
             {"start": "2026-03-12T09:00:00-04:00", "end": "2026-03-12T17:00:00-04:00", "user": user},
             {"start": "2026-03-12T17:00:00-04:00", "end": "2026-03-12T09:00:00-04:00", "user": user},
-        ]}),))
+        ]}, kind="override_create"),))
     outcome = await execute(proposal, ctx.asker, ctx.client)
     assert not outcome.ok and outcome.summary.startswith("PagerDuty refused part of it")
     assert outcome.lines[0].endswith(": Sam Rivera from 2026-03-12T09:00-04:00 to 2026-03-12T17:00-04:00.")
@@ -105,7 +105,7 @@ async def test_a_timed_out_put_may_have_been_applied(demo: Sandbox, make_ctx: Co
     demo.faults.add(path="/incidents/*", method="PUT", timeout="after")
     body = {"incident": {"type": "incident_reference", "escalation_level": 2}}
     proposal = Proposal("reassign_incident", "Escalate #1200", ("x",),
-                        (Operation("PUT", f"/incidents/{_incident_id(demo, 1200)}", body),))
+                        (Operation("PUT", f"/incidents/{_incident_id(demo, 1200)}", body, kind="reassign"),))
     async with PagerDutyClient(default_token("demo"), transport=sandbox_transport(demo),
                                retry=RetryPolicy(max_attempts=1)) as client:
         outcome = await execute(proposal, ctx.asker, client)
@@ -122,7 +122,7 @@ async def test_a_retried_put_whose_first_try_was_unanswered_audits_both_tries(de
     demo.faults.add(path="/incidents/*", method="PUT", timeout="after", times=1)
     body = {"incident": {"type": "incident_reference", "escalation_level": 2}}
     proposal = Proposal("reassign_incident", "Escalate #1200", ("x",),
-                        (Operation("PUT", f"/incidents/{_incident_id(demo, 1200)}", body),))
+                        (Operation("PUT", f"/incidents/{_incident_id(demo, 1200)}", body, kind="reassign"),))
     outcome = await execute(proposal, ctx.asker, ctx.client, audit=log)
     assert outcome.ok and outcome.summary.startswith("Done as Sam Rivera")
     done, started = await log.recent()
@@ -136,7 +136,7 @@ async def test_already_resolved_after_our_own_unanswered_try_is_done(demo: Sandb
     demo.faults.add(path="/incidents/*", method="PUT", timeout="after", times=1)
     body = {"incident": {"type": "incident_reference", "status": "resolved"}}
     proposal = Proposal("resolve_incidents", f"Resolve #{number}", ("x",),
-                        (Operation("PUT", f"/incidents/{_incident_id(demo, number)}", body),))
+                        (Operation("PUT", f"/incidents/{_incident_id(demo, number)}", body, kind="reassign"),))
     outcome = await execute(proposal, ctx.asker, ctx.client, audit=log)
     assert outcome.ok and "(the first attempt went through)" in outcome.summary
     assert FIRST_WENT_THROUGH in outcome.lines and "Nothing" not in outcome.summary
@@ -149,7 +149,8 @@ async def test_already_resolved_without_an_unanswered_try_is_still_a_no_op(demo:
     ctx = make_ctx(demo)
     number = next(i.number for i in demo.world.incidents.values() if i.status == "resolved")
     body = {"incidents": [{"id": _incident_id(demo, number), "type": "incident_reference", "status": "resolved"}]}
-    proposal = Proposal("resolve_incidents", f"Resolve #{number}", ("x",), (Operation("PUT", "/incidents", body),))
+    proposal = Proposal("resolve_incidents", f"Resolve #{number}", ("x",),
+                        (Operation("PUT", "/incidents", body, kind="bulk_status"),))
     outcome = await execute(proposal, ctx.asker, ctx.client)
     assert outcome.ok and outcome.summary.startswith("Nothing changed, it was already done")
     assert FIRST_WENT_THROUGH not in outcome.lines
@@ -162,7 +163,7 @@ async def test_an_unauditable_write_is_not_sent(demo: Sandbox, make_ctx: Context
         async def record(self, entry: AuditEntry) -> None:
             raise ConnectionError("down")
 
-    note = Operation("POST", f"/incidents/{_incident_id(demo, 1204)}/notes", {"note": {"content": "x"}})
+    note = Operation("POST", f"/incidents/{_incident_id(demo, 1204)}/notes", {"note": {"content": "x"}}, kind="note")
     outcome = await execute(Proposal("add_incident_note", "Add a note", ("x",), (note,)), ctx.asker, ctx.client,
                             audit=Down())
     assert not outcome.ok and not outcome.maybe_applied

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.analysis.windows import echo_as_iso
-from bot.tools.base import Proposal, ToolResult
-from bot.tools.proposals import Outcome
+from bot.tools.base import Proposal, TargetOutcome, ToolResult
+from bot.tools.proposals import FIRST_WENT_THROUGH, Outcome
 
 BULLET = "• "
 MAX_TITLE = 100
@@ -24,8 +24,6 @@ MAX_TIMELINE = 8
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ISO = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})")
-_INCIDENT_LINE = re.compile(r"^#(\d+)\b.*: (acknowledged|resolved)$")
-_NUMBER_AT_START = re.compile(r"^(?:Nothing to do: )?#(\d+)\b")
 
 Args = dict[str, Any]
 Data = dict[str, Any]
@@ -531,39 +529,29 @@ def write_reply(command: str, proposal: Proposal, outcome: Outcome, time_zone: s
 
 def _status_reply(command: str, proposal: Proposal, outcome: Outcome) -> str:
     done_word = "Acknowledged" if command == "ack" else "Resolved"
-    changed: list[str] = []
-    changed_lines: list[str] = []
-    others: list[str] = []
-    for line in outcome.lines:
-        match = _INCIDENT_LINE.match(line)
-        if match:
-            changed.append(f"#{match.group(1)}")
-            changed_lines.append(line.rsplit(": ", 1)[0])
-        else:
-            others.append(line)
+    changed = [entry for entry in outcome.entries if entry.status == "done" and entry.incident_number is not None
+               and entry.state in ("acknowledged", "resolved")]
     sentences: list[str] = []
     if changed:
-        sentences.append(f"{done_word} {join_and(changed)}.")
-    noops = list(proposal.noops) + [line for line in others if line not in proposal.noops]
-    sentences += [_noop_sentence(line) for line in noops]
+        sentences.append(f"{done_word} {join_and([entry.target for entry in changed])}.")
+    sentences += [_noop_sentence(entry) for entry in outcome.entries if entry not in changed]
+    if any(entry.reason == "first_went_through" for entry in outcome.entries):
+        sentences.append(FIRST_WENT_THROUGH)
     text = " ".join(sentences) or outcome.summary
-    details = bullets(clean(line, 120) for line in changed_lines)
+    details = bullets(clean(entry.label or entry.target, 120) for entry in changed)
     note = next((line for line in proposal.lines if line.startswith("Resolution note: ")), None)
     if note and changed:
         details.append(note)
     return "\n".join([text, *details])
 
 
-def _noop_sentence(line: str) -> str:
-    match = _NUMBER_AT_START.match(line)
-    ref = f"#{match.group(1)}" if match else None
-    lowered = line.lower()
-    if ref and "would reopen" in lowered:
+def _noop_sentence(entry: TargetOutcome) -> str:
+    ref = entry.target if entry.incident_number is not None else None
+    if ref and entry.reason == "would_reopen":
         return f"{ref} is resolved, so it was left alone (acknowledging would reopen it)."
-    if ref and "in the meantime" in lowered:
+    if ref and entry.reason == "changed_meanwhile":
         return f"{ref} was resolved in the meantime, so it was not reopened."
-    status = re.search(r"already (acknowledged|resolved)", lowered)
-    if ref and status:
-        return f"{ref} was already {status.group(1)}."
-    text = clean(line, 200)
+    if ref and entry.reason == "already" and entry.state in ("acknowledged", "resolved"):
+        return f"{ref} was already {entry.state}."
+    text = clean(entry.detail, 200)
     return text if text.endswith(".") else text + "."

@@ -73,6 +73,7 @@ async def run_command(command: Command, ctx: ToolContext, *, execute_writes: boo
     before = ctx.client.requests_sent
     turn = Turn(reply="", mode="command")
     tools_ms = 0.0
+    outcome: Outcome | None = None
     if command.name == "help":
         turn.reply = help_text()
     else:
@@ -83,10 +84,10 @@ async def run_command(command: Command, ctx: ToolContext, *, execute_writes: boo
             turn.reply = await _propose(command, result, ctx)
             turn.proposals.extend([result.proposal] if result.proposal is not None else [])
         elif command.is_write:
-            turn.reply, result = await _execute(command, result, ctx)
+            turn.reply, result, outcome = await _execute(command, result, ctx)
         else:
             turn.reply = read_reply(name, command.args, result)
-        turn.tool_calls.append(ToolCallRecord(name, arguments, result, prepared_ms))
+        turn.tool_calls.append(ToolCallRecord(name, arguments, result, prepared_ms, outcome))
         tools_ms = (clock() - started) * 1000
     turn.pd_requests = ctx.client.requests_sent - before
     turn.timings = {"total": (clock() - started) * 1000, "llm": 0.0, "tools": tools_ms}
@@ -103,23 +104,23 @@ async def _propose(command: Command, prepared: ToolResult, ctx: ToolContext) -> 
     return "\n".join([f"{proposal.summary}: confirm below.", *proposal.lines, *proposal.noops])
 
 
-async def _execute(command: Command, prepared: ToolResult, ctx: ToolContext) -> tuple[str, ToolResult]:
+async def _execute(command: Command, prepared: ToolResult, ctx: ToolContext,
+                   ) -> tuple[str, ToolResult, Outcome | None]:
     """Execute the prepared write at once (the typed command was the confirmation).
 
-    The reply, and the result to record: what was done, so no renderer offers to confirm it again.
+    The reply, the result to record (without the proposal, so no renderer offers to confirm it
+    again) and the outcome (None when nothing was prepared to execute).
     """
     proposal = prepared.proposal
     if proposal is None:  # refused (e.g. an Observer), or an unknown incident, a bad time...
         reason = prepared.error or "That change could not be prepared."
         await record_refused(tool_call(command)[0], reason, ctx.asker)
-        return reason, prepared
+        return reason, prepared, None
     try:
         outcome = await execute(proposal, ctx.asker, ctx.client, deadline=ctx.deadline)
     except Exception:
         log.exception("command %s failed while executing", command.name)
         outcome = Outcome(False, UNCONFIRMED, maybe_applied=True)
     done = {key: value for key, value in proposal.as_dict().items() if key != "needs_confirmation"}
-    done["executed"] = {"ok": outcome.ok, "summary": outcome.summary, "lines": list(outcome.lines),
-                        "maybe_applied": outcome.maybe_applied}
     recorded = ToolResult.ok(done) if outcome.ok else ToolResult("error", done, error=outcome.summary)
-    return write_reply(command.name, proposal, outcome, ctx.tz.key), recorded
+    return write_reply(command.name, proposal, outcome, ctx.tz.key), recorded, outcome

@@ -68,13 +68,15 @@ def error_blocks(result: ToolResult, room: Room) -> list[Block]:
     return out
 
 
-def render_result(name: str, arguments: dict[str, Any], result: ToolResult, room: Room) -> list[Block] | None:
-    """The blocks for one tool result, or None when it has no structured form (the reply carries it)."""
+def render_result(name: str, arguments: dict[str, Any], result: ToolResult, room: Room,
+                  outcome: Outcome | None = None) -> list[Block] | None:
+    """The blocks for one tool result (``outcome``: what it did, when command mode executed it at once),
+    or None when it has no structured form (the reply carries it)."""
     data = result.data if isinstance(result.data, dict) else {}
     if result.status == "proposal":
         return []  # its card is rendered from turn.proposals
-    if isinstance(data.get("executed"), dict):
-        return render_executed(data, room, arguments)
+    if outcome is not None:
+        return render_executed(outcome, data, room)
     if result.status == "error":
         return error_blocks(result, room)
     if result.status == "no_data":
@@ -114,7 +116,7 @@ def shown_calls(turn: Turn) -> list[ToolCallRecord]:
             continue
         seen.add(key)
         result = record.result
-        if turn.mode == "llm" and result.status == "error" and not isinstance(result.data.get("executed"), dict):
+        if turn.mode == "llm" and result.status == "error" and record.outcome is None:
             if result.about_the_call:  # the model deals with errors about its own calls
                 continue
             if any(r.name == record.name and r.result.status in ("ok", "no_data") for r in records[index + 1:]):
@@ -184,8 +186,8 @@ def render_turn(turn: Turn, *, proposal_ids: Sequence[str] = ()) -> SlackMessage
         if not room.add(cards, *card):
             cards_left_out += 1
 
-    calls = [(c.name, _arguments(c), c.result) for c in shown_calls(turn)]
-    needs = [_need(render_result(name, args, result, room.copy())) for name, args, result in calls]
+    calls = [(c.name, _arguments(c), c.result, c.outcome) for c in shown_calls(turn)]
+    needs = [_need(render_result(name, args, result, room.copy(), done)) for name, args, result, done in calls]
     structured_chars = min(sum(n[1] for n in needs if n is not None), room.chars)
     show_reply = bool(turn.reply.strip()) and (turn.mode == "llm" or not calls or None in needs)
     prose: list[Block] = []
@@ -198,7 +200,7 @@ def render_turn(turn: Turn, *, proposal_ids: Sequence[str] = ()) -> SlackMessage
 
     sections: list[Block] = []
     left_out = cards_left_out > 0
-    for index, (name, args, result) in enumerate(calls):
+    for index, (name, args, result, done) in enumerate(calls):
         if needs[index] is None:
             continue
         # Each result gets what it needs if it can, else a fair share of what is left. A renderer
@@ -209,7 +211,7 @@ def render_turn(turn: Turn, *, proposal_ids: Sequence[str] = ()) -> SlackMessage
             share = Room(min(room.blocks, fair_share([n[0] for n in pending], room.blocks) + PAD_BLOCKS),
                          min(room.chars, fair_share([n[1] for n in pending], room.chars) + PAD_CHARS),
                          room.tables)
-        blocks = render_result(name, args, result, share.copy()) or []
+        blocks = render_result(name, args, result, share.copy(), done) or []
         if not blocks and result.status != "proposal":
             left_out = True
         sections += room.take(blocks)

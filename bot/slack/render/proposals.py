@@ -17,6 +17,7 @@ from bot.slack.render.blocks import Block, actions, button, context, section
 from bot.slack.render.escape import times_in, untrusted
 from bot.slack.render.limits import MAX_SECTION, TAIL_CHARS, Room, note, pack
 from bot.tools.base import Proposal
+from bot.tools.proposals import Outcome
 
 CONFIRM_ACTION = "proposal_confirm"
 CANCEL_ACTION = "proposal_cancel"
@@ -155,10 +156,9 @@ def outcome_blocks(ok: bool, summary: str, lines: Sequence[str], *, maybe_applie
     return out
 
 
-def render_executed(data: dict[str, Any], room: Room, args: dict[str, Any]) -> list[Block]:
-    """A write that command mode already ran (the tool result carries ``executed``)."""
-    done = data.get("executed") or {}
-    lines = [str(line) for line in done.get("lines") or []] or [str(n) for n in data.get("no_ops") or []]
-    return outcome_blocks(bool(done.get("ok")), str(done.get("summary") or data.get("summary") or "Done."), lines,
-                          maybe_applied=bool(done.get("maybe_applied")), room=room)
+def render_executed(outcome: Outcome, data: dict[str, Any], room: Room) -> list[Block]:
+    """A write that command mode already ran: its outcome (``data``: the proposal it ran, as shown)."""
+    lines = list(outcome.lines) or [str(n) for n in data.get("no_ops") or []]
+    return outcome_blocks(outcome.ok, outcome.summary or str(data.get("summary") or "Done."), lines,
+                          maybe_applied=outcome.maybe_applied, room=room)
 
