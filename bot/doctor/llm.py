@@ -12,6 +12,7 @@ import difflib
 
 import httpx2
 
+from bot.agent.llm import OPTIONAL_PARAMS
 from bot.config import Settings
 from bot.doctor.report import Check, redact
 
@@ -61,10 +62,6 @@ _PROBE_FUNCTION: dict[str, object] = {
     "name": "ping", "description": "Answer ping.", "strict": True,
     "parameters": {"type": "object", "properties": {"ok": {"type": ["boolean", "null"]}}, "required": ["ok"],
                    "additionalProperties": False}}
-_SETTING_OF = {"temperature": "ALEX_TEMPERATURE", "parallel_tool_calls": "ALEX_PARALLEL_TOOL_CALLS",
-               "reasoning_effort": "ALEX_REASONING_EFFORT", "strict": "ALEX_STRICT_TOOLS"}
-
-
 async def _chat(http: httpx2.AsyncClient, url: httpx2.URL, headers: dict[str, str], settings: Settings,
                 where: str) -> Check:
     """One small chat request with tools, sent with exactly the optional settings alex would send."""
@@ -86,10 +83,10 @@ async def _chat(http: httpx2.AsyncClient, url: httpx2.URL, headers: dict[str, st
     error = _error(response)
     message = str(error.get("message") or response.reason_phrase)[:300]
     param = str(error.get("param") or "").rsplit(".", 1)[-1]
-    named = param if param in _SETTING_OF else next((p for p in _SETTING_OF if p in message.lower()), None)
+    named = param if param in OPTIONAL_PARAMS else next((p for p in OPTIONAL_PARAMS if p in message.lower()), None)
     if response.status_code == 400 and named is not None:
         return Check("LLM", "chat", "warn", f"the model refuses {named}: {message}",
-                     f"unset {_SETTING_OF[named]} (alex drops it after the first refusal, with a warning)")
+                     f"unset {OPTIONAL_PARAMS[named]} (alex drops it after the first refusal, with a warning)")
     if 400 <= response.status_code < 500:
         return Check("LLM", "chat", "fail", f"the model refused the request ({response.status_code}): {message}",
                      "check ALEX_MODEL (for Azure: the deployment name) and the endpoint's access to it")

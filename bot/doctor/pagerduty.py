@@ -18,7 +18,7 @@ from bot.pagerduty import (
     PagerDutyClient,
     PagerDutyError,
 )
-from bot.tools.base import READ_ONLY_ROLES
+from bot.pagerduty.scope import READ_ONLY_ROLES
 from bot.tools.directory import ROLES
 
 _NEW_TOKEN = "My Profile → User Settings → API Access → Create API User Token"

@@ -16,7 +16,6 @@ from bot.agent.agent import Agent
 from bot.slack.approvers import Approvers
 from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityResolver
-from bot.slack.local_limits import LocalLimits
 from bot.slack.warroom import WarRooms
 from bot.store import DEDUPE_TTL_S, StateStore
 from bot.store.audit_buffer import AuditBuffer, DurableAudit
@@ -86,7 +85,8 @@ class SlackRuntime:
     """People's own PagerDuty tokens (``/alex connect``); None when ``ALEX_TOKEN_KEY`` is unset."""
     audit_buffer: AuditBuffer | None = None
     """Keeps the audit entries the state could not take after a write ran (``ALEX_AUDIT_BUFFER_PATH``)."""
-    _local_limits: LocalLimits = field(default_factory=LocalLimits, init=False)
+    _local_limits: MemoryState = field(default_factory=MemoryState, init=False)
+    """Where rate limits are counted while the shared state cannot (each replica on its own)."""
     """Counts the rate limits when the shared state cannot (see :meth:`over_limit`)."""
     _busy: int = field(default=0, init=False)
     _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -123,36 +123,27 @@ class SlackRuntime:
         The refusal is returned once per window per user and channel (None afterwards: stay quiet,
         a flood must not make alex flood the channel back). When the shared state fails, or takes longer
         than ``bound_s`` (the count runs before the Events ack), the same limits are counted in this
-        process instead (:class:`~bot.slack.local_limits.LocalLimits`): never unlimited.
+        process instead (an in-process :class:`~bot.store.memory.MemoryState`): never unlimited.
         """
         limits = self.rate_limits
         if not limits.per_user and not limits.per_channel:
             return None
         try:
-            return await asyncio.wait_for(self._count_shared(user, channel), bound_s)
+            return await asyncio.wait_for(self._count(self.state, user, channel), bound_s)
         except Exception as exc:  # TimeoutError, StateUnavailable, a Redis error...
             log.warning("shared rate limits unavailable (%s): counting in this process", type(exc).__name__)
-        local = self._local_limits
-        notice: str | None = None
-        if limits.per_user and not local.hit(f"user:{user}", limits.per_user, limits.window_s):
-            notice = RATE_LIMITED
-        elif limits.per_channel and not local.hit(f"channel:{channel}", limits.per_channel, limits.window_s):
-            notice = CHANNEL_RATE_LIMITED
-        if notice is None:
-            return None
-        return notice if local.first_seen(f"rate-notice:{user}:{channel}", limits.window_s) else ""
+        return await self._count(self._local_limits, user, channel)
 
-    async def _count_shared(self, user: str, channel: str) -> str | None:
+    async def _count(self, store: StateStore, user: str, channel: str) -> str | None:
         limits = self.rate_limits
         notice: str | None = None
-        if limits.per_user and not await self.state.hit(f"user:{user}", limits.per_user, limits.window_s):
+        if limits.per_user and not await store.hit(f"user:{user}", limits.per_user, limits.window_s):
             notice = RATE_LIMITED
-        elif limits.per_channel and not await self.state.hit(f"channel:{channel}", limits.per_channel,
-                                                             limits.window_s):
+        elif limits.per_channel and not await store.hit(f"channel:{channel}", limits.per_channel, limits.window_s):
             notice = CHANNEL_RATE_LIMITED
         if notice is None:
             return None
-        first = await self.state.first_seen(f"rate-notice:{user}:{channel}", limits.window_s)
+        first = await store.first_seen(f"rate-notice:{user}:{channel}", limits.window_s)
         return notice if first else ""
 
     async def may_approve(self, slack_user_id: str) -> bool:

@@ -212,7 +212,7 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
                                                  or default_buffer_path(settings.state_path)))
 
 
-def web_app(app: AsyncApp, *, signing_secret: str | None = None,
+def web_app(app: AsyncApp, *, signing_secret: str | None,
             health: Callable[[], Awaitable[StateHealth]] | None = None,
             health_cache_s: float = HEALTH_CACHE_S) -> web.Application:
     """HTTP mode: ``POST /slack/events`` through :class:`~bot.slack.ingress.SlackIngress` (size, signature
@@ -225,9 +225,7 @@ def web_app(app: AsyncApp, *, signing_secret: str | None = None,
     from bot.slack.ingress import MAX_BODY_BYTES, TOO_LARGE, Refusal, SlackIngress
 
     guard_bolt_verification()
-    # Without an explicit secret, the one the Bolt app was built with (Bolt keeps it as `_signing_secret`).
-    secret = signing_secret or str(getattr(app, "_signing_secret", "") or "")
-    ingress = SlackIngress(secret) if secret else None
+    ingress = SlackIngress(signing_secret) if signing_secret else None
 
     async def events(request: web.Request) -> web.Response:
         if ingress is None:  # no secret: nothing can be authenticated
@@ -261,8 +259,8 @@ def web_app(app: AsyncApp, *, signing_secret: str | None = None,
     return application
 
 
-async def run_http(app: AsyncApp, port: int, err: TextIO, *, host: str = "0.0.0.0",
-                   ready: asyncio.Event | None = None, signing_secret: str | None = None,
+async def run_http(app: AsyncApp, port: int, err: TextIO, *, signing_secret: str | None, host: str = "0.0.0.0",
+                   ready: asyncio.Event | None = None,
                    health: Callable[[], Awaitable[StateHealth]] | None = None) -> None:
     from aiohttp import web
 

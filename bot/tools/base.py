@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from bot.pagerduty import PagerDutyClient
+from bot.pagerduty.scope import READ_ONLY_ROLES
 
-READ_ONLY_ROLES = frozenset({"observer", "read_only_user", "read_only_limited_user"})
 RESULT_BUDGET_CHARS = 8_000
 """A result over this size is replaced by an error asking to narrow the query (8 KB of JSON)."""
 DEFAULT_LIST = 20

@@ -37,8 +37,9 @@ from zoneinfo import ZoneInfo
 from bot.analysis.windows import instant_or_none, local_iso
 from bot.pagerduty import NotFoundError, PagerDutyClient, PagerDutyError
 from bot.pagerduty.attempts import Attempt, earlier_may_have_applied
+from bot.pagerduty.scope import READ_ONLY_ROLES
 from bot.tools.audit import AuditEntry, AuditOutcome, AuditSink, KeepingSink, operation_record
-from bot.tools.base import READ_ONLY_ROLES, Asker, NoOpReason, Operation, Proposal, TargetOutcome, TargetStatus
+from bot.tools.base import Asker, NoOpReason, Operation, Proposal, TargetOutcome, TargetStatus
 from bot.tools.common import incident_label, ref_name
 from bot.tools.runner import explain_pagerduty_error
 

@@ -51,7 +51,7 @@ FORM = "application/x-www-form-urlencoded"
 async def over_http(app: AsyncApp, health: Callable[[], Awaitable[StateHealth]] | None = None) -> AsyncIterator[
         TestClient[Any, Any]]:
     """``POST /slack/events`` and ``GET /healthz`` of ``alex serve``'s web app, on a loopback port."""
-    async with TestClient(TestServer(web_app(app, health=health, health_cache_s=0))) as client:
+    async with TestClient(TestServer(web_app(app, signing_secret=SECRET, health=health, health_cache_s=0))) as client:
         yield client
 
 

@@ -21,7 +21,7 @@ from bot.slack.serve import web_app
 from tests.fakes.fake_slack import BOT_ID, BOT_USER_ID, TEAM_ID
 from tests.fakes.scripted_llm import ScriptedModel, say
 from tests.reliability.conftest import quiet
-from tests.slack.conftest import DM_SAM, GENERAL, SAM, SlackFactory, SlackHarness, event_callback, signed
+from tests.slack.conftest import DM_SAM, GENERAL, SAM, SECRET, SlackFactory, SlackHarness, event_callback, signed
 
 OTHER = "C0OTHER"
 
@@ -94,7 +94,8 @@ async def test_A4_non_numeric_timestamp_is_401_with_no_traceback_and_runs_nothin
     model = ScriptedModel([])
     slack = await make_slack(model)
     raw = json.dumps(event_callback(mention_event(slack), "EvA4"))
-    async with TestClient(TestServer(web_app(slack.app))) as http:  # `alex serve`'s HTTP front door
+    front_door = web_app(slack.app, signing_secret=SECRET)  # `alex serve`'s HTTP front door
+    async with TestClient(TestServer(front_door)) as http:
         for stamp in ("not-a-number", "1e9", " 12", "", "١٢٣"):  # the last: Arabic-Indic digits
             headers = {**signed(raw), "x-slack-request-timestamp": stamp}
             response = await http.post("/slack/events", data=raw.encode(), headers=headers)

@@ -35,6 +35,7 @@ from tests.slack.conftest import (
     OBSERVER_EMAIL,
     OLIVIA,
     SAM,
+    SECRET,
     VISITOR,
     SlackFactory,
     SlackHarness,
@@ -393,8 +394,8 @@ def test_which_settings_serve_needs() -> None:
 async def test_http_mode_serves_events_and_health(make_slack: SlackFactory, unused_tcp_port: int) -> None:
     slack = await make_slack()
     ready = asyncio.Event()
-    server = asyncio.ensure_future(run_http(slack.app, unused_tcp_port, io.StringIO(), host="127.0.0.1",
-                                            ready=ready))
+    server = asyncio.ensure_future(run_http(slack.app, unused_tcp_port, io.StringIO(), signing_secret=SECRET,
+                                            host="127.0.0.1", ready=ready))
     try:
         await asyncio.wait_for(ready.wait(), 10)
         async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{unused_tcp_port}") as http:
