@@ -94,7 +94,7 @@ def imports(root: Path = BOT) -> list[Import]:
 
 
 def package_of(module: str) -> str:
-    """``bot.slack.render.blocks`` → ``bot.slack``; a top-level module (``bot.cli``) is its own node."""
+    """``bot.present.kit.blocks`` → ``bot.slack``; a top-level module (``bot.cli``) is its own node."""
     parts = module.split(".")
     return ".".join(parts[:2])
 

@@ -37,7 +37,7 @@ from bot.agent.prompt import DM, ChannelInfo, system_prompt
 from bot.agent.turn import ToolCallRecord, Turn
 from bot.store.thread_memory import sanitize_history
 from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
-from bot.tools.resolve import ToolError
+from bot.tools.errors import ToolError
 from bot.tools.runner import parse_arguments, run_parsed
 from bot.tools.schema import openai_tools
 
@@ -134,7 +134,7 @@ class _Call:
     args: ToolArgs | None = None
     """The arguments as the tool's model, parsed once when the call is planned."""
     key: tuple[str, str] | None = None
-    result: ToolResult | None = None
+    result: ToolResult[Any] | None = None
     """Known without running: an error (unknown tool, bad arguments) or a repeat of an earlier call."""
     malformed: bool = False
     repeat: bool = False
@@ -161,7 +161,7 @@ class _TurnRun:
         self.turn = Turn(reply="", mode="llm")
         self.llm_ms = 0.0
         self.tools_ms = 0.0
-        self.done: dict[tuple[str, str], ToolResult] = {}
+        self.done: dict[tuple[str, str], ToolResult[Any]] = {}
         self.bulk_refused = False
         self.tool_ms_by_name: dict[str, float] = {}
         """Time each tool spent (mostly waiting for PagerDuty), to say which one was slow."""
@@ -233,14 +233,14 @@ class _TurnRun:
             if tool is None:
                 planned.malformed = True
                 planned.result = ToolResult.fail(f'There is no tool named "{raw.name}".',
-                                                  f"Use one of: {', '.join(self.tools)}.", about_the_call=True)
+                                                  f"Use one of: {', '.join(self.tools)}.", kind="call")
                 continue
             try:
                 args = parse_arguments(tool, raw.arguments)
             except ToolError as exc:
                 # A write tool never runs on malformed arguments: no proposal is prepared.
                 planned.malformed = True
-                planned.result = ToolResult.fail(exc.message, exc.hint, about_the_call=True)
+                planned.result = ToolResult.fail(exc.message, exc.hint, kind="call")
                 continue
             planned.tool = tool
             planned.args = args
@@ -259,14 +259,14 @@ class _TurnRun:
         except Exception as exc:  # progress is a courtesy: never the reason an answer fails
             log.warning("on_tool_start failed: %s", type(exc).__name__)
 
-    async def _run(self, calls: list[_Call]) -> list[ToolResult]:
+    async def _run(self, calls: list[_Call]) -> list[ToolResult[Any]]:
         """Run the step's calls concurrently; identical calls in the step run once."""
-        jobs: dict[tuple[str, str], Awaitable[ToolResult]] = {}
+        jobs: dict[tuple[str, str], Awaitable[ToolResult[Any]]] = {}
         for c in calls:
             if c.result is None and c.key is not None and c.tool is not None and c.key not in jobs:
                 jobs[c.key] = self._timed(c)
         started = self.clock()
-        finished: dict[tuple[str, str], ToolResult] = {}
+        finished: dict[tuple[str, str], ToolResult[Any]] = {}
         try:
             async with asyncio.timeout(max(0.0, self.deadline - started)):
                 finished = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
@@ -274,7 +274,7 @@ class _TurnRun:
             self.tools_ms += (self.clock() - started) * 1000
             raise self._pagerduty_slow() from None
         self.tools_ms += (self.clock() - started) * 1000
-        results: list[ToolResult] = []
+        results: list[ToolResult[Any]] = []
         for c in calls:
             result = c.result if c.result is not None else finished[c.key] if c.key else None
             assert result is not None
@@ -285,11 +285,11 @@ class _TurnRun:
                 c.repeat = True  # same call twice in this step: answered once
                 result = self.done[c.key]
             self.turn.tool_calls.append(ToolCallRecord(c.call.name, c.arguments, result,
-                                                       0.0 if c.repeat else c.duration_ms))
+                                                       0.0 if c.repeat else c.duration_ms, args=c.args))
             results.append(result)
         return results
 
-    async def _timed(self, c: _Call) -> ToolResult:
+    async def _timed(self, c: _Call) -> ToolResult[Any]:
         assert c.tool is not None and c.args is not None
         started = self.clock()
         try:
@@ -298,7 +298,7 @@ class _TurnRun:
             c.duration_ms = (self.clock() - started) * 1000
             self.tool_ms_by_name[c.tool.name] = self.tool_ms_by_name.get(c.tool.name, 0.0) + c.duration_ms
 
-    def _collect(self, c: _Call, result: ToolResult) -> ToolResult:
+    def _collect(self, c: _Call, result: ToolResult[Any]) -> ToolResult[Any]:
         """Keep a write tool's proposal (at most ``max_proposals`` per message)."""
         if result.proposal is None:
             return result
@@ -314,7 +314,7 @@ class _TurnRun:
         if len(self.turn.proposals) >= self.limits.max_proposals:
             return ToolResult.fail(f"Only {self.limits.max_proposals} changes can be proposed in one message.",
                                    "Tell the person which changes are prepared and to ask for the rest "
-                                   "in a new message.", about_the_call=True)
+                                   "in a new message.", kind="call")
         self.turn.proposals.append(result.proposal)
         return result
 

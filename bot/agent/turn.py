@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.tools.base import Proposal, ToolResult
+from bot.tools.base import Proposal, ToolArgs, ToolResult
 from bot.tools.proposals import Outcome
 
 TIMING_KEYS: dict[str, float] = {"total": 0.0, "llm": 0.0, "tools": 0.0}
@@ -18,10 +18,13 @@ class ToolCallRecord:
 
     name: str
     arguments: dict[str, Any] | str
-    result: ToolResult
+    """As the model (or the command) sent them: the LLM edge, kept for ``--json`` and audit."""
+    result: ToolResult[Any]
     duration_ms: float = 0.0
     outcome: Outcome | None = None
     """What the write did when this call was executed at once (a typed command mode write)."""
+    args: ToolArgs | None = None
+    """The arguments as the tool's model, parsed once (None when they did not parse)."""
 
 
 @dataclass(slots=True)

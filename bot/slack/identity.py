@@ -103,7 +103,8 @@ class IdentityResolver:
         try:
             return await self._backend.find_user(email)
         except PagerDutyError as exc:
-            message, hint = explain_pagerduty_error(exc)
+            problem = explain_pagerduty_error(exc)
+            message, hint = problem.message, problem.hint
             raise IdentityError(f"alex could not look you up in PagerDuty: {message} {hint}") from None
 
     async def _slack_profile(self, slack_user_id: str) -> dict[str, Any] | None:

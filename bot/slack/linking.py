@@ -33,9 +33,9 @@ from bot.pagerduty.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from bot.present.kit.escape import untrusted, when
 from bot.slack.admission import Refused, admit
 from bot.slack.identity import Identity
-from bot.slack.render.escape import untrusted, when
 from bot.slack.runtime import RATE_LIMITED, SlackRuntime
 from bot.store.linked_tokens import MAX_TOKEN_CHARS, TokenStoreError
 from bot.tools.audit import AuditEntry, AuditOutcome
@@ -188,7 +188,7 @@ async def _status(rt: SlackRuntime, identity: Identity) -> str:
     try:
         await _whoami(rt, token)
     except PagerDutyError as exc:
-        message, _ = explain_pagerduty_error(exc)
+        message = explain_pagerduty_error(exc).message
         return _scrub(f"Linked since {since}, but PagerDuty does not accept the token now: {untrusted(message, 300)} "
                       "`/alex connect <token>` links a new one; `/alex disconnect` removes it.", token)
     return f"Linked since {since}: alex uses your own PagerDuty token for your requests. `/alex disconnect` removes it."
@@ -200,7 +200,8 @@ async def _whoami(rt: SlackRuntime, token: SecretStr) -> dict[str, Any]:
 
 
 def _explain_refusal(exc: PagerDutyError) -> str:
-    message, hint = explain_pagerduty_error(exc)
+    problem = explain_pagerduty_error(exc)
+    message, hint = problem.message, problem.hint
     if isinstance(exc, AuthenticationError):
         return REJECTED.format(message=untrusted(message, 300), create=CREATE_TOKEN)
     if isinstance(exc, InvalidInputError | NotFoundError) or (

@@ -101,7 +101,8 @@ async def pagerduty_session(settings: Settings, *, as_email: str | None = None, 
         user = await (_find_user(client, as_email) if as_email else client.me())
     except PagerDutyError as exc:
         await client.aclose()
-        message, hint = explain_pagerduty_error(exc)
+        problem = explain_pagerduty_error(exc)
+        message, hint = problem.message, problem.hint
         raise SessionError(f"{message} {hint}") from None
     except SessionError:
         await client.aclose()

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.pagerduty import PagerDutyClient
 from bot.pagerduty.scope import READ_ONLY_ROLES
+from bot.tools.errors import ErrorKind, ToolProblem
+from bot.tools.results.base import Result
 
 RESULT_BUDGET_CHARS = 8_000
 """A result over this size is replaced by an error asking to narrow the query (8 KB of JSON)."""
@@ -128,36 +130,70 @@ class Proposal:
                 "no_ops": list(self.noops), "needs_confirmation": bool(self.operations)}
 
 
+R = TypeVar("R", bound=Result)
+
+
 @dataclass(slots=True)
-class ToolResult:
-    """The envelope every tool returns; ``to_model()`` is what goes back to the LLM."""
+class ToolResult(Generic[R]):
+    """The envelope every tool returns: the typed ``value`` (the tool's result model), a typed
+    ``problem`` for errors (and the message of ``no_data``), or the ``proposal`` a write prepared.
+
+    ``to_model()`` is what goes back to the LLM; presenters read ``value``.
+    """
 
     status: Literal["ok", "no_data", "error", "proposal"]
-    data: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    hint: str | None = None
+    value: R | None = None
+    problem: ToolProblem | None = None
     proposal: Proposal | None = None
     partial: bool = False
     """True when PagerDuty answered only part of what was asked (a page failed, a cap was hit)."""
-    about_the_call: bool = False
-    """An error about the model's own call (an unknown tool, malformed arguments, too many proposals):
-    the model's to correct or explain, not a result to show the person."""
 
     @classmethod
-    def ok(cls, data: dict[str, Any], *, partial: bool = False) -> ToolResult:
-        return cls("ok", data, partial=partial)
+    def ok(cls, value: R, *, partial: bool = False) -> ToolResult[R]:
+        return cls("ok", value, partial=partial)
 
     @classmethod
-    def fail(cls, error: str, hint: str | None = None, *, about_the_call: bool = False) -> ToolResult:
-        return cls("error", error=error, hint=hint, about_the_call=about_the_call)
+    def fail(cls, error: str, hint: str | None = None, *, kind: ErrorKind = "invalid") -> ToolResult[Any]:
+        return cls("error", problem=ToolProblem(kind, error, hint))
 
     @classmethod
-    def nothing(cls, message: str, data: dict[str, Any] | None = None) -> ToolResult:
-        return cls("no_data", data or {}, error=message)
+    def failed(cls, problem: ToolProblem) -> ToolResult[Any]:
+        return cls("error", problem=problem)
 
     @classmethod
-    def propose(cls, proposal: Proposal) -> ToolResult:
-        return cls("proposal", proposal.as_dict(), proposal=proposal)
+    def nothing(cls, message: str, value: R | None = None) -> ToolResult[R]:
+        return cls("no_data", value, problem=ToolProblem("not_found", message))
+
+    @classmethod
+    def propose(cls, proposal: Proposal) -> ToolResult[Any]:
+        return cls("proposal", proposal=proposal)
+
+    @property
+    def error(self) -> str | None:
+        """The error's (or the empty answer's) message."""
+        return None if self.problem is None else self.problem.message
+
+    @property
+    def hint(self) -> str | None:
+        return None if self.problem is None else self.problem.hint
+
+    @property
+    def about_the_call(self) -> bool:
+        """An error about the model's own call: the model's to correct or explain, not a result to show."""
+        return self.status == "error" and self.problem is not None and self.problem.about_the_call
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The result's JSON fields as the model reads them (the LLM edge; code reads ``value``)."""
+        if isinstance(self.value, dict):  # LEGACY until every tool returns its result model
+            return self.value
+        if self.value is not None:
+            return self.value.wire()
+        return self.proposal.as_dict() if self.proposal is not None else {}
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:  # LEGACY until every tool returns its result model
+        self.value = value  # type: ignore[assignment]
 
     def to_model(self) -> dict[str, Any]:
         body: dict[str, Any] = {"status": self.status}
@@ -175,17 +211,20 @@ class ToolResult:
 
 
 A = TypeVar("A", bound=ToolArgs)
-Handler = Callable[[A, ToolContext], Awaitable[ToolResult]]
+Handler = Callable[[A, ToolContext], Awaitable[ToolResult[Any]]]
 
 
 @dataclass(frozen=True, slots=True)
 class Tool(Generic[A]):
-    """One tool: its name, argument model, handler and kind (read answers; write proposes)."""
+    """One tool: its name, argument model, handler, kind (read answers; write proposes) and the
+    result model a read answers with (its presenter is found by it)."""
 
     name: str
     args: type[A]
     handler: Handler[A]
     kind: Literal["read", "write"]
+    result: type[Result] | None = None
+    """None for a write tool: it answers with a :class:`Proposal`."""
 
     @property
     def description(self) -> str:

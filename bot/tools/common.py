@@ -12,7 +12,7 @@ from pydantic import Field
 
 from bot.analysis.windows import MAX_SPAN, WINDOW_GRAMMAR, Window, WindowError, resolve_window
 from bot.tools.base import RESULT_BUDGET_CHARS, ToolContext
-from bot.tools.resolve import ToolError
+from bot.tools.errors import ToolError
 
 TITLE_SHOWN = 80
 """Title characters an incident label shows."""

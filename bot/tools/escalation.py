@@ -18,8 +18,9 @@ from pydantic import Field
 
 from bot.analysis.oncall import group_levels, parse_oncalls
 from bot.tools.base import DEFAULT_LIST, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.errors import ToolError
 from bot.tools.oncall import fetch_oncalls, person_json, policy_of_service
-from bot.tools.resolve import ToolError, resolve_policy, resolve_service
+from bot.tools.resolve import resolve_policy, resolve_service
 
 MAX_PEOPLE_RULES = 10
 """Notification rules are fetched for at most this many on-call people."""

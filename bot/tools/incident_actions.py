@@ -19,10 +19,10 @@ from pydantic import ConfigDict, Field
 from bot.analysis.windows import local_iso
 from bot.tools.base import NoOpReason, Operation, Proposal, TargetOutcome, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import TITLE_SHOWN, incident_label, ref_name
+from bot.tools.errors import ToolError
 from bot.tools.proposals import WRITE_ROLES_HINT, refusal
 from bot.tools.resolve import (
     Named,
-    ToolError,
     choice_note,
     clean_incident_ref,
     clean_ref,

@@ -23,7 +23,8 @@ from bot.analysis.windows import Window, instant_or_none, local_iso, local_iso_o
 from bot.pagerduty.pagination import Page
 from bot.tools.base import DEFAULT_LIST, RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import asked_window, json_size, window_field
-from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_service, resolve_team
+from bot.tools.errors import ToolError
+from bot.tools.resolve import clean_ref, looks_like_id, resolve_service, resolve_team
 from bot.tools.resolve import get_incident as fetch_incident
 
 Status = Literal["triggered", "acknowledged", "resolved"]

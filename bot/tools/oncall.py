@@ -30,10 +30,10 @@ from bot.analysis.windows import Window, local_iso, local_iso_or_none, window_ec
 from bot.pagerduty import Page
 from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import ONCALLS_AHEAD, asked_window, fit, window_field
+from bot.tools.errors import ToolError
 from bot.tools.resolve import (
     LOOKUPS,
     Named,
-    ToolError,
     choice_note,
     clean_ref,
     looks_like_id,

@@ -17,8 +17,9 @@ from bot.analysis.windows import local_iso, parse_instant
 from bot.pagerduty import format_datetime
 from bot.tools.base import Operation, Proposal, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import asked_window, window_field
+from bot.tools.errors import ToolError
 from bot.tools.incident_actions import ensure_can_write
-from bot.tools.resolve import ToolError, clean_ref, resolve_schedule, resolve_user
+from bot.tools.resolve import clean_ref, resolve_schedule, resolve_user
 
 MAX_OVERRIDE = timedelta(days=90)
 MAX_START_AHEAD = timedelta(days=366)

@@ -17,7 +17,8 @@ from bot.analysis.windows import Window, local_iso, parse_instant, window_echo
 from bot.pagerduty import InvalidInputError, NotFoundError
 from bot.tools.base import MAX_LIST, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import fit, window_field
-from bot.tools.resolve import ToolError, clean_ref, looks_like_id, resolve_schedule
+from bot.tools.errors import ToolError
+from bot.tools.resolve import clean_ref, looks_like_id, resolve_schedule
 from bot.tools.schedules import CAPS, resolve_span, user_names
 
 

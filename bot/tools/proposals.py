@@ -260,7 +260,8 @@ async def _execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, de
                 return Outcome(False, f"PagerDuty did not confirm this change: {_lower_first(proposal.summary)}. "
                                "It may have been applied: check in PagerDuty before trying again."
                                + skipped, run.lines, maybe_applied=True, entries=run.entries)
-            message, hint = explain_pagerduty_error(error)
+            problem = explain_pagerduty_error(error)
+            message, hint = problem.message, problem.hint
             run.lines.append(f"{_what(operation)}: failed.")
             run.add("failed", operation.path, message, error.status)
             return Outcome(False, f"{message} {hint}{skipped}", run.lines, entries=run.entries)

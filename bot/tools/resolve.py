@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from bot.pagerduty import InvalidInputError, NotFoundError
 from bot.tools.base import ToolContext
+from bot.tools.errors import ToolError
 
 _PD_ID = re.compile(r"^P[A-Z0-9]{6}$")
 _PLACEHOLDERS = {"null", "none", "undefined", "nil", "n/a", "id", "<id>", "incident_id", "unknown", "?"}
@@ -34,15 +35,6 @@ LOOKUPS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "team": ("/teams", "teams", {}),
 }
 """Where each kind of named object is listed (path, key, params sent with the name query)."""
-
-
-class ToolError(Exception):
-    """A problem the model can fix: the message says what, ``hint`` says how."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
 
 
 def clean_ref(value: str | None, what: str) -> str:

@@ -24,7 +24,7 @@ from bot.pagerduty import (
 )
 from bot.pagerduty.scope import ScopeError
 from bot.tools.base import RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
-from bot.tools.resolve import ToolError
+from bot.tools.errors import ToolError, ToolProblem
 
 log = logging.getLogger("bot.tools")
 
@@ -53,7 +53,7 @@ async def run_tool(tool: Tool[Any], raw: str | dict[str, Any] | None, ctx: ToolC
     try:
         args = parse_arguments(tool, raw)
     except ToolError as exc:
-        return ToolResult.fail(exc.message, exc.hint)
+        return ToolResult.failed(exc.problem)
     return await run_parsed(tool, args, ctx)
 
 
@@ -62,47 +62,48 @@ async def run_parsed(tool: Tool[Any], args: ToolArgs, ctx: ToolContext) -> ToolR
     try:
         result = await tool.handler(args, ctx)
     except ToolError as exc:
-        return ToolResult.fail(exc.message, exc.hint)
+        return ToolResult.failed(exc.problem)
     except PagerDutyError as exc:
-        message, hint = explain_pagerduty_error(exc)
-        return ToolResult.fail(message, hint)
+        return ToolResult.failed(explain_pagerduty_error(exc))
     except Exception:
         log.exception("tool %s failed", tool.name)
-        return ToolResult.fail(f"{tool.name} failed unexpectedly.", "Try a simpler request.")
+        return ToolResult.fail(f"{tool.name} failed unexpectedly.", "Try a simpler request.", kind="internal")
     if len(result.to_json()) > RESULT_BUDGET_CHARS:
         return ToolResult.fail(f"The answer from {tool.name} is too large to send back.",
-                               "Narrow the query: a shorter window, a status, a service, or a smaller limit.")
+                               "Narrow the query: a shorter window, a status, a service, or a smaller limit.",
+                               kind="too_large")
     return result
 
 
-def explain_pagerduty_error(error: PagerDutyError) -> tuple[str, str]:
+def explain_pagerduty_error(error: PagerDutyError) -> ToolProblem:
     """PagerDuty's own message plus the troubleshooting step a person would take."""
     detail = error.message + (f" ({'; '.join(error.errors)})" if error.errors else "")
     if isinstance(error, AuthenticationError):
-        return (f"PagerDuty rejected the API token: {detail}.",
+        return ToolProblem("auth", f"PagerDuty rejected the API token: {detail}.",
                 "Check that PAGERDUTY_USER_API_KEY is a valid User API token and has not been revoked "
                 "(My Profile -> User Settings -> API Access). EU accounts need "
                 "PAGERDUTY_API_URL=https://api.eu.pagerduty.com.")
     if isinstance(error, ScopeError):
-        return (f"Not allowed: {detail}.",
+        return ToolProblem("refused", f"Not allowed: {detail}.",
                 "alex limits people to what their own PagerDuty role and teams allow; someone who is a "
                 "Responder or Manager on that team can do it. Do not retry this.")
     if isinstance(error, AbilityError):
-        return (f"This PagerDuty account's plan does not include that feature: {detail}.",
+        return ToolProblem("plan", f"This PagerDuty account's plan does not include that feature: {detail}.",
                 "Tell the user; there is no workaround through the API.")
     if isinstance(error, ForbiddenError):
-        return (f"PagerDuty denied permission: {detail}.",
+        return ToolProblem("forbidden", f"PagerDuty denied permission: {detail}.",
                 "The user's PagerDuty role or team access does not allow this (writes need Responder or "
                 "Manager; Observers read only), or the token is read-only.")
     if isinstance(error, NotFoundError):
-        return (f"PagerDuty could not find it: {detail}.",
+        return ToolProblem("not_found", f"PagerDuty could not find it: {detail}.",
                 "It may not exist, or belong to a team this user cannot see (team scope).")
     if isinstance(error, RateLimitedError):
         wait = f" in {int(error.retry_after)} s" if error.retry_after else " shortly"
-        return (f"PagerDuty is rate limiting requests: {detail}.", f"Try again{wait}.")
+        return ToolProblem("rate_limited", f"PagerDuty is rate limiting requests: {detail}.", f"Try again{wait}.")
     if isinstance(error, PagerDutyTimeout):
-        return ("PagerDuty did not answer in time.",
+        return ToolProblem("timeout", "PagerDuty did not answer in time.",
                 "Try again; if it was a change, check whether it was applied before repeating it.")
     if isinstance(error, InvalidInputError):
-        return (f"PagerDuty refused the request: {detail}.", "Correct the arguments and try again.")
-    return (f"PagerDuty failed: {detail}.", "Try again in a moment.")
+        return ToolProblem("invalid", f"PagerDuty refused the request: {detail}.",
+                           "Correct the arguments and try again.")
+    return ToolProblem("pagerduty", f"PagerDuty failed: {detail}.", "Try again in a moment.")

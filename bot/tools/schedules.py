@@ -38,8 +38,8 @@ from bot.analysis.windows import Window, local_iso, window_echo
 from bot.pagerduty import InvalidInputError, NotFoundError, Page, PagerDutyError
 from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import ONCALLS_AHEAD, asked_window, fit, window_field
+from bot.tools.errors import ToolError
 from bot.tools.resolve import (
-    ToolError,
     clean_ref,
     looks_like_id,
     name_key,

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from bot.agent.turn import ToolCallRecord, Turn
+from bot.present.kit.escape import date_token, defang, untrusted
+from bot.present.kit.prose import markdown_text
 from bot.sandbox import Sandbox
 from bot.sandbox.datasets.demo import INJECTION_NOTE, INJECTION_TITLE
 from bot.slack.render import escape, is_pagerduty_url, render_notice, render_outcome, render_turn
-from bot.slack.render.escape import date_token, defang, untrusted
-from bot.slack.render.prose import markdown_text
 from bot.tools.base import ToolContext
 from bot.tools.proposals import Outcome
 from bot.tools.registry import TOOLS_BY_NAME

@@ -306,7 +306,7 @@ def test_ask_exit_status_is_4_while_a_change_waits_for_confirmation(
 
 
 def test_a_change_pagerduty_did_not_confirm_is_not_a_success() -> None:
-    unconfirmed = ToolResult("error", {}, error="PagerDuty did not confirm this change.")
+    unconfirmed = ToolResult.fail("PagerDuty did not confirm this change.", kind="pagerduty")
     outcome = Outcome(False, "PagerDuty did not confirm this change.", maybe_applied=True)
     turn = Turn("PagerDuty did not confirm this change.", "command",
                 tool_calls=[ToolCallRecord("acknowledge_incidents", {"incidents": ["1252"]}, unconfirmed,

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from bot.sandbox import Sandbox
+from bot.tools.errors import ToolError
 from bot.tools.registry import TOOLS_BY_NAME
 from bot.tools.resolve import (
-    ToolError,
     clean_ref,
     get_incident,
     resolve_policy,

@@ -15,10 +15,14 @@ from typing import Any
 from bot.agent.commands.grammar import Command, help_text
 from bot.agent.commands.replies import read_reply, write_reply
 from bot.agent.turn import ToolCallRecord, Turn
-from bot.tools.base import ToolContext, ToolResult
+from bot.present.registry import presenter_for
+from bot.present.results import result_text
+from bot.tools.base import ToolArgs, ToolContext, ToolResult
+from bot.tools.errors import ToolError, ToolProblem
 from bot.tools.proposals import Outcome, execute, record_refused
 from bot.tools.registry import TOOLS_BY_NAME
-from bot.tools.runner import run_tool
+from bot.tools.results.writes import WriteRan
+from bot.tools.runner import parse_arguments, run_parsed
 
 log = logging.getLogger("bot.agent.commands")
 
@@ -78,16 +82,24 @@ async def run_command(command: Command, ctx: ToolContext, *, execute_writes: boo
         turn.reply = help_text()
     else:
         name, arguments = tool_call(command)
-        result = await run_tool(TOOLS_BY_NAME[name], arguments, ctx)
+        tool = TOOLS_BY_NAME[name]
+        try:
+            args: ToolArgs | None = parse_arguments(tool, arguments)
+        except ToolError as exc:
+            args, result = None, ToolResult.failed(exc.problem)
+        else:
+            result = await run_parsed(tool, args, ctx)
         prepared_ms = (clock() - started) * 1000
         if command.is_write and not execute_writes:
             turn.reply = await _propose(command, result, ctx)
             turn.proposals.extend([result.proposal] if result.proposal is not None else [])
         elif command.is_write:
             turn.reply, result, outcome = await _execute(command, result, ctx)
-        else:
+        elif presenter_for(name) is not None:
+            turn.reply = result_text(name, args, result)
+        else:  # LEGACY until every result type has its presenter
             turn.reply = read_reply(name, command.args, result)
-        turn.tool_calls.append(ToolCallRecord(name, arguments, result, prepared_ms, outcome))
+        turn.tool_calls.append(ToolCallRecord(name, arguments, result, prepared_ms, outcome, args=args))
         tools_ms = (clock() - started) * 1000
     turn.pd_requests = ctx.client.requests_sent - before
     turn.timings = {"total": (clock() - started) * 1000, "llm": 0.0, "tools": tools_ms}
@@ -121,6 +133,8 @@ async def _execute(command: Command, prepared: ToolResult, ctx: ToolContext,
     except Exception:
         log.exception("command %s failed while executing", command.name)
         outcome = Outcome(False, UNCONFIRMED, maybe_applied=True)
-    done = {key: value for key, value in proposal.as_dict().items() if key != "needs_confirmation"}
-    recorded = ToolResult.ok(done) if outcome.ok else ToolResult("error", done, error=outcome.summary)
+    ran = WriteRan(action=proposal.action, summary=proposal.summary, changes=list(proposal.lines),
+                   no_ops=list(proposal.noops))
+    recorded = ToolResult("ok" if outcome.ok else "error", ran,
+                          problem=None if outcome.ok else ToolProblem("pagerduty", outcome.summary))
     return write_reply(command.name, proposal, outcome, ctx.tz.key), recorded, outcome

@@ -12,7 +12,7 @@ ID), ``proposal_confirm`` / ``proposal_cancel`` (value: the proposal id given to
 ``suggested_prompt`` (value: the prompt to ask).
 """
 
-from bot.slack.render.escape import escape, is_pagerduty_url
+from bot.present.kit.escape import escape, is_pagerduty_url
 from bot.slack.render.home import ASK_ACTION, render_welcome
 from bot.slack.render.incidents import ACK_ACTION, RESOLVE_ACTION
 from bot.slack.render.message import SlackMessage, render_notice, render_outcome, render_turn

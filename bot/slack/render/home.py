@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.slack.render.blocks import button, context, section
-from bot.slack.render.escape import untrusted
+from bot.present.kit.blocks import button, context, section
+from bot.present.kit.escape import untrusted
 from bot.slack.render.message import SlackMessage
 
 ASK_ACTION = "suggested_prompt"

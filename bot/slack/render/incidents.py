@@ -6,9 +6,9 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.slack.render.blocks import Block, actions, button, confirm, context, section
-from bot.slack.render.escape import link, pagerduty_base, times_in, untrusted, when
-from bot.slack.render.limits import TAIL_CHARS, Room, more_line, note, pack
+from bot.present.kit.blocks import Block, actions, button, confirm, context, section
+from bot.present.kit.escape import link, pagerduty_base, times_in, untrusted, when
+from bot.present.kit.limits import TAIL_CHARS, Room, more_line, note, pack
 from bot.slack.render.oncall import window_text
 
 ACK_ACTION = "incident_ack"

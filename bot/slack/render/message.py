@@ -1,6 +1,6 @@
 """A whole answer as one Slack message: prose, a section per tool result, proposal cards, the notice.
 
-Everything draws from one :class:`~bot.slack.render.limits.Room`, in this order of priority: the
+Everything draws from one :class:`~bot.present.kit.limits.Room`, in this order of priority: the
 notice and the proposal cards (they carry the buttons), then the prose and the structured results
 sharing what is left (long prose is cut so the results keep at least half), then a line saying what
 was left out. Command-mode replies are the same facts as the structured sections, so their text is
@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.agent.turn import ToolCallRecord, Turn
-from bot.slack.render.blocks import Block, context, section
-from bot.slack.render.escape import untrusted
+from bot.present.kit.blocks import Block, context, section
+from bot.present.kit.escape import untrusted
+from bot.present.kit.limits import Room, note, text_size, unique_block_ids
+from bot.present.kit.prose import prose_blocks, summary_text
 from bot.slack.render.incidents import render_incident, render_incident_list, render_no_incidents
-from bot.slack.render.limits import Room, note, text_size, unique_block_ids
 from bot.slack.render.oncall import render_oncall, render_policy
 from bot.slack.render.people import render_people
 from bot.slack.render.proposals import outcome_blocks, proposal_card, render_executed
-from bot.slack.render.prose import prose_blocks, summary_text
 from bot.slack.render.schedules import render_gaps, render_overrides, render_schedule
 from bot.slack.render.services import render_services
-from bot.tools.base import ToolResult
+from bot.present.registry import presenter_for
+from bot.present.results import result_blocks
 from bot.tools.proposals import Outcome
 
 Renderer = Callable[[dict[str, Any], Room, dict[str, Any]], list[Block]]
@@ -58,34 +59,27 @@ class SlackMessage:
         return {"text": self.text, "blocks": self.blocks}
 
 
-def error_blocks(result: ToolResult, room: Room) -> list[Block]:
-    """PagerDuty's (or the tool's) message and the troubleshooting step, e.g. for a revoked token."""
-    out: list[Block] = []
-    text = f":warning: {untrusted(result.error or 'That did not work.', 1_500)}"
-    room.add(out, section(text), keep_chars=200)
-    if out and result.hint:
-        room.add(out, context(f"*What to do:* {untrusted(result.hint, 1_000)}"))
-    return out
-
-
-def render_result(name: str, arguments: dict[str, Any], result: ToolResult, room: Room,
-                  outcome: Outcome | None = None) -> list[Block] | None:
-    """The blocks for one tool result (``outcome``: what it did, when command mode executed it at once),
-    or None when it has no structured form (the reply carries it)."""
-    data = result.data if isinstance(result.data, dict) else {}
+def render_result(record: ToolCallRecord, room: Room) -> list[Block] | None:
+    """The blocks for one tool call's result (a write command mode ran at once: what it did), or None
+    when it has no structured form (the reply carries it)."""
+    result = record.result
     if result.status == "proposal":
         return []  # its card is rendered from turn.proposals
-    if outcome is not None:
-        return render_executed(outcome, data, room)
-    if result.status == "error":
-        return error_blocks(result, room)
+    if record.outcome is not None:
+        return render_executed(record.outcome, result.data, room)
+    presenter = presenter_for(record.name)
+    if presenter is not None or result.status == "error":
+        return result_blocks(record.name, record.args, result, room)
+    # LEGACY until every result type has its presenter
+    arguments = _arguments(record)
+    data = result.data
     if result.status == "no_data":
-        if name == "list_incidents":
+        if record.name == "list_incidents":
             return render_no_incidents(result.error, room, arguments)
-        if name == "list_overrides" and data.get("schedule"):
+        if record.name == "list_overrides" and data.get("schedule"):
             return render_overrides(data, room, arguments)
         return note(room, f":information_source: {untrusted(result.error or 'Nothing found.', 500)}")
-    renderer = RENDERERS.get(name)
+    renderer = RENDERERS.get(record.name)
     if renderer is None:
         return None
     blocks = renderer(data, room, arguments)
@@ -186,8 +180,8 @@ def render_turn(turn: Turn, *, proposal_ids: Sequence[str] = ()) -> SlackMessage
         if not room.add(cards, *card):
             cards_left_out += 1
 
-    calls = [(c.name, _arguments(c), c.result, c.outcome) for c in shown_calls(turn)]
-    needs = [_need(render_result(name, args, result, room.copy(), done)) for name, args, result, done in calls]
+    calls = shown_calls(turn)
+    needs = [_need(render_result(call, room.copy())) for call in calls]
     structured_chars = min(sum(n[1] for n in needs if n is not None), room.chars)
     show_reply = bool(turn.reply.strip()) and (turn.mode == "llm" or not calls or None in needs)
     prose: list[Block] = []
@@ -200,7 +194,7 @@ def render_turn(turn: Turn, *, proposal_ids: Sequence[str] = ()) -> SlackMessage
 
     sections: list[Block] = []
     left_out = cards_left_out > 0
-    for index, (name, args, result, done) in enumerate(calls):
+    for index, call in enumerate(calls):
         if needs[index] is None:
             continue
         # Each result gets what it needs if it can, else a fair share of what is left. A renderer
@@ -211,8 +205,8 @@ def render_turn(turn: Turn, *, proposal_ids: Sequence[str] = ()) -> SlackMessage
             share = Room(min(room.blocks, fair_share([n[0] for n in pending], room.blocks) + PAD_BLOCKS),
                          min(room.chars, fair_share([n[1] for n in pending], room.chars) + PAD_CHARS),
                          room.tables)
-        blocks = render_result(name, args, result, share.copy(), done) or []
-        if not blocks and result.status != "proposal":
+        blocks = render_result(call, share.copy()) or []
+        if not blocks and call.result.status != "proposal":
             left_out = True
         sections += room.take(blocks)
     tail = [context(LEFT_OUT)] if left_out else []

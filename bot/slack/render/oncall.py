@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.analysis.windows import echo_as_iso
-from bot.slack.render.blocks import Block, section
-from bot.slack.render.escape import ISO_TIME, link, span, untrusted, when
-from bot.slack.render.limits import TAIL_CHARS, Room, more_line, note, pack
+from bot.present.kit.blocks import Block, section
+from bot.present.kit.escape import ISO_TIME, link, span, untrusted, when
+from bot.present.kit.limits import TAIL_CHARS, Room, more_line, note, pack
 
 Data = dict[str, Any]
 _ME = frozenset({"me", "myself", "i", "i'm", "im"})

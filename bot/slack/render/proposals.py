@@ -13,9 +13,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.slack.render.blocks import Block, actions, button, context, section
-from bot.slack.render.escape import times_in, untrusted
-from bot.slack.render.limits import MAX_SECTION, TAIL_CHARS, Room, note, pack
+from bot.present.kit.blocks import Block, actions, button, context, section
+from bot.present.kit.escape import times_in, untrusted
+from bot.present.kit.limits import MAX_SECTION, TAIL_CHARS, Room, note, pack
 from bot.tools.base import Proposal
 from bot.tools.proposals import Outcome
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.render.blocks import Block
-from bot.slack.render.escape import link, pagerduty_base, span, untrusted
-from bot.slack.render.limits import TAIL_CHARS, Room, note, pack
+from bot.present.kit.blocks import Block
+from bot.present.kit.escape import link, pagerduty_base, span, untrusted
+from bot.present.kit.limits import TAIL_CHARS, Room, note, pack
 from bot.slack.render.oncall import window_text
 
 Data = dict[str, Any]

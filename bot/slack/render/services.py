@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.render.blocks import Block, cell, link_cell, section, table
-from bot.slack.render.escape import is_pagerduty_url, link, one_line, pagerduty_base, untrusted
-from bot.slack.render.limits import TAIL_CHARS, Room, more_line, note, pack
+from bot.present.kit.blocks import Block, cell, link_cell, section, table
+from bot.present.kit.escape import is_pagerduty_url, link, one_line, pagerduty_base, untrusted
+from bot.present.kit.limits import TAIL_CHARS, Room, more_line, note, pack
 
 Data = dict[str, Any]
 STATUS_ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "active": ":large_green_circle:",

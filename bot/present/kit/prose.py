@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from bot.slack.render.blocks import Block, markdown, section
-from bot.slack.render.escape import defang, escape, is_pagerduty_url, strip_controls, url_attr
-from bot.slack.render.limits import MAX_SECTION
+from bot.present.kit.blocks import Block, markdown, section
+from bot.present.kit.escape import defang, escape, is_pagerduty_url, strip_controls, url_attr
+from bot.present.kit.limits import MAX_SECTION
 
 _SLACK_LINK = re.compile(r"<([a-zA-Z][a-zA-Z0-9+.-]*:[^|>\s]+)(?:\|([^>\n]*))?>")
 _MD_LINK = re.compile(r"\[([^\]\n]{0,300})\]\(\s*<?([^()\s<>]+)>?\s*\)")

@@ -118,7 +118,9 @@ def pagerduty_base(*urls: Any) -> str | None:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """An aware datetime from an ISO-8601 string with an offset (the tools' local times)."""
+    """An aware datetime as it is, or from an ISO-8601 string with an offset (times in proposal lines)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else None
     if not isinstance(value, str) or not value:
         return None
     try:

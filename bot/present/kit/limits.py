@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.render.blocks import Block, context, section
-from bot.slack.render.escape import is_pagerduty_url, url_attr
+from bot.present.kit.blocks import Block, context, section
+from bot.present.kit.escape import is_pagerduty_url, url_attr
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3_000

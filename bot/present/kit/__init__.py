@@ -1,0 +1,1 @@
+"""Block Kit building blocks every presenter shares: blocks, escaping, Slack's limits, prose."""

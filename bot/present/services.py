@@ -1,0 +1,7 @@
+"""Presenters of the services tools' results (Block Kit and plain text)."""
+
+from __future__ import annotations
+
+from bot.present.base import AnyPresenter
+
+PRESENTERS: tuple[AnyPresenter, ...] = ()
