@@ -1,7 +1,8 @@
 """Layers: data flows one way between bot/'s packages, and only the CLI wiring knows the sandbox.
 
-tools → (pagerduty, analysis); store → tools; agent → tools, store; slack → agent, tools, store;
-terminal → agent, tools, store, sandbox; ``bot.cli`` → everything. The graph is read from the source
+tools → (pagerduty, analysis); store → tools; present → tools; agent → present, tools, store;
+slack → agent, present, tools, store; terminal → agent, present, tools, store, sandbox; ``bot.cli`` →
+everything. The graph is read from the source
 with :mod:`ast` (no import runs), every ``import`` counted, including the ones inside functions; those
 under ``if TYPE_CHECKING:`` are kept apart so a failure says which kind closed the loop.
 """
@@ -94,7 +95,7 @@ def imports(root: Path = BOT) -> list[Import]:
 
 
 def package_of(module: str) -> str:
-    """``bot.present.kit.blocks`` → ``bot.slack``; a top-level module (``bot.cli``) is its own node."""
+    """``bot.present.kit.blocks`` → ``bot.present``; a top-level module (``bot.cli``) is its own node."""
     parts = module.split(".")
     return ".".join(parts[:2])
 
@@ -166,6 +167,17 @@ def test_lower_layers_never_import_a_front_door() -> None:
     wrong = sorted(f"{i.importer}:{i.line} imports {i.imported}" for i in imports()
                    if package_of(i.importer) in LOWER_LAYERS and package_of(i.imported) in FRONT_DOORS)
     assert wrong == []
+
+
+def test_presenters_sit_between_the_tools_and_the_surfaces() -> None:
+    """bot/present reads typed results (tools, analysis) and knows no surface, no store, no agent."""
+    wrong = sorted(f"{i.importer}:{i.line} imports {i.imported}" for i in imports()
+                   if package_of(i.importer) == "bot.present"
+                   and package_of(i.imported) not in ("bot.present", "bot.tools", "bot.analysis", "bot"))
+    assert wrong == []
+    below = sorted(f"{i.importer}:{i.line} imports {i.imported}" for i in imports()
+                   if package_of(i.importer) in LOWER_LAYERS and package_of(i.imported) == "bot.present")
+    assert below == []
 
 
 def test_tools_never_import_the_store() -> None:

@@ -26,9 +26,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.agent.commands import Command, Reading, parse_command, run_command
+from bot.agent.commands import Command, Reading, parse_command, run_command, tool_for
 from bot.agent.commands.reading import read_parsed
-from bot.agent.commands.run import tool_call
 from bot.agent.llm import ChatModel, make_chat_model
 from bot.agent.loop import Limits, ModelFailed, ToolStart, run_llm_turn
 from bot.agent.prompt import DM, ChannelInfo
@@ -158,8 +157,9 @@ class Agent:
         return _finish(turn, started)
 
     def _too_slow(self, command: Command) -> str:
-        tool = tool_call(command)[0] if command.name != "help" else command.name
-        text = (f"PagerDuty did not answer in time: {tool} was still waiting after the "
+        tool = tool_for(command)
+        waiting = command.name if tool is None else tool.name
+        text = (f"PagerDuty did not answer in time: {waiting} was still waiting after the "
                 f"{self.limits.deadline_s:g} s one message may take. Try again in a moment.")
         if command.is_write:
             text += " If it was a change, check in PagerDuty whether it was applied before repeating it."

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.tools.base import Proposal, ToolArgs, ToolResult
+from bot.tools.errors import ToolError
 from bot.tools.proposals import Outcome
+from bot.tools.registry import TOOLS_BY_NAME
+from bot.tools.runner import parse_arguments
 
 TIMING_KEYS: dict[str, float] = {"total": 0.0, "llm": 0.0, "tools": 0.0}
 """Every turn's JSON has these timings: a turn that made no model call or ran no tool says 0.0."""
@@ -25,6 +28,15 @@ class ToolCallRecord:
     """What the write did when this call was executed at once (a typed command mode write)."""
     args: ToolArgs | None = None
     """The arguments as the tool's model, parsed once (None when they did not parse)."""
+
+    def typed_args(self) -> ToolArgs | None:
+        """``args``; a record made without them (by a test, say) parses its raw arguments, once."""
+        if self.args is None and self.result.status != "error" and self.name in TOOLS_BY_NAME:
+            try:
+                self.args = parse_arguments(TOOLS_BY_NAME[self.name], self.arguments)
+            except ToolError:
+                return None
+        return self.args
 
 
 @dataclass(slots=True)

@@ -37,8 +37,16 @@ def span(start: datetime | None, end: datetime | None) -> str:
 
 
 def pretty_times(text: str) -> str:
-    """Every ISO time in ``text`` (a proposal line) written as :func:`when` does."""
-    return ISO.sub(lambda m: when(datetime.fromisoformat(m.group(0).replace("Z", "+00:00"))), text)
+    """Every ISO time in ``text`` (a proposal line) written as :func:`when` does; a time-like string that
+    is no time (``2026-13-45T99:99Z`` in a note) is left as it is."""
+
+    def pretty(match: re.Match[str]) -> str:
+        try:
+            return when(datetime.fromisoformat(match.group(0).replace("Z", "+00:00")))
+        except ValueError:
+            return match.group(0)
+
+    return ISO.sub(pretty, text)
 
 
 def said(window: WindowEcho | None) -> str:

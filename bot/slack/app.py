@@ -1,16 +1,24 @@
 """The Bolt app: thin listeners wired to :mod:`bot.slack.conversation` and :mod:`bot.slack.buttons`.
 
-Events: ``app_mention`` (channels, threads, war rooms), ``message`` in DMs (``message.im``; the app
-does not subscribe to channel messages, so a mention is never answered twice) and ``app_home_opened``
-(the Messages tab welcome, :mod:`bot.slack.home`). Buttons: ``proposal_confirm`` / ``proposal_cancel``
-on proposal cards, ``incident_ack`` / ``incident_resolve`` on incident cards, ``suggested_prompt`` on
-the welcome. Bolt verifies request signatures (HTTP), acknowledges events at once and runs
-the listeners after the acknowledgement; :class:`~bot.slack.middleware.IgnoreUnanswerable` drops
-retried deliveries (deduplicated in the shared state, ``rt.state``, so across replicas), bots and edits
-first; then :class:`~bot.slack.workspace.RefuseOtherWorkspaces`, the rate limit
-(:class:`~bot.slack.rate_limit.RateLimitMessages`: a short reply and no answer, no LLM call) and the
-channel allowlist (:class:`~bot.slack.channels.AllowedChannelsOnly`), each applied once, before any
-listener. Who asks is resolved after the ack, once per request (:func:`~bot.slack.admission.admit`).
+Events: ``app_mention`` (channels, threads, war rooms, group DMs), ``message`` in DMs (``message.im``)
+and in channels, private channels and group DMs (``message.channels`` / ``.groups`` / ``.mpim``: only
+follow-ups without a mention in threads alex answered or in war rooms, :mod:`bot.slack.followups`; a
+message that mentions alex is answered as its ``app_mention``, never twice), ``app_home_opened`` (the
+Messages tab: pinned suggested prompts, :mod:`bot.slack.home`) and ``assistant_thread_started`` (the
+same prompts, when the legacy assistant view is configured). Buttons: ``proposal_confirm`` /
+``proposal_cancel`` on proposal cards, ``incident_ack`` / ``incident_resolve`` on incident cards,
+``suggested_prompt`` on the welcome.
+
+Bolt verifies request signatures (HTTP), acknowledges events at once and runs the listeners after the
+acknowledgement. Before any listener, each applied once:
+:class:`~bot.slack.followups.PlainMessages` drops channel traffic that cannot be a follow-up (reading
+only the request); :class:`~bot.slack.middleware.IgnoreUnanswerable` drops retried deliveries
+(deduplicated in the shared state, ``rt.state``, so across replicas), bots and edits;
+:class:`~bot.slack.workspace.RefuseOtherWorkspaces`; the rate limit
+(:class:`~bot.slack.rate_limit.RateLimitMessages`: a short reply and no answer, no LLM call); the channel
+allowlist (:class:`~bot.slack.channels.AllowedChannelsOnly`). A follow-up is counted against the same
+rate limit once its thread is checked, after the ack (:func:`~bot.slack.followups.admitted`). Who asks
+is resolved after the ack, once per request (:func:`~bot.slack.admission.admit`).
 Every write the listeners make (a Confirm click, an Ack/Resolve card button, a typed write command) is
 recorded in the audit log: each listener runs inside :func:`~bot.tools.proposals.audit_scope` naming who
 asked and who confirmed.
@@ -32,8 +40,9 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logsafe import guard_bolt_verification
-from bot.slack import buttons, conversation, home, linking
+from bot.slack import buttons, conversation, followups, home, linking
 from bot.slack.channels import AllowedChannelsOnly
+from bot.slack.followups import AnsweredThreads, PlainMessages
 from bot.slack.middleware import IgnoreUnanswerable
 from bot.slack.rate_limit import RateLimitMessages
 from bot.slack.render import ASK_ACTION, render_notice
@@ -51,19 +60,26 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
     if not any(isinstance(f, _SameTokenNotice) for f in log.filters):
         log.addFilter(_SameTokenNotice())
     app = AsyncApp(client=client, signing_secret=signing_secret or "", logger=log)
+    app.use(PlainMessages(rt))
     app.use(IgnoreUnanswerable(ttl_s=rt.dedupe_ttl_s, first_delivery=rt.first_delivery))
     app.use(RefuseOtherWorkspaces())
     app.use(RateLimitMessages(rt))
     app.use(AllowedChannelsOnly(rt, gated_actions=(buttons.CONFIRM, buttons.CANCEL, buttons.INCIDENT_ACK,
                                                    buttons.INCIDENT_RESOLVE)))
 
+    threads = AnsweredThreads()
+    messages_tab = home.MessagesTab(rt)
+
     async def answer(event: dict[str, Any], client: AsyncWebClient, bot_user_id: str | None, *,
                      dm: bool = False) -> None:
         user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
+        thread_ts = conversation.thread_of(event)
         async with rt.working():
             with audit_scope(rt.audit, requested_by=user, confirmed_by=user, via="command", channel=channel,
-                             thread_ts=conversation.thread_of(event)):
-                await conversation.answer(rt, client, event, bot_user_id=bot_user_id, dm=dm)
+                             thread_ts=thread_ts):
+                answered = await conversation.answer(rt, client, event, bot_user_id=bot_user_id, dm=dm)
+            if answered and not dm:
+                await threads.remember(rt.state, channel, thread_ts)
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -71,14 +87,22 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
 
     @app.event("message")
     async def on_message(event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
-        if event.get("channel_type") != "im":  # only DMs: channel messages come as app_mention
+        if event.get("channel_type") == "im":
+            await answer(event, client, context.bot_user_id, dm=True)
             return
-        await answer(event, client, context.bot_user_id, dm=True)
+        async with rt.working():  # a follow-up candidate (PlainMessages let it through)
+            if await followups.admitted(rt, threads, client, event):
+                await answer(event, client, context.bot_user_id)
 
     @app.event("app_home_opened")
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         async with rt.working():
-            await home.welcome(rt, client, event)
+            await messages_tab.opened(client, event)
+
+    @app.event("assistant_thread_started")
+    async def on_assistant_thread_started(event: dict[str, Any], client: AsyncWebClient) -> None:
+        async with rt.working():
+            await messages_tab.thread_started(client, event)
 
     @app.action(ASK_ACTION)
     async def on_ask(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -5,7 +5,8 @@ message's own ``ts`` to start one); a plain ``say()`` would not thread. Before a
 sees that alex is working: the thread's status ("is looking into it…", ``assistant.threads.setStatus``),
 or an :eyes: reaction where the status is not available; while tools run, the status says which
 (:mod:`bot.slack.progress`). Follow-ups in the same thread share memory
-(thread id ``"<channel>:<thread_ts>"``).
+(thread id ``"<channel>:<thread_ts>"``), and in a thread alex answered they need no mention
+(:mod:`bot.slack.followups`).
 
 A greeting ("hi", "hello", or a bare "@alex") is answered with the suggested prompts
 (``prompts/suggested.md``) instead of going to the agent: that is how a DM conversation (or the app's
@@ -73,11 +74,15 @@ def thread_id(channel: str, thread_ts: str) -> str:
 
 
 async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any], *,
-                 bot_user_id: str | None, dm: bool = False) -> None:
-    """Answer ``event`` (an ``app_mention``, or a ``message`` in a DM) in its thread.
+                 bot_user_id: str | None, dm: bool = False) -> bool:
+    """Answer ``event`` (an ``app_mention``, a ``message`` in a DM, or a follow-up in a thread alex
+    answered, :mod:`bot.slack.followups`) in its thread.
 
-    The channel allowlist and the rate limit were applied before the ack (:mod:`bot.slack.channels`,
-    :mod:`bot.slack.rate_limit`); who asks is resolved here, once (:func:`~bot.slack.admission.admit`).
+    The channel allowlist and the rate limit were applied before (:mod:`bot.slack.channels`,
+    :mod:`bot.slack.rate_limit`, :func:`bot.slack.followups.admitted`); who asks is resolved here, once
+    (:func:`~bot.slack.admission.admit`). True when alex answered the thread (an answer, a question back,
+    the greeting, or "something went wrong"); False when it only refused (who asks may not, a pasted
+    token): follow-ups without a mention are answered in the threads where this returned True.
     """
     channel = str(event["channel"])
     thread_ts = thread_of(event)
@@ -86,13 +91,13 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
     identity = await admit(rt, str(event["user"]), reads=True)
     if isinstance(identity, Refused):
         await post(client, channel, thread_ts, render_notice(identity.text))
-        return
+        return False
     if _PASTED_TOKEN.match(text):
         await post(client, channel, thread_ts, render_notice(PASTED_TOKEN))
-        return
+        return False
     if text.lower().strip(" !.?") in GREETINGS:
         await post(client, channel, thread_ts, render_notice(greeting(identity)))
-        return
+        return True
     progress = Progress(client, channel, thread_ts, every_s=rt.status_every_s) if status_shown else None
     try:
         where = await rt.war_rooms.channel_info(channel, channel_type="im" if dm else event.get("channel_type"),
@@ -100,7 +105,7 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
         request = understand(text, where)
         if request.question is not None:
             await post(client, channel, thread_ts, render_notice(request.question))
-            return
+            return True
         ctx = await rt.context(identity.asker)
         turn = await rt.agent.respond(request.text, ctx, thread_id=thread_id(channel, thread_ts), channel=where,
                                       on_tool_start=progress, propose_writes=request.propose)
@@ -111,6 +116,7 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
         log.exception("answering a message failed")
         message = render_notice(FAILED)
     await post(client, channel, thread_ts, message)
+    return True
 
 
 def greeting(identity: Identity) -> str:

@@ -102,7 +102,8 @@ def encode_pending(pending: PendingProposal) -> str:
                      "operations": [{"method": o.method, "path": o.path, "body": o.body, "kind": o.kind}
                                     for o in p.operations],
                      "noops": list(p.noops), "incident_ids": list(p.incident_ids),
-                     "skipped": [dataclasses.asdict(t) for t in p.skipped]},
+                     "skipped": [dataclasses.asdict(t) for t in p.skipped],
+                     "target_label": p.target_label, "resolution_note": p.resolution_note},
         "asker_slack_id": pending.asker_slack_id, "channel": pending.channel, "thread_ts": pending.thread_ts,
         "asker_name": pending.asker_name, "tool": pending.tool, "arguments": pending.arguments,
         "asker": _encode_asker(pending.asker),
@@ -131,7 +132,8 @@ def decode_pending(data: str, fields: StoredFields) -> PendingProposal:
                         tuple(Operation(o["method"], o["path"], o.get("body"), kind=o.get("kind") or _old_kind(o))
                               for o in p["operations"]),
                         tuple(p.get("noops") or ()), tuple(p.get("incident_ids") or ()),
-                        tuple(TargetOutcome(**t) for t in p.get("skipped") or ()))
+                        tuple(TargetOutcome(**t) for t in p.get("skipped") or ()),
+                        target_label=p.get("target_label"), resolution_note=p.get("resolution_note"))
     state = cast(State, fields.state if fields.state in ("pending", "confirmed", "cancelled", "expired") else "expired")
     return PendingProposal(proposal, raw["asker_slack_id"], raw["channel"], raw["thread_ts"],
                            asker_name=raw.get("asker_name") or "the person who asked", tool=raw.get("tool"),

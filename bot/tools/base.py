@@ -124,6 +124,10 @@ class Proposal:
     incident_ids: tuple[str, ...] = ()
     skipped: tuple[TargetOutcome, ...] = ()
     """The typed form of ``noops``: targets left alone when the proposal was prepared."""
+    target_label: str | None = field(default=None, kw_only=True)
+    """How people know the one target of a single-target write (``#1004 Checkout latency``)."""
+    resolution_note: str | None = field(default=None, kw_only=True)
+    """The resolution note a resolve sends with its incidents (None when it sends none)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "summary": self.summary, "changes": list(self.lines),
@@ -185,15 +189,9 @@ class ToolResult(Generic[R]):
     @property
     def data(self) -> dict[str, Any]:
         """The result's JSON fields as the model reads them (the LLM edge; code reads ``value``)."""
-        if isinstance(self.value, dict):  # LEGACY until every tool returns its result model
-            return self.value
         if self.value is not None:
             return self.value.wire()
         return self.proposal.as_dict() if self.proposal is not None else {}
-
-    @data.setter
-    def data(self, value: dict[str, Any]) -> None:  # LEGACY until every tool returns its result model
-        self.value = value  # type: ignore[assignment]
 
     def to_model(self) -> dict[str, Any]:
         body: dict[str, Any] = {"status": self.status}

@@ -13,6 +13,7 @@ from pydantic import Field
 from bot.analysis.windows import MAX_SPAN, WINDOW_GRAMMAR, Window, WindowError, resolve_window
 from bot.tools.base import RESULT_BUDGET_CHARS, ToolContext
 from bot.tools.errors import ToolError
+from bot.tools.results import Result
 
 TITLE_SHOWN = 80
 """Title characters an incident label shows."""
@@ -22,6 +23,7 @@ FIT_CHARS = RESULT_BUDGET_CHARS - 500
 """What :func:`fit` aims for: headroom for the envelope the runner adds."""
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Result)
 
 
 def window_field(default: str) -> Any:
@@ -45,14 +47,16 @@ def json_size(data: Any) -> int:
     return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str))
 
 
-def fit(build: Callable[[T], dict[str, Any]], options: Iterable[T], budget: int = FIT_CHARS) -> dict[str, Any]:
+def fit(build: Callable[[T], R], options: Iterable[T], budget: int = FIT_CHARS) -> R:
     """The first ``build(option)`` (options from richest to leanest) whose JSON fits ``budget``, else the last."""
-    data: dict[str, Any] = {}
+    result: R | None = None
     for option in options:
-        data = build(option)
-        if json_size(data) <= budget:
+        result = build(option)
+        if result.wire_size() <= budget:
             break
-    return data
+    if result is None:
+        raise ValueError("fit() needs at least one option")
+    return result
 
 
 def ref_name(ref: Any) -> str:

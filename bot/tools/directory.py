@@ -15,6 +15,7 @@ from pydantic import Field
 from bot.pagerduty import Page
 from bot.tools.base import DEFAULT_LIST, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.resolve import clean_ref
+from bot.tools.results.directory import Member, PeopleFound, Person, Team
 
 MAX_TEAMS_WITH_MEMBERS = 3
 MAX_MEMBERS = 25
@@ -45,31 +46,29 @@ def role_name(role: Any) -> str | None:
     return ROLES.get(str(role), str(role).replace("_", " ")) if role else None
 
 
-def user_json(user: dict[str, Any]) -> dict[str, Any]:
-    return {"name": user.get("name") or user.get("summary"), "email": user.get("email"),
-            "role": role_name(user.get("role")), "time_zone": user.get("time_zone"),
-            "teams": [str(t.get("summary") or t.get("name")) for t in user.get("teams") or []]}
+def _person(user: dict[str, Any]) -> Person:
+    return Person(name=user.get("name") or user.get("summary"), email=user.get("email"),
+                  role=role_name(user.get("role")), time_zone=user.get("time_zone"),
+                  teams=[str(t.get("summary") or t.get("name")) for t in user.get("teams") or []])
 
 
 def _count(page: Page) -> int:
     return page.total if page.total is not None else len(page.items) + (1 if page.more else 0)
 
 
-async def _members(ctx: ToolContext, team: dict[str, Any]) -> dict[str, Any]:
+async def _members(ctx: ToolContext, team: dict[str, Any]) -> Team:
     page = await ctx.client.fetch(f"/teams/{team['id']}/members", "members", {"total": True}, max_items=100,
                                   deadline=ctx.deadline)
-    members = [{"name": (m.get("user") or {}).get("summary"), "role": TEAM_ROLES.get(str(m.get("role")),
-                                                                                     m.get("role"))}
+    members = [Member(name=(m.get("user") or {}).get("summary"),
+                      role=TEAM_ROLES.get(str(m.get("role")), m.get("role")))
                for m in page.items]
     order = {"Manager": 0, "Responder": 1, "Observer": 2}
-    members.sort(key=lambda m: (order.get(str(m["role"]), 3), str(m["name"]).lower()))
-    body: dict[str, Any] = {"name": team.get("name"), "count": _count(page), "members": members[:MAX_MEMBERS]}
-    if team.get("html_url"):
-        body["url"] = team["html_url"]
-    return body
+    members.sort(key=lambda m: (order.get(str(m.role), 3), str(m.name).lower()))
+    return Team(name=team.get("name"), count=_count(page), members=members[:MAX_MEMBERS],
+                url=team.get("html_url") or None)
 
 
-async def find_people(args: FindPeople, ctx: ToolContext) -> ToolResult:
+async def find_people(args: FindPeople, ctx: ToolContext) -> ToolResult[PeopleFound]:
     query = clean_ref(args.query, "name or e-mail") if args.query is not None and args.query.strip() else None
     params: dict[str, Any] = {"total": True, **({"query": query} if query else {})}
     want_users = args.kind in (None, "user")
@@ -83,25 +82,28 @@ async def find_people(args: FindPeople, ctx: ToolContext) -> ToolResult:
 
     users, teams = await asyncio.gather(search("/users", "users", want_users),
                                         search("/teams", "teams", want_teams))
-    data: dict[str, Any] = {"query": query}
+    people: list[Person] | None = None
+    people_total: int | None = None
     if users is not None:
-        found, total = list(users.items), _count(users)
+        found, people_total = list(users.items), _count(users)
         exact = [u for u in found if query and str(u.get("email", "")).lower() == query.lower()]
         if exact:  # an address names one person
-            found, total = exact, len(exact)
-        data["users"] = [user_json(u) for u in found]
-        data["users_total"] = total
+            found, people_total = exact, len(exact)
+        people = [_person(u) for u in found]
+    found_teams: list[Team] | None = None
+    note: str | None = None
     if teams is not None:
         listed = list(teams.items)
         detailed = await asyncio.gather(*(_members(ctx, t) for t in listed[:MAX_TEAMS_WITH_MEMBERS]))
-        data["teams"] = [*detailed, *({"name": t.get("name")} for t in listed[MAX_TEAMS_WITH_MEMBERS:])]
-        data["teams_total"] = _count(teams)
+        found_teams = [*detailed, *(Team(name=t.get("name")) for t in listed[MAX_TEAMS_WITH_MEMBERS:])]
         if len(listed) > MAX_TEAMS_WITH_MEMBERS:
-            data["teams_note"] = f"members shown for the first {MAX_TEAMS_WITH_MEMBERS}; name one team for its members"
-    if not data.get("users") and not data.get("teams"):
+            note = f"members shown for the first {MAX_TEAMS_WITH_MEMBERS}; name one team for its members"
+    value = PeopleFound(query=query, users=people, users_total=people_total, teams=found_teams,
+                        teams_total=None if teams is None else _count(teams), teams_note=note)
+    if not value.users and not value.teams:
         what = {"user": "user", "team": "team"}.get(args.kind or "", "user or team")
-        return ToolResult.nothing(f"No {what} matches {query!r}." if query else f"No {what}s are visible.", data)
-    return ToolResult.ok(data)
+        return ToolResult.nothing(f"No {what} matches {query!r}." if query else f"No {what}s are visible.", value)
+    return ToolResult.ok(value)
 
 
-TOOLS: list[Tool[Any]] = [Tool("find_people", FindPeople, find_people, "read")]
+TOOLS: list[Tool[Any]] = [Tool("find_people", FindPeople, find_people, "read", result=PeopleFound)]

@@ -19,8 +19,10 @@ from pydantic import Field
 from bot.analysis.oncall import group_levels, parse_oncalls
 from bot.tools.base import DEFAULT_LIST, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.errors import ToolError
-from bot.tools.oncall import fetch_oncalls, person_json, policy_of_service
+from bot.tools.oncall import fetch_oncalls, policy_of_service
 from bot.tools.resolve import resolve_policy, resolve_service
+from bot.tools.results import in_zone
+from bot.tools.results.escalation import EscalationLevel, EscalationPolicy, NotificationRules, OnCallNow
 
 MAX_PEOPLE_RULES = 10
 """Notification rules are fetched for at most this many on-call people."""
@@ -88,7 +90,7 @@ async def _policy_or_services(ctx: ToolContext, name: str) -> tuple[dict[str, An
     return await policy_of_service(ctx, service), str(service.get("name") or name)
 
 
-async def get_escalation_policy(args: GetEscalationPolicy, ctx: ToolContext) -> ToolResult:
+async def get_escalation_policy(args: GetEscalationPolicy, ctx: ToolContext) -> ToolResult[EscalationPolicy]:
     note = None
     if args.policy and args.policy.strip():
         policy, via = await _policy_or_services(ctx, args.policy)
@@ -105,34 +107,18 @@ async def get_escalation_policy(args: GetEscalationPolicy, ctx: ToolContext) -> 
     grouped = group_levels(parse_oncalls(page.items), {str(policy["id"]): len(rules)})
     levels_now = {level.level: level.entries for group in grouped for level in group.levels}
 
-    levels: list[dict[str, Any]] = []
+    levels: list[EscalationLevel] = []
     nobody: list[int] = []
     for number, rule in enumerate(rules, start=1):
         entries = levels_now.get(number, ())
         if not entries:
             nobody.append(number)
-        levels.append({"level": number, "escalates_after_min": rule.get("escalation_delay_in_minutes"),
-                       "targets": _targets(rule),
-                       "on_call_now": [{k: v for k, v in person_json(e, ctx).items() if k != "from"}
-                                       for e in entries]})
+        levels.append(EscalationLevel(
+            level=number, escalates_after_min=rule.get("escalation_delay_in_minutes"), targets=_targets(rule),
+            on_call_now=[OnCallNow(name=e.user_name, schedule=e.schedule_name, also_via=list(e.also_via),
+                                   end=in_zone(e.end, ctx.tz), permanent=e.permanent) for e in entries]))
     services = [str(s.get("summary") or s.get("name")) for s in policy.get("services") or []]
-    data: dict[str, Any] = {"policy": policy.get("name"), "url": policy.get("html_url")}
-    if via:
-        data["service"] = via
-    if note:
-        data["note"] = note
-    data.update({
-        "repeats_after_last_level": policy.get("num_loops") or 0,
-        "passes_in_all": (policy.get("num_loops") or 0) + 1,
-        "teams": [str(t.get("summary") or t.get("name")) for t in policy.get("teams") or []],
-        "time_zone": ctx.tz.key,
-        "levels": levels,
-        "services": services[:DEFAULT_LIST],
-    })
-    if len(services) > DEFAULT_LIST:
-        data["more_services"] = len(services) - DEFAULT_LIST
-    if nobody:
-        data["nobody_on_call_at_levels"] = nobody
+    notification: NotificationRules | None = None
     if args.notification_rules:
         people: dict[str, str] = {}
         for group in grouped:
@@ -141,9 +127,18 @@ async def get_escalation_policy(args: GetEscalationPolicy, ctx: ToolContext) -> 
                     people.setdefault(entry.user_id, entry.user_name)
         chosen = list(people.items())[:MAX_PEOPLE_RULES]
         found = await asyncio.gather(*(_rules_of(ctx, user_id) for user_id, _ in chosen))
-        data["notification_rules"] = {name: rules_of for (_, name), rules_of in zip(chosen, found, strict=True)}
-        data["notification_note"] = "Delay after being paged, channel and label; addresses are not shown."
-    return ToolResult.ok(data, partial=page.more)
+        notification = {name: rules_of for (_, name), rules_of in zip(chosen, found, strict=True)}
+    loops = policy.get("num_loops") or 0
+    value = EscalationPolicy(
+        policy=policy.get("name"), url=policy.get("html_url"), service=via or None, note=note,
+        repeats_after_last_level=loops, passes_in_all=loops + 1,
+        teams=[str(t.get("summary") or t.get("name")) for t in policy.get("teams") or []], time_zone=ctx.tz.key,
+        levels=levels, services=services[:DEFAULT_LIST], more_services=max(len(services) - DEFAULT_LIST, 0),
+        nobody_on_call_at_levels=nobody, notification_rules=notification,
+        notification_note=(None if notification is None
+                           else "Delay after being paged, channel and label; addresses are not shown."))
+    return ToolResult.ok(value, partial=page.more)
 
 
-TOOLS: list[Tool[Any]] = [Tool("get_escalation_policy", GetEscalationPolicy, get_escalation_policy, "read")]
+TOOLS: list[Tool[Any]] = [Tool("get_escalation_policy", GetEscalationPolicy, get_escalation_policy, "read",
+                               result=EscalationPolicy)]

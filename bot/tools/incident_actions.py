@@ -128,11 +128,13 @@ def _bulk(incidents: list[dict[str, Any]], status: str, resolution: str | None =
 
 def _proposal(action: str, summary: str, targets: list[dict[str, Any]], lines: list[str],
               operations: list[Operation], noops: list[str],
-              skipped: list[TargetOutcome] | None = None) -> ToolResult:
+              skipped: list[TargetOutcome] | None = None, *, target_label: str | None = None,
+              resolution_note: str | None = None) -> ToolResult[Any]:
     if not operations:
         summary = f"Nothing to do: {summary[:1].lower()}{summary[1:]}"
     return ToolResult.propose(Proposal(action, summary, tuple(lines), tuple(operations), tuple(noops),
-                                       tuple(str(t["id"]) for t in targets), tuple(skipped or ())))
+                                       tuple(str(t["id"]) for t in targets), tuple(skipped or ()),
+                                       target_label=target_label, resolution_note=resolution_note))
 
 
 def _left_alone(incident: dict[str, Any], detail: str, reason: NoOpReason) -> TargetOutcome:
@@ -150,7 +152,7 @@ class AcknowledgeIncidents(_WriteArgs):
     incidents: list[str] = Field(description="Incident numbers or IDs (max 10)")
 
 
-async def acknowledge_incidents(args: AcknowledgeIncidents, ctx: ToolContext) -> ToolResult:
+async def acknowledge_incidents(args: AcknowledgeIncidents, ctx: ToolContext) -> ToolResult[Any]:
     """Prepare acknowledging triggered incidents; acknowledged and resolved ones are left alone."""
     ensure_can_write(ctx, "acknowledge_incidents")
     incidents = await read_incidents(ctx, args.incidents)
@@ -183,7 +185,7 @@ class ResolveIncidents(_WriteArgs):
     resolution_note: str | None = Field(description="Why/how it was fixed; null for none")
 
 
-async def resolve_incidents(args: ResolveIncidents, ctx: ToolContext) -> ToolResult:
+async def resolve_incidents(args: ResolveIncidents, ctx: ToolContext) -> ToolResult[Any]:
     """Prepare resolving open incidents; resolved ones are no-ops."""
     ensure_can_write(ctx, "resolve_incidents")
     blank = args.resolution_note is None or not args.resolution_note.strip()
@@ -204,7 +206,8 @@ async def resolve_incidents(args: ResolveIncidents, ctx: ToolContext) -> ToolRes
         lines.append(f"Resolution note: {note}")
     operations = [_bulk(targets, "resolved", note)] if targets else []
     summary = f"Resolve {numbers(targets or incidents)}"
-    return _proposal("resolve_incidents", summary, targets, lines, operations, noops, skipped)
+    return _proposal("resolve_incidents", summary, targets, lines, operations, noops, skipped,
+                     resolution_note=note if targets else None)
 
 
 # ---------------------------------------------------------------------------------------- note
@@ -215,7 +218,7 @@ class AddIncidentNote(_WriteArgs):
     note: str = Field(description="Note text (max 2000 chars)")
 
 
-async def add_incident_note(args: AddIncidentNote, ctx: ToolContext) -> ToolResult:
+async def add_incident_note(args: AddIncidentNote, ctx: ToolContext) -> ToolResult[Any]:
     """Prepare a note, written as the asker."""
     ensure_can_write(ctx, "add_incident_note")
     note = _text(args.note, "note")
@@ -223,7 +226,7 @@ async def add_incident_note(args: AddIncidentNote, ctx: ToolContext) -> ToolResu
     lines = [f"{incident_label(incident)} ({state(incident)})", f"Note: {note}"]
     operation = Operation("POST", f"/incidents/{incident['id']}/notes", {"note": {"content": note}}, kind="note")
     return _proposal("add_incident_note", f"Add a note to {incident_label(incident)}", [incident], lines,
-                     [operation], [])
+                     [operation], [], target_label=incident_label(incident))
 
 
 # -------------------------------------------------------------------------------------- create
@@ -237,7 +240,7 @@ class CreateIncident(_WriteArgs):
     incident_key: str | None = Field(description="Dedup key")
 
 
-async def create_incident(args: CreateIncident, ctx: ToolContext) -> ToolResult:
+async def create_incident(args: CreateIncident, ctx: ToolContext) -> ToolResult[Any]:
     """Prepare a manual incident; flags an open incident with the same incident_key (PagerDuty would refuse)."""
     ensure_can_write(ctx, "create_incident")
     title = _text(args.title, "title", MAX_TITLE)
@@ -339,7 +342,7 @@ class PostStatusUpdate(_WriteArgs):
     message: str = Field(description="Update text (max 2000 chars)")
 
 
-async def post_status_update(args: PostStatusUpdate, ctx: ToolContext) -> ToolResult:
+async def post_status_update(args: PostStatusUpdate, ctx: ToolContext) -> ToolResult[Any]:
     """Prepare a status update sent as the asker."""
     ensure_can_write(ctx, "post_status_update")
     message = _text(args.message, "message")
@@ -348,7 +351,7 @@ async def post_status_update(args: PostStatusUpdate, ctx: ToolContext) -> ToolRe
     operation = Operation("POST", f"/incidents/{incident['id']}/status_updates", {"message": message},
                           kind="status_update")
     return _proposal("post_status_update", f"Post a status update on {incident_label(incident)}", [incident], lines,
-                     [operation], [])
+                     [operation], [], target_label=incident_label(incident))
 
 
 # -------------------------------------------------------------------------------------- snooze
@@ -359,7 +362,7 @@ class SnoozeIncident(_WriteArgs):
     minutes: int = Field(description="1-10080")
 
 
-async def snooze_incident(args: SnoozeIncident, ctx: ToolContext) -> ToolResult:
+async def snooze_incident(args: SnoozeIncident, ctx: ToolContext) -> ToolResult[Any]:
     """Prepare a snooze; only acknowledged incidents can be snoozed."""
     ensure_can_write(ctx, "snooze_incident")
     if not 1 <= args.minutes <= MAX_SNOOZE_MINUTES:
@@ -376,7 +379,7 @@ async def snooze_incident(args: SnoozeIncident, ctx: ToolContext) -> ToolResult:
              f"Snooze for {_duration(args.minutes)}, until {until}; then it triggers again and pages."]
     operation = Operation("POST", f"/incidents/{incident['id']}/snooze", {"duration": args.minutes * 60}, kind="snooze")
     return _proposal("snooze_incident", f"Snooze {incident_label(incident)} for {_duration(args.minutes)}", [incident],
-                     lines, [operation], [])
+                     lines, [operation], [], target_label=incident_label(incident))
 
 
 def _duration(minutes: int) -> str:
@@ -396,7 +399,7 @@ class ReassignIncident(_WriteArgs):
     escalation_level: int | None = Field(description="Policy level; null if to_user")
 
 
-async def reassign_incident(args: ReassignIncident, ctx: ToolContext) -> ToolResult:
+async def reassign_incident(args: ReassignIncident, ctx: ToolContext) -> ToolResult[Any]:
     """Prepare a reassignment (to a user) or an escalation (to a level of the incident's policy)."""
     ensure_can_write(ctx, "reassign_incident")
     if (args.to_user is None) == (args.escalation_level is None):
@@ -414,7 +417,7 @@ async def reassign_incident(args: ReassignIncident, ctx: ToolContext) -> ToolRes
         who = str(user.get("name") or user.get("summary") or user["id"])
         if [a.get("assignee", {}).get("id") for a in incident.get("assignments", [])] == [user["id"]]:
             return _proposal("reassign_incident", f"Reassign {incident_label(incident)} to {who}", [], [], [],
-                             [f"{current}: already assigned to {who} alone"])
+                             [f"{current}: already assigned to {who} alone"], target_label=incident_label(incident))
         body["assignments"] = [{"assignee": {"id": user["id"], "type": "user_reference"}}]
         lines = [current, f"Reassign to {who}.{handover}"]
         summary = f"Reassign {incident_label(incident)} to {who}"
@@ -425,7 +428,8 @@ async def reassign_incident(args: ReassignIncident, ctx: ToolContext) -> ToolRes
         lines = [current, f"Escalate to level {level}: {targets}.{handover}"]
         summary = f"Escalate {incident_label(incident)} to level {level}"
     operation = Operation("PUT", f"/incidents/{incident['id']}", {"incident": body}, kind="reassign")
-    return _proposal("reassign_incident", summary, [incident], lines, [operation], [])
+    return _proposal("reassign_incident", summary, [incident], lines, [operation], [],
+                     target_label=incident_label(incident))
 
 
 async def _level_targets(ctx: ToolContext, incident: dict[str, Any], level: int) -> str:

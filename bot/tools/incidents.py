@@ -18,23 +18,44 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
+from bot.analysis import patterns as analysis
 from bot.analysis.patterns import IncidentFact, compute_patterns
-from bot.analysis.windows import Window, instant_or_none, local_iso, local_iso_or_none, window_echo
+from bot.analysis.windows import Window, instant_or_none, local_iso
 from bot.pagerduty.pagination import Page
 from bot.tools.base import DEFAULT_LIST, RESULT_BUDGET_CHARS, Tool, ToolArgs, ToolContext, ToolResult
-from bot.tools.common import asked_window, json_size, window_field
+from bot.tools.common import asked_window, window_field
 from bot.tools.errors import ToolError
 from bot.tools.resolve import clean_ref, looks_like_id, resolve_service, resolve_team
 from bot.tools.resolve import get_incident as fetch_incident
+from bot.tools.results import WindowEcho
+from bot.tools.results.incidents import (
+    HISTORY_CAP,
+    AckTimes,
+    AlertCounts,
+    Burst,
+    Flap,
+    IncidentDetail,
+    IncidentFacts,
+    IncidentList,
+    IncidentNote,
+    IncidentPatterns,
+    IncidentRow,
+    OldestOpen,
+    RepeatedTitle,
+    ResolveTimes,
+    Sample,
+    Status,
+    StatusRead,
+    TimelineEvent,
+)
 
-Status = Literal["triggered", "acknowledged", "resolved"]
 OPEN_STATUSES: tuple[Status, ...] = ("triggered", "acknowledged")
 ALL_STATUSES: tuple[Status, ...] = ("triggered", "acknowledged", "resolved")
 MAX_SHOWN = DEFAULT_LIST
 """Rows one answer shows at most (about what fits in a result next to the patterns)."""
 PER_STATUS = 100
 """Incidents read per status asked (the newest; one request each, with the status's exact total)."""
-HISTORY_SIZE = 100
+HISTORY_SIZE = HISTORY_CAP
 HISTORY_SPAN = timedelta(hours=48)
 DEFAULT_RESOLVED_WINDOW = "last 30 days"
 SEARCH_SPAN = timedelta(days=180)
@@ -62,7 +83,7 @@ class ListIncidents(ToolArgs):
     limit: int | None = Field(description="rows shown, 1-20 (null: 20; fewer if over 8 KB); total counts all")
 
 
-async def list_incidents(args: ListIncidents, ctx: ToolContext) -> ToolResult:
+async def list_incidents(args: ListIncidents, ctx: ToolContext) -> ToolResult[IncidentList]:
     limit = DEFAULT_LIST if args.limit is None else args.limit
     if limit < 1:
         raise ToolError(f"limit must be between 1 and {MAX_SHOWN}, not {limit}.", "Use null for the default.")
@@ -90,10 +111,12 @@ async def list_incidents(args: ListIncidents, ctx: ToolContext) -> ToolResult:
     total = sum(counts.values())
     items = sorted((i for page in by_status.values() for i in page.items), key=_created_key, reverse=True)
 
-    echo = window_echo(window, ctx.tz) if window is not None else {"label": "any age", "time_zone": ctx.tz.key}
-    data: dict[str, Any] = {"window": echo, "total": total, "by_status": counts}
+    echo = _echo(window, ctx.tz)
+    note = ("PagerDuty's assignee filter ('mine') only returns open incidents."
+            if args.mine and "resolved" in statuses else None)
     if not items:
-        return ToolResult.nothing("No incidents match.", {**data, "shown": 0, "more": False, "incidents": []})
+        return ToolResult.nothing("No incidents match.", IncidentList(
+            window=echo, total=total, by_status=counts, shown=0, more=False, incidents=()))
 
     open_asked = [s for s in statuses if s in OPEN_STATUSES]
     older = Page()
@@ -101,38 +124,67 @@ async def list_incidents(args: ListIncidents, ctx: ToolContext) -> ToolResult:
         # The sample is the newest incidents: the oldest open one lies beyond it.
         older = await ctx.client.fetch("/incidents", "incidents", {
             **params, "statuses[]": open_asked, "sort_by": "created_at:asc"}, max_items=1, deadline=ctx.deadline)
-    patterns = compute_patterns(_facts(items), ctx.now, history=_facts(history.items), oldest=_facts(older.items))
-    sampled = len(items) < total
-    summary = patterns.as_dict(ctx.tz)
-    del summary["by_status"]  # the sample's; the exact counts are the result's by_status
-    if "acknowledged" in counts and "triggered" in counts and (counts["triggered"] + counts["acknowledged"]):
-        summary["ack_ratio"] = round(counts["acknowledged"] / (counts["triggered"] + counts["acknowledged"]), 2)
-    summary = {"sample": _sample_label(by_status, counts, history), **summary}
-    if not open_asked:  # "open now" is unknown when no open incident was read
-        for flap in summary["flapping"]:
-            flap.pop("open_now", None)
+    found = compute_patterns(_facts(items), ctx.now, history=_facts(history.items), oldest=_facts(older.items))
+    sample = Sample(statuses=tuple(StatusRead(status=s, read=len(page.items), total=counts[s])
+                                   for s, page in by_status.items()),
+                    history=len(history.items), history_capped=history.more)
+    patterns = _patterns(found, sample, counts, open_now_known=bool(open_asked), tz=ctx.tz)
 
-    if args.mine and "resolved" in statuses:
-        data["note"] = "PagerDuty's assignee filter ('mine') only returns open incidents."
-    envelope = {**data, "shown": 0, "more": True, "incidents": [], "patterns": summary, "trimmed": "x" * 140}
+    def answer(rows: tuple[IncidentRow, ...], trimmed: str | None = None) -> IncidentList:
+        return IncidentList(window=echo, total=total, by_status=counts, note=note, shown=len(rows),
+                            more=total > len(rows), incidents=rows, patterns=patterns, trimmed=trimmed)
+
+    envelope = answer((), "x" * 140)
     wanted = min(limit, MAX_SHOWN, len(items))
     rows = _fit([_row(i, ctx) for i in items[:wanted]], len(ToolResult.ok(envelope, partial=True).to_json()))
-    body = {**data, "shown": len(rows), "more": total > len(rows), "incidents": rows, "patterns": summary}
+    trimmed = None
     if len(rows) < min(limit, len(items)):
         cap = f"at most {MAX_SHOWN} rows" if len(rows) == MAX_SHOWN else f"only {len(rows)} rows fit"
-        body["trimmed"] = (f"{cap} in one answer (limit {limit}); narrow the filters (status, service, "
-                           "urgency, window) to see the others")
-    return ToolResult.ok(body, partial=sampled or history.more)
+        trimmed = (f"{cap} in one answer (limit {limit}); narrow the filters (status, service, urgency, window) "
+                   "to see the others")
+    return ToolResult.ok(answer(tuple(rows), trimmed), partial=len(items) < total or history.more)
 
 
-def _fit(rows: list[dict[str, Any]], base: int) -> list[dict[str, Any]]:
+def _fit(rows: list[IncidentRow], base: int) -> list[IncidentRow]:
     """As many rows as keep the whole answer under the budget (at least one); "more" tells the rest."""
     size = base
     for count, row in enumerate(rows):
-        size += json_size(row) + 1
+        size += row.wire_size() + 1
         if size > _BUDGET and count > 0:
             return rows[:count]
     return rows
+
+
+def _patterns(found: analysis.Patterns, sample: Sample, counts: dict[Status, int], *, open_now_known: bool,
+              tz: ZoneInfo) -> IncidentPatterns:
+    """The patterns as the result says them: times in ``tz``, the ack ratio from the exact counts when
+    both open statuses were asked, "open now" only when open incidents were read. The sample's split by
+    status is left out (the exact counts are the list's ``by_status``)."""
+    ack_ratio = found.ack_ratio
+    opened = counts.get("triggered", 0) + counts.get("acknowledged", 0)
+    if "acknowledged" in counts and "triggered" in counts and opened:
+        ack_ratio = round(counts["acknowledged"] / opened, 2)
+    oldest = found.oldest_open
+    return IncidentPatterns(
+        sample=sample,
+        by_urgency=dict(found.by_urgency),
+        top_services=dict(found.top_services),
+        repeated_titles=tuple(RepeatedTitle(title=r.title, count=r.count, services=r.services[:3])
+                              for r in found.repeated_titles),
+        flapping=tuple(Flap(title=f.title, service=f.service, count=f.count, last=_minute(f.last_trigger, tz),
+                            open_now=f.open_now if open_now_known else None) for f in found.flapping),
+        bursts=tuple(Burst(service=b.service, count=b.count, start=_minute(b.start, tz),
+                           minutes=round((b.end - b.start).total_seconds() / 60)) for b in found.bursts),
+        oldest_open=None if oldest is None else OldestOpen(number=oldest.number, title=oldest.title,
+                                                           service=oldest.service, age_hours=oldest.age_hours),
+        ack_ratio=ack_ratio,
+        mtta=None if found.mtta is None else AckTimes(median=found.mtta.median, mean=found.mtta.mean,
+                                                      count=found.mtta.count,
+                                                      still_open=found.acknowledged_still_open),
+        mttr=None if found.mttr is None else ResolveTimes(median=found.mttr.median, mean=found.mttr.mean,
+                                                          count=found.mttr.count,
+                                                          never_acknowledged=found.resolved_never_acknowledged),
+    )
 
 
 def _facts(incidents: list[dict[str, Any]]) -> list[IncidentFact]:
@@ -202,45 +254,23 @@ def _created_key(incident: dict[str, Any]) -> tuple[datetime, int]:
     return instant_or_none(incident.get("created_at")) or _EPOCH, int(incident.get("incident_number") or 0)
 
 
-def _sample_label(pages: dict[Status, Page], counts: dict[Status, int], history: Page) -> str:
-    """``all 40`` when every matching incident was read, else (always starting with "the ") what was:
-    ``the 100 newest of 6,140 triggered and the 100 newest of 3,860 acknowledged``."""
-    if all(len(page.items) >= counts[status] for status, page in pages.items()):
-        text = f"all {sum(counts.values()):,}"
-    else:
-        parts = [f"the {counts[s]:,} {s}" if len(page.items) >= counts[s]
-                 else f"the {len(page.items)} newest of {counts[s]:,} {s}" for s, page in pages.items() if counts[s]]
-        text = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-    if history.items:
-        extra = "the newest 100" if history.more else str(len(history.items))
-        text += f" (+{extra} resolved in the last 48h for flapping/MTTA/MTTR)"
-    return text
-
-
-def _row(incident: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+def _row(incident: dict[str, Any], ctx: ToolContext) -> IncidentRow:
     created = instant_or_none(incident.get("created_at"))
-    row: dict[str, Any] = {
-        "number": incident.get("incident_number"),
-        "title": _clip(str(incident.get("title") or incident.get("summary") or ""), MAX_TITLE),
-        "status": incident.get("status"),
-        "urgency": incident.get("urgency"),
-        "service": _summary(incident.get("service")),
-    }
-    if created is not None:
-        row["created"] = local_iso(created, ctx.tz)
-        if incident.get("status") != "resolved":
-            row["age"] = format_age(ctx.now - created)
-    resolved = _resolved_at(incident)
-    if resolved is not None:
-        row["resolved"] = local_iso(resolved, ctx.tz)
-    assignees = _names(a.get("assignee") for a in incident.get("assignments") or [])
-    if assignees:
-        row["assignees"] = assignees
-    priority = _summary(incident.get("priority"))
-    if priority:
-        row["priority"] = priority
-    row["url"] = incident.get("html_url")
-    return row
+    is_open = incident.get("status") != "resolved"
+    return IncidentRow(
+        number=incident["incident_number"],
+        title=_clip(str(incident.get("title") or incident.get("summary") or ""), MAX_TITLE),
+        id=incident["id"],
+        url=incident.get("html_url"),
+        status=incident["status"],
+        urgency=incident["urgency"],
+        service=_summary(incident.get("service")),
+        created=_local(created, ctx.tz),
+        age=format_age(ctx.now - created) if created is not None and is_open else None,
+        resolved=_local(_resolved_at(incident), ctx.tz),
+        assignees=tuple(_names(a.get("assignee") for a in incident.get("assignments") or [])),
+        priority=_summary(incident.get("priority")),
+    )
 
 
 # ----------------------------------------------------------------------------- get_incident
@@ -256,7 +286,7 @@ class GetIncident(ToolArgs):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-async def get_incident(args: GetIncident, ctx: ToolContext) -> ToolResult:
+async def get_incident(args: GetIncident, ctx: ToolContext) -> ToolResult[IncidentDetail]:
     ref = clean_ref(args.incident, "incident number")
     if not (ref.isdigit() or looks_like_id(ref)):
         raise ToolError(f"{ref!r} is not an incident number or ID.",
@@ -289,51 +319,46 @@ async def _log(ctx: ToolContext, incident_id: str) -> Page:
                                   {"is_overview": True}, max_items=TIMELINE_SHOWN, deadline=ctx.deadline)
 
 
-def _detail(incident: dict[str, Any], notes: list[dict[str, Any]], log: Page, ctx: ToolContext) -> dict[str, Any]:
+def _detail(incident: dict[str, Any], notes: list[dict[str, Any]], log: Page, ctx: ToolContext) -> IncidentDetail:
     tz = ctx.tz
     created = instant_or_none(incident.get("created_at"))
     acks = sorted(t for t in (instant_or_none(a.get("at")) for a in incident.get("acknowledgements") or []) if t)
-    resolved = _resolved_at(incident)
-    out: dict[str, Any] = {
-        "number": incident.get("incident_number"),
-        "title": str(incident.get("title") or incident.get("summary") or ""),
-        "status": incident.get("status"),
-        "urgency": incident.get("urgency"),
-        "priority": _summary(incident.get("priority")),
-        "service": _summary(incident.get("service")),
-        "escalation_policy": _summary(incident.get("escalation_policy")),
-        "assignees": _names(a.get("assignee") for a in incident.get("assignments") or []),
-        "acknowledgers": _names(a.get("acknowledger") for a in incident.get("acknowledgements") or []),
-        "created": local_iso_or_none(created, tz),
-        "acknowledged": local_iso(acks[0], tz) if acks else None,
-        "resolved": local_iso_or_none(resolved, tz),
-    }
-    if created is not None and incident.get("status") != "resolved":
-        out["age"] = format_age(ctx.now - created)
     counts = incident.get("alert_counts") or {}
-    out["alerts"] = {"all": counts.get("all", 0), "triggered": counts.get("triggered", 0)}
     details = (incident.get("body") or {}).get("details")
-    if isinstance(details, str) and details:
-        out["details"] = _clip(details, MAX_NOTE)
+    facts = IncidentFacts(
+        number=incident["incident_number"],
+        title=str(incident.get("title") or incident.get("summary") or ""),
+        id=incident["id"],
+        url=incident.get("html_url"),
+        status=incident["status"],
+        urgency=incident["urgency"],
+        priority=_summary(incident.get("priority")),
+        service=_summary(incident.get("service")),
+        escalation_policy=_summary(incident.get("escalation_policy")),
+        assignees=tuple(_names(a.get("assignee") for a in incident.get("assignments") or [])),
+        acknowledgers=tuple(_names(a.get("acknowledger") for a in incident.get("acknowledgements") or [])),
+        created=_local(created, tz),
+        acknowledged=_local(acks[0], tz) if acks else None,
+        resolved=_local(_resolved_at(incident), tz),
+        age=format_age(ctx.now - created) if created is not None and incident.get("status") != "resolved" else None,
+        alerts=AlertCounts(total=counts.get("all", 0), triggered=counts.get("triggered", 0)),
+        details=_clip(details, MAX_NOTE) if isinstance(details, str) and details else None,
+    )
     ordered = sorted(notes, key=lambda n: str(n.get("created_at") or ""), reverse=True)
-    out["url"] = incident.get("html_url")
     entries = sorted(log.items, key=lambda e: str(e.get("created_at") or ""))
-    result: dict[str, Any] = {
-        "time_zone": tz.key,
-        "incident": out,  # nested: the incident's "status" must not clash with the result's
-        "notes_total": len(notes),
-        "notes": [_note(n, tz) for n in ordered[:NOTES_SHOWN]],
-        "timeline": [_event(e, tz) for e in entries],
-    }
-    if log.more:
-        result["timeline_note"] = f"the {len(entries)} newest key events; older ones are in PagerDuty"
-    return result
+    return IncidentDetail(
+        time_zone=tz.key,
+        incident=facts,
+        notes_total=len(notes),
+        notes=tuple(_note(n, tz) for n in ordered[:NOTES_SHOWN]),
+        timeline=tuple(_event(e, tz) for e in entries),
+        timeline_note=f"the {len(entries)} newest key events; older ones are in PagerDuty" if log.more else None,
+    )
 
 
-def _note(note: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
-    at = instant_or_none(note.get("created_at"))
-    return {"at": local_iso_or_none(at, tz), "by": _summary(note.get("user")),
-            "text": _clip(str(note.get("content") or ""), MAX_NOTE)}
+def _note(note: dict[str, Any], tz: ZoneInfo) -> IncidentNote:
+    return IncidentNote(at=_local(instant_or_none(note.get("created_at")), tz), by=_summary(note.get("user")),
+                        text=_clip(str(note.get("content") or ""), MAX_NOTE))
 
 
 EVENT_WORDS = {
@@ -358,29 +383,26 @@ EVENT_WORDS = {
 }
 
 
-def _event(entry: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+def _event(entry: dict[str, Any], tz: ZoneInfo) -> TimelineEvent:
     kind = str(entry.get("type") or "")
-    at = instant_or_none(entry.get("created_at"))
-    event: dict[str, Any] = {
-        "at": local_iso_or_none(at, tz),
-        "what": EVENT_WORDS.get(kind, kind.removesuffix("_log_entry").replace("_", " ")),
-    }
     agent = entry.get("agent") or {}
     channel = entry.get("channel") or {}
+    by = None
     if isinstance(agent, dict) and agent.get("summary"):
         if str(agent.get("type", "")).startswith("user"):
-            event["by"] = str(agent["summary"])
+            by = str(agent["summary"])
         elif isinstance(channel, dict) and channel.get("type") == "auto":
-            event["by"] = "PagerDuty (automatic)"
+            by = "PagerDuty (automatic)"
         else:
-            event["by"] = f"{agent['summary']} (integration)"
-    targets = _names(entry.get("assignees") or []) or _names([entry.get("user")])
-    if targets:
-        event["to"] = targets
+            by = f"{agent['summary']} (integration)"
     note = entry.get("note")
-    if kind == "resolve_log_entry" and isinstance(note, str) and note:
-        event["note"] = _clip(note, MAX_NOTE)
-    return event
+    return TimelineEvent(
+        at=_local(instant_or_none(entry.get("created_at")), tz),
+        what=EVENT_WORDS.get(kind, kind.removesuffix("_log_entry").replace("_", " ")),
+        by=by,
+        to=tuple(_names(entry.get("assignees") or []) or _names([entry.get("user")])),
+        note=_clip(note, MAX_NOTE) if kind == "resolve_log_entry" and isinstance(note, str) and note else None,
+    )
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -418,6 +440,22 @@ def format_age(span: timedelta) -> str:
     return f"{mins}m"
 
 
+def _minute(moment: datetime, tz: ZoneInfo) -> datetime:
+    """``moment`` in the asker's zone, to the minute: what the result says, and so what is shown."""
+    return moment.astimezone(tz).replace(second=0, microsecond=0)
+
+
+def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
+    return None if moment is None else _minute(moment, tz)
+
+
+def _echo(window: Window | None, tz: ZoneInfo) -> WindowEcho:
+    """The creation window asked, to the minute (never an instant: "since <instant>" ends now)."""
+    if window is None:
+        return WindowEcho(label="any age", time_zone=tz.key)
+    return WindowEcho(label=window.label, start=_local(window.start, tz), end=_local(window.end, tz), time_zone=tz.key)
+
+
 def _resolved_at(incident: dict[str, Any]) -> datetime | None:
     if incident.get("status") != "resolved":
         return None
@@ -445,6 +483,6 @@ def _clip(text: str, limit: int) -> str:
 
 
 TOOLS: list[Tool[Any]] = [
-    Tool("list_incidents", ListIncidents, list_incidents, "read"),
-    Tool("get_incident", GetIncident, get_incident, "read"),
+    Tool("list_incidents", ListIncidents, list_incidents, "read", result=IncidentList),
+    Tool("get_incident", GetIncident, get_incident, "read", result=IncidentDetail),
 ]

@@ -26,10 +26,10 @@ from bot.analysis.oncall import (
     parse_oncalls,
     uncovered,
 )
-from bot.analysis.windows import Window, local_iso, local_iso_or_none, window_echo
+from bot.analysis.windows import Window
 from bot.pagerduty import Page
 from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
-from bot.tools.common import ONCALLS_AHEAD, asked_window, fit, window_field
+from bot.tools.common import FIT_CHARS, ONCALLS_AHEAD, asked_window, window_field
 from bot.tools.errors import ToolError
 from bot.tools.resolve import (
     LOOKUPS,
@@ -44,6 +44,22 @@ from bot.tools.resolve import (
     resolve_service,
     resolve_team,
     resolve_user,
+)
+from bot.tools.results import WindowEcho, in_zone
+from bot.tools.results.oncall import (
+    Gap,
+    Level,
+    OnCallFor,
+    OnCallPerson,
+    OnSchedule,
+    PersonOnCall,
+    PoliciesOnCall,
+    PolicyOnCall,
+    ScheduleOnCall,
+    Stint,
+    Target,
+    TargetKind,
+    WhoIsOnCallResult,
 )
 
 MAX_ROWS = 500
@@ -73,7 +89,7 @@ async def policy_of_service(ctx: ToolContext, service: dict[str, Any]) -> dict[s
     """The service's escalation policy object (fetched only if the service did not embed it)."""
     policy = service.get("escalation_policy")
     if not isinstance(policy, dict) or not policy.get("id"):
-        raise ToolError(f"Service {service.get('name')!r} has no escalation policy.")
+        raise ToolError(f"Service {service.get('name')!r} has no escalation policy.", kind="not_found")
     if "escalation_rules" in policy:
         return policy
     body = await ctx.client.get(f"/escalation_policies/{policy['id']}", deadline=ctx.deadline)
@@ -94,12 +110,9 @@ def query_window(text: str | None, ctx: ToolContext) -> tuple[Window, datetime, 
     return window, since, until, until < window.end
 
 
-def window_json(window: Window, ctx: ToolContext, cut: bool = False) -> dict[str, Any]:
-    """The shared window echo (:func:`~bot.analysis.windows.window_echo`), noting PagerDuty's 90-day cut."""
-    body: dict[str, Any] = window_echo(window, ctx.tz)
-    if cut:
-        body["note"] = "cut at 90 days ahead (PagerDuty's limit)"
-    return body
+def window_echo(window: Window, ctx: ToolContext, cut: bool = False) -> WindowEcho:
+    """The shared window echo, noting PagerDuty's 90-day cut."""
+    return WindowEcho.of(window, ctx.tz, note="cut at 90 days ahead (PagerDuty's limit)" if cut else None)
 
 
 async def fetch_oncalls(ctx: ToolContext, params: dict[str, Any], since: datetime, until: datetime,
@@ -114,128 +127,116 @@ async def fetch_oncalls(ctx: ToolContext, params: dict[str, Any], since: datetim
 # --------------------------------------------------------------------------- result shapes
 
 
-def person_json(entry: OnCall, ctx: ToolContext, *, schedule: bool = True) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": entry.user_name}
-    if schedule:
-        body["schedule"] = entry.schedule_name
-        if entry.also_via:  # the same person through several targets of one level: listed once
-            body["also_via"] = list(entry.also_via)
-    body["from"] = local_iso_or_none(entry.start, ctx.tz)
-    body["until"] = local_iso_or_none(entry.end, ctx.tz)
-    if entry.permanent:
-        body["permanent"] = True
-    return body
+def on_call_person(entry: OnCall, ctx: ToolContext) -> OnCallPerson:
+    """One person at a level; the same person through several targets of one level is listed once."""
+    return OnCallPerson(name=entry.user_name, schedule=entry.schedule_name, also_via=list(entry.also_via),
+                        start=in_zone(entry.start, ctx.tz), end=in_zone(entry.end, ctx.tz),
+                        permanent=entry.permanent)
 
 
-def gaps_json(entries: Iterable[OnCall], since: datetime, until: datetime, ctx: ToolContext) -> list[dict[str, str]]:
-    return [{"from": local_iso(lo, ctx.tz), "until": local_iso(hi, ctx.tz)}
+def _gaps(entries: Iterable[OnCall], since: datetime, until: datetime, ctx: ToolContext) -> list[Gap]:
+    return [Gap(start=lo.astimezone(ctx.tz), end=hi.astimezone(ctx.tz))
             for lo, hi in uncovered(entries, since, until)[:MAX_PER_LEVEL]]
 
 
-def levels_json(grouped: list[PolicyLevels], urls: dict[str, str], ctx: ToolContext, since: datetime,
-                until: datetime, *, per_level: int = MAX_PER_LEVEL, max_policies: int = MAX_POLICIES,
-                ) -> tuple[list[dict[str, Any]], list[str]]:
+def _policies(grouped: list[PolicyLevels], urls: dict[str, str], ctx: ToolContext, since: datetime,
+              until: datetime, *, per_level: int = MAX_PER_LEVEL, max_policies: int = MAX_POLICIES,
+              ) -> tuple[list[PolicyOnCall], list[str]]:
     """Policies with their levels (and each level's coverage gaps in the window), and the
     "Policy level N" names nobody is on call for at all."""
-    policies: list[dict[str, Any]] = []
+    policies: list[PolicyOnCall] = []
     nobody: list[str] = []
     for policy in grouped[:max_policies]:
-        levels: list[dict[str, Any]] = []
+        levels: list[Level] = []
         for level in policy.levels:
-            row: dict[str, Any] = {"level": level.level,
-                                   "on_call": [person_json(e, ctx) for e in level.entries[:per_level]]}
-            if len(level.entries) > per_level:
-                row["more"] = len(level.entries) - per_level
+            gaps: list[Gap] = []
             if not level.entries:
                 nobody.append(f"{policy.policy_name} level {level.level}")
-            elif gaps := gaps_json(level.entries, since, until, ctx)[:per_level]:
-                row["gaps"] = gaps
-            levels.append(row)
-        body: dict[str, Any] = {"policy": policy.policy_name}
-        if urls.get(policy.policy_id):
-            body["url"] = urls[policy.policy_id]
-        body["levels"] = levels
-        policies.append(body)
+            else:
+                gaps = _gaps(level.entries, since, until, ctx)[:per_level]
+            levels.append(Level(level=level.level, on_call=[on_call_person(e, ctx) for e in level.entries[:per_level]],
+                                more=max(len(level.entries) - per_level, 0), gaps=gaps))
+        policies.append(PolicyOnCall(policy=policy.policy_name, url=urls.get(policy.policy_id) or None,
+                                     levels=levels))
     return policies, nobody
 
 
-def _policy_result(target: dict[str, Any], window: Window, cut: bool, ctx: ToolContext, page: Page,
-                   policies: list[dict[str, Any]], since: datetime, until: datetime) -> ToolResult:
+def _policy_answer(target: Target, window: Window, cut: bool, ctx: ToolContext, page: Page,
+                   policies: list[dict[str, Any]], since: datetime, until: datetime) -> PoliciesOnCall:
     counts = {str(p["id"]): len(p.get("escalation_rules") or []) for p in policies}
     names = {str(p["id"]): str(p.get("name") or p.get("summary") or "") for p in policies}
     rows = [replace(e, policy_name=e.policy_name or names.get(e.policy_id, "")) for e in parse_oncalls(page.items)]
     grouped = [g if g.policy_name else replace(g, policy_name=names.get(g.policy_id, ""))
                for g in group_levels(rows, counts)]
     urls = {str(p["id"]): str(p["html_url"]) for p in policies if p.get("html_url")}
+    echo = window_echo(window, ctx, cut)
 
-    def build(shrink: tuple[int, int]) -> dict[str, Any]:
+    def build(shrink: tuple[int, int]) -> PoliciesOnCall:
         per_level, max_policies = shrink
-        shown, nobody = levels_json(grouped, urls, ctx, since, until, per_level=per_level,
-                                    max_policies=max_policies)
-        data: dict[str, Any] = {"target": target, "window": window_json(window, ctx, cut), "policies": shown}
-        if len(grouped) > max_policies:
-            data["more_policies"] = len(grouped) - max_policies
-        if nobody:
-            data["nobody_on_call"] = nobody[:MAX_POLICIES]
-        return data
+        shown, nobody = _policies(grouped, urls, ctx, since, until, per_level=per_level, max_policies=max_policies)
+        return PoliciesOnCall(target=target, window=echo, policies=shown,
+                              more_policies=max(len(grouped) - max_policies, 0), nobody_on_call=nobody[:MAX_POLICIES])
 
-    return ToolResult.ok(fit(build, _SHRINK), partial=page.more)
+    value = build(_SHRINK[0])
+    for shrink in _SHRINK[1:]:  # the richest answer that fits the budget, else the leanest
+        if value.wire_size() <= FIT_CHARS:
+            break
+        value = build(shrink)
+    return value
 
 
-def _target(kind: str, obj: dict[str, Any], *extra: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": kind, "name": obj.get("name") or obj.get("summary")}
-    for key in extra:
-        if obj.get(key):
-            body[key] = obj[key]
-    if obj.get("html_url"):
-        body["url"] = obj["html_url"]
-    return body
+def _target(kind: TargetKind, obj: dict[str, Any], *, status: bool = False) -> Target:
+    return Target(type=kind, name=obj.get("name") or obj.get("summary"),
+                  status=(obj.get("status") or None) if status else None, url=obj.get("html_url") or None)
 
 
 # --------------------------------------------------------------------------- the modes
 
 
 async def _for_service(ctx: ToolContext, service: dict[str, Any], window: Window, since: datetime,
-                       until: datetime, cut: bool) -> ToolResult:
+                       until: datetime, cut: bool) -> ToolResult[WhoIsOnCallResult]:
     ref = service.get("escalation_policy") or {}
     policy_id = ref.get("id") if isinstance(ref, dict) else None
     if not policy_id:
-        raise ToolError(f"Service {service.get('name')!r} has no escalation policy.")
+        raise ToolError(f"Service {service.get('name')!r} has no escalation policy.", kind="not_found")
     policy, page = await asyncio.gather(
         policy_of_service(ctx, service),
         fetch_oncalls(ctx, {"escalation_policy_ids[]": [policy_id]}, since, until))
-    return _policy_result(_target("service", service, "status"), window, cut, ctx, page, [policy], since, until)
+    value = _policy_answer(_target("service", service, status=True), window, cut, ctx, page, [policy], since, until)
+    return ToolResult.ok(value, partial=page.more)
 
 
 async def _for_policy(ctx: ToolContext, policy: dict[str, Any], window: Window, since: datetime,
-                      until: datetime, cut: bool) -> ToolResult:
+                      until: datetime, cut: bool) -> ToolResult[WhoIsOnCallResult]:
     page = await fetch_oncalls(ctx, {"escalation_policy_ids[]": [policy["id"]]}, since, until)
-    return _policy_result(_target("escalation_policy", policy), window, cut, ctx, page, [policy], since, until)
+    value = _policy_answer(_target("escalation_policy", policy), window, cut, ctx, page, [policy], since, until)
+    return ToolResult.ok(value, partial=page.more)
 
 
 async def _for_team(ctx: ToolContext, team: dict[str, Any], window: Window, since: datetime,
-                    until: datetime, cut: bool) -> ToolResult:
+                    until: datetime, cut: bool) -> ToolResult[WhoIsOnCallResult]:
     policies = await ctx.client.fetch("/escalation_policies", "escalation_policies", {"team_ids[]": [team["id"]]},
                                       max_items=100, deadline=ctx.deadline)
     if not policies.items:
         return ToolResult.nothing(f"Team {team.get('name')!r} has no escalation policies, so nobody is on call "
-                                  "for it.", {"target": _target("team", team)})
+                                  "for it.", OnCallFor(target=_target("team", team)))
     page = await fetch_oncalls(ctx, {"escalation_policy_ids[]": [p["id"] for p in policies.items]}, since, until)
-    result = _policy_result(_target("team", team), window, cut, ctx, page, list(policies.items), since, until)
-    result.partial = result.partial or policies.more
-    return result
+    value = _policy_answer(_target("team", team), window, cut, ctx, page, list(policies.items), since, until)
+    return ToolResult.ok(value, partial=page.more or policies.more)
 
 
 async def _for_everyone(ctx: ToolContext, window: Window, since: datetime, until: datetime,
-                        cut: bool) -> ToolResult:
+                        cut: bool) -> ToolResult[WhoIsOnCallResult]:
     page = await fetch_oncalls(ctx, {}, since, until, max_items=300)
-    result = _policy_result({"type": "account"}, window, cut, ctx, page, [], since, until)
-    result.data["hint"] = "Name a service, team or schedule for a complete answer about it."
-    return result
+    value = _policy_answer(Target(type="account"), window, cut, ctx, page, [], since, until)
+    # Added after fitting: the hint is never what gets the answer cut. (model_copy: Result.but cannot
+    # re-read the window's ShownTime.)
+    hint = "Name a service, team or schedule for a complete answer about it."
+    return ToolResult.ok(value.model_copy(update={"hint": hint}), partial=page.more)
 
 
 async def _for_schedule(ctx: ToolContext, schedule: dict[str, Any], window: Window, since: datetime,
-                        until: datetime, cut: bool) -> ToolResult:
+                        until: datetime, cut: bool) -> ToolResult[WhoIsOnCallResult]:
     page = await fetch_oncalls(ctx, {"schedule_ids[]": [schedule["id"]]}, since, until)
     rows = parse_oncalls(page.items)
     used_by = sorted({f"{r.policy_name} level {r.level}" for r in rows})
@@ -243,19 +244,14 @@ async def _for_schedule(ctx: ToolContext, schedule: dict[str, Any], window: Wind
         rows = await _render_unused_schedule(ctx, schedule, since, until)
     people = merge_contiguous(replace(r, policy_id="", policy_name="", level=0) for r in rows)
     people.sort(key=lambda e: (e.start or since, e.user_name))
-    data: dict[str, Any] = {"target": _target("schedule", schedule), "window": window_json(window, ctx, cut),
-                            "on_call": [person_json(e, ctx, schedule=False) for e in people[:MAX_PERSON_ROWS]]}
-    if len(people) > MAX_PERSON_ROWS:
-        data["more"] = len(people) - MAX_PERSON_ROWS
-    if used_by:
-        data["used_by"] = used_by[:MAX_POLICIES]
-    elif not page.items:
-        data["note"] = "No escalation policy uses this schedule, so it pages nobody."
-    if not people:
-        data["nobody_on_call"] = True
-    elif gaps := gaps_json(people, since, until, ctx):
-        data["gaps"] = gaps
-    return ToolResult.ok(data, partial=page.more)
+    value = ScheduleOnCall(
+        target=_target("schedule", schedule), window=window_echo(window, ctx, cut),
+        on_call=[OnSchedule(name=e.user_name, start=in_zone(e.start, ctx.tz), end=in_zone(e.end, ctx.tz),
+                            permanent=e.permanent) for e in people[:MAX_PERSON_ROWS]],
+        more=max(len(people) - MAX_PERSON_ROWS, 0), used_by=used_by[:MAX_POLICIES],
+        note=None if used_by or page.items else "No escalation policy uses this schedule, so it pages nobody.",
+        nobody_on_call=not people, gaps=_gaps(people, since, until, ctx) if people else [])
+    return ToolResult.ok(value, partial=page.more)
 
 
 async def _render_unused_schedule(ctx: ToolContext, schedule: dict[str, Any], since: datetime,
@@ -273,7 +269,7 @@ async def _render_unused_schedule(ctx: ToolContext, schedule: dict[str, Any], si
 
 
 async def _for_user(ctx: ToolContext, who: str, window: Window, since: datetime, until: datetime,
-                    cut: bool) -> ToolResult:
+                    cut: bool) -> ToolResult[WhoIsOnCallResult]:
     user = await resolve_user(ctx, who)
     ahead = ctx.now + ONCALLS_AHEAD
     filters = {"user_ids[]": [user["id"]]}
@@ -293,23 +289,21 @@ async def _for_user(ctx: ToolContext, who: str, window: Window, since: datetime,
         stints.sort(key=lambda e: (e.start or since, e.level, e.policy_name))
         mine = my_oncall(parse_oncalls(upcoming_page.items), ctx.now, listed=stints, listed_until=until)
 
-    def stint(entry: OnCall) -> dict[str, Any]:
-        body = {"policy": entry.policy_name, "level": entry.level, **person_json(entry, ctx)}
-        del body["name"]
-        return body
+    def stint(entry: OnCall) -> Stint:
+        return Stint(policy=entry.policy_name, level=entry.level, schedule=entry.schedule_name,
+                     also_via=list(entry.also_via), start=in_zone(entry.start, ctx.tz), end=in_zone(entry.end, ctx.tz),
+                     permanent=entry.permanent)
 
-    data: dict[str, Any] = {"person": user.get("name") or user.get("summary"),
-                            "window": window_json(window, ctx, cut),
-                            "on_call_now": bool(mine.current),
-                            "on_call": [stint(e) for e in stints[:MAX_PERSON_ROWS]],
-                            "next": stint(mine.upcoming) if mine.upcoming else None}
-    if mine.next_unknown:
-        data["next_note"] = "the period after those running or listed was not read: ask about a later window"
-    if len(stints) > MAX_PERSON_ROWS:
-        data["more"] = len(stints) - MAX_PERSON_ROWS
-    if not stints and mine.upcoming is None and not mine.current:
-        data["note"] = "Not on call on any escalation policy in the next 90 days."
-    return ToolResult.ok(data, partial=upcoming_page.more or window_page.more)
+    value = PersonOnCall(
+        person=user.get("name") or user.get("summary"), window=window_echo(window, ctx, cut),
+        on_call_now=bool(mine.current), on_call=[stint(e) for e in stints[:MAX_PERSON_ROWS]],
+        next=stint(mine.upcoming) if mine.upcoming else None,
+        next_note=("the period after those running or listed was not read: ask about a later window"
+                   if mine.next_unknown else None),
+        more=max(len(stints) - MAX_PERSON_ROWS, 0),
+        note=("Not on call on any escalation policy in the next 90 days."
+              if not stints and mine.upcoming is None and not mine.current else None))
+    return ToolResult.ok(value, partial=upcoming_page.more or window_page.more)
 
 
 # --------------------------------------------------------------------------- guessing the target
@@ -344,7 +338,7 @@ async def _guess(ctx: ToolContext, name: str) -> tuple[Named, str | None]:
     if partial:
         listed = ", ".join(f"{n.name} ({n.kind.replace('_', ' ')})" for n in partial[:8])
         raise ToolError(f"{len(partial)} things match {wanted!r}: {listed}.",
-                        "Use the exact name, and target_type if it is ambiguous.")
+                        "Use the exact name, and target_type if it is ambiguous.", kind="ambiguous")
     return Named(*await _closest(ctx, wanted)), None
 
 
@@ -372,15 +366,15 @@ async def _closest(ctx: ToolContext, wanted: str) -> tuple[str, dict[str, Any]]:
     if close:
         listed = ", ".join(f"{lowered[c]} ({names[lowered[c]]})" for c in close)
         raise ToolError(f"Nothing named {wanted!r}. Closest: {listed}.",
-                        "Use one of those names if it is what the user meant, or ask them.")
+                        "Use one of those names if it is what the user meant, or ask them.", kind="not_found")
     raise ToolError(f"No service, escalation policy, schedule or team named {wanted!r} is visible to this user.",
-                    "Check the name; team-scoped users only see their teams' objects.")
+                    "Check the name; team-scoped users only see their teams' objects.", kind="not_found")
 
 
 # --------------------------------------------------------------------------- the tool
 
 
-async def who_is_on_call(args: WhoIsOnCall, ctx: ToolContext) -> ToolResult:
+async def who_is_on_call(args: WhoIsOnCall, ctx: ToolContext) -> ToolResult[WhoIsOnCallResult]:
     window, since, until, cut = query_window(args.window, ctx)
     kind: str | None = args.target_type
     target = (args.target or "").strip()
@@ -415,9 +409,9 @@ async def who_is_on_call(args: WhoIsOnCall, ctx: ToolContext) -> ToolResult:
         result = await _for_schedule(ctx, obj, window, since, until, cut)
     else:
         result = await _for_team(ctx, obj, window, since, until, cut)
-    if note:
-        result.data = {"resolved": f"{note}; target_type picks another", **result.data}
+    if note and isinstance(result.value, OnCallFor):
+        result.value = result.value.model_copy(update={"resolved": f"{note}; target_type picks another"})
     return result
 
 
-TOOLS: list[Tool[Any]] = [Tool("who_is_on_call", WhoIsOnCall, who_is_on_call, "read")]
+TOOLS: list[Tool[Any]] = [Tool("who_is_on_call", WhoIsOnCall, who_is_on_call, "read", result=WhoIsOnCallResult)]

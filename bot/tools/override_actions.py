@@ -97,7 +97,7 @@ def _instant(ctx: ToolContext, text: str) -> datetime:
     return span.start
 
 
-async def create_override(args: CreateOverride, ctx: ToolContext) -> ToolResult:
+async def create_override(args: CreateOverride, ctx: ToolContext) -> ToolResult[Any]:
     """Prepare an override; shows who is on call in that span now (whom it replaces)."""
     ensure_can_write(ctx, "create_override")
     start, end, note = _span(ctx, args)
@@ -166,7 +166,7 @@ def _length(span: timedelta) -> str:
                                 f"{mins} min" if mins else "") if p) or "under a minute"
 
 
-async def delete_override(args: DeleteOverride, ctx: ToolContext) -> ToolResult:
+async def delete_override(args: DeleteOverride, ctx: ToolContext) -> ToolResult[Any]:
     """Prepare deleting an override, re-read first (an unknown or finished one is an error)."""
     ensure_can_write(ctx, "delete_override")
     wanted = clean_ref(args.override_id, "override ID")

@@ -13,12 +13,14 @@ from urllib.parse import quote
 
 from pydantic import Field
 
-from bot.analysis.windows import Window, local_iso, parse_instant, window_echo
+from bot.analysis.windows import Window, parse_instant
 from bot.pagerduty import InvalidInputError, NotFoundError
 from bot.tools.base import MAX_LIST, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import fit, window_field
 from bot.tools.errors import ToolError
 from bot.tools.resolve import clean_ref, looks_like_id, resolve_schedule
+from bot.tools.results import WindowEcho
+from bot.tools.results.overrides import Override, OverrideList
 from bot.tools.schedules import CAPS, resolve_span, user_names
 
 
@@ -30,19 +32,16 @@ class ListOverrides(ToolArgs):
     window: str | None = window_field("next 14 days")
 
 
-Row = tuple[datetime, dict[str, Any]]
+Row = tuple[datetime, Override]
 
 
-def _row(ctx: ToolContext, override_id: Any, start_text: Any, end_text: Any, who: str,
-         extra: dict[str, Any]) -> Row:
+def _row(ctx: ToolContext, override_id: Any, start_text: Any, end_text: Any, who: str, *,
+         replaces: str | None = None, rotation_id: str | None = None) -> Row:
     start, end = parse_instant(str(start_text)), parse_instant(str(end_text))
-    row: dict[str, Any] = {"who": who, "from": local_iso(start, ctx.tz), "to": local_iso(end, ctx.tz),
-                           "override_id": override_id}
-    if start <= ctx.now < end:
-        row["in_progress"] = True
-    elif end <= ctx.now:
-        row["ended"] = True
-    row.update(extra)
+    in_progress = start <= ctx.now < end
+    row = Override(who=who, start=start.astimezone(ctx.tz), end=end.astimezone(ctx.tz),
+                   override_id=None if override_id is None else str(override_id), in_progress=in_progress,
+                   ended=not in_progress and end <= ctx.now, replaces=replaces, rotation_id=rotation_id)
     return start, row
 
 
@@ -54,7 +53,7 @@ async def _v2_overrides(ctx: ToolContext, schedule_id: str, window: Window) -> l
     for item in body.get("overrides") or []:
         user = item.get("user") or {}
         rows.append(_row(ctx, item.get("id"), item["start"], item["end"],
-                         str(user.get("summary") or user.get("name") or user.get("id")), {}))
+                         str(user.get("summary") or user.get("name") or user.get("id"))))
     return rows
 
 
@@ -65,7 +64,8 @@ async def _v3_overrides(ctx: ToolContext, schedule_id: str, window: Window) -> l
                                       max_items=MAX_LIST, deadline=ctx.deadline)
     except (NotFoundError, InvalidInputError) as exc:
         raise ToolError("PagerDuty did not list the overrides of this shift-based (v3) schedule "
-                        f"({exc.message}).", "Use get_schedule to see who is on call on it instead.") from exc
+                        f"({exc.message}).", "Use get_schedule to see who is on call on it instead.",
+                        kind="pagerduty") from exc
 
     def member(item: dict[str, Any], key: str) -> str | None:
         value = item.get(key)
@@ -77,13 +77,10 @@ async def _v3_overrides(ctx: ToolContext, schedule_id: str, window: Window) -> l
     rows: list[Row] = []
     for item in page.items:
         covering, covered = member(item, "overriding_member"), member(item, "overridden_member")
-        extra: dict[str, Any] = {}
-        if covered:
-            extra["replaces"] = names.get(covered, covered)
-        if item.get("rotation_id"):
-            extra["rotation_id"] = item["rotation_id"]
         rows.append(_row(ctx, item.get("id"), item["start_time"], item["end_time"],
-                         names.get(covering, covering) if covering else "nobody", extra))
+                         names.get(covering, covering) if covering else "nobody",
+                         replaces=names.get(covered, covered) if covered else None,
+                         rotation_id=str(item["rotation_id"]) if item.get("rotation_id") else None))
     return rows
 
 
@@ -100,7 +97,7 @@ async def _schedule(ctx: ToolContext, name: str) -> dict[str, Any]:
     return {**found, "type": "schedule_v3"}
 
 
-async def list_overrides(args: ListOverrides, ctx: ToolContext) -> ToolResult:
+async def list_overrides(args: ListOverrides, ctx: ToolContext) -> ToolResult[OverrideList]:
     window = resolve_span(ctx, args.window, "next 14 days")
     schedule = await _schedule(ctx, args.schedule)
     schedule_id = str(schedule["id"])
@@ -109,19 +106,17 @@ async def list_overrides(args: ListOverrides, ctx: ToolContext) -> ToolResult:
     rows.sort(key=lambda r: r[0])
     shown = [row for _, row in rows]
     name = schedule.get("name") or schedule.get("summary")
-    tz = ctx.tz
+    echo = WindowEcho.of(window, ctx.tz)
 
-    def build(cap: int) -> dict[str, Any]:
-        data: dict[str, Any] = {"schedule": name, "url": schedule.get("html_url"),
-                                "window": window_echo(window, tz), "overrides": shown[:cap], "total": len(shown)}
-        if kind == "v3":
-            data["kind"] = "shift-based: each override replaces one rotation's member"
-        return data
+    def build(cap: int) -> OverrideList:
+        return OverrideList(schedule=name, url=schedule.get("html_url"), window=echo, overrides=shown[:cap],
+                            total=len(shown),
+                            kind="shift-based: each override replaces one rotation's member" if kind == "v3" else None)
 
-    data = fit(build, CAPS)
+    found = fit(build, CAPS)
     if not rows:
-        return ToolResult.nothing(f"No overrides on {name} in {window.label}.", data)
-    return ToolResult.ok(data)
+        return ToolResult.nothing(f"No overrides on {name} in {window.label}.", found)
+    return ToolResult.ok(found)
 
 
-TOOLS: list[Tool[Any]] = [Tool("list_overrides", ListOverrides, list_overrides, "read")]
+TOOLS: list[Tool[Any]] = [Tool("list_overrides", ListOverrides, list_overrides, "read", result=OverrideList)]

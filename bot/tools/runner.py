@@ -48,7 +48,7 @@ def parse_arguments(tool: Tool[Any], raw: str | dict[str, Any] | None) -> ToolAr
     return args
 
 
-async def run_tool(tool: Tool[Any], raw: str | dict[str, Any] | None, ctx: ToolContext) -> ToolResult:
+async def run_tool(tool: Tool[Any], raw: str | dict[str, Any] | None, ctx: ToolContext) -> ToolResult[Any]:
     """Parse the model's raw arguments, then :func:`run_parsed`; bad arguments come back as an error result."""
     try:
         args = parse_arguments(tool, raw)
@@ -57,7 +57,7 @@ async def run_tool(tool: Tool[Any], raw: str | dict[str, Any] | None, ctx: ToolC
     return await run_parsed(tool, args, ctx)
 
 
-async def run_parsed(tool: Tool[Any], args: ToolArgs, ctx: ToolContext) -> ToolResult:
+async def run_parsed(tool: Tool[Any], args: ToolArgs, ctx: ToolContext) -> ToolResult[Any]:
     """Run ``tool`` on arguments already parsed by :func:`parse_arguments` (the loop parses each call once)."""
     try:
         result = await tool.handler(args, ctx)

@@ -22,10 +22,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from bot.analysis import coverage as analysis
 from bot.analysis.coverage import (
     Coverage,
-    Handoff,
-    Shift,
     coverage,
     level_coverage,
     shifts_from_v2,
@@ -34,7 +33,7 @@ from bot.analysis.coverage import (
 )
 from bot.analysis.intervals import Interval
 from bot.analysis.oncall import parse_oncalls
-from bot.analysis.windows import Window, local_iso, window_echo
+from bot.analysis.windows import Window
 from bot.pagerduty import InvalidInputError, NotFoundError, Page, PagerDutyError
 from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.common import ONCALLS_AHEAD, asked_window, fit, window_field
@@ -45,6 +44,20 @@ from bot.tools.resolve import (
     name_key,
     resolve_named,
     resolve_policy,
+)
+from bot.tools.results import WindowEcho
+from bot.tools.results.schedules import (
+    CoverageGap,
+    CoverageGaps,
+    GapsAnswer,
+    Handoff,
+    LevelCoverage,
+    ScheduleAnswer,
+    ScheduleCoverage,
+    ScheduleDetail,
+    ScheduleGaps,
+    ScheduleOverview,
+    Shift,
 )
 
 MAX_WINDOW = timedelta(days=35)
@@ -90,17 +103,17 @@ def resolve_span(ctx: ToolContext, text: str | None, default: str) -> Window:
     return window
 
 
-def _gap(gap: Interval, tz: ZoneInfo) -> dict[str, Any]:
-    return {"from": local_iso(gap.start, tz), "to": local_iso(gap.end, tz), "hours": gap.hours}
+def _gap(gap: Interval, tz: ZoneInfo) -> CoverageGap:
+    return CoverageGap(start=gap.start.astimezone(tz), end=gap.end.astimezone(tz), hours=gap.hours)
 
 
-def _shift(shift: Shift, tz: ZoneInfo) -> dict[str, Any]:
-    return {"who": shift.user, "from": local_iso(shift.start, tz), "to": local_iso(shift.end, tz)}
+def _shift(shift: analysis.Shift, tz: ZoneInfo) -> Shift:
+    return Shift(who=shift.user, start=shift.start.astimezone(tz), end=shift.end.astimezone(tz))
 
 
-def _handoff(handoff: Handoff, tz: ZoneInfo) -> dict[str, Any]:
-    return {"at": local_iso(handoff.at, tz), "from": " + ".join(handoff.before) or "nobody",
-            "to": " + ".join(handoff.after) or "nobody"}
+def _handoff(handoff: analysis.Handoff, tz: ZoneInfo) -> Handoff:
+    return Handoff(at=handoff.at.astimezone(tz), before=" + ".join(handoff.before) or "nobody",
+                   after=" + ".join(handoff.after) or "nobody")
 
 
 # --------------------------------------------------------------------------- loading schedules
@@ -115,7 +128,7 @@ class Loaded:
     kind: str
     time_zone: str | None
     url: str | None
-    shifts: list[Shift]
+    shifts: list[analysis.Shift]
     explicit_gaps: list[Interval]
 
 
@@ -186,7 +199,8 @@ async def load_schedule(ctx: ToolContext, name: str, window: Window) -> Loaded:
         return _from_v2((exact or items)[0])
     if items:
         listed = ", ".join(str(s.get("name")) for s in items[:8])
-        raise ToolError(f"{len(items)} schedules match {wanted!r}: {listed}.", "Use the exact schedule name.")
+        raise ToolError(f"{len(items)} schedules match {wanted!r}: {listed}.", "Use the exact schedule name.",
+                        kind="ambiguous")
     # Not a layer-based schedule: a shift-based one (only found via the policies that target it)...
     policies = await ctx.client.fetch("/escalation_policies", "escalation_policies", max_items=MAX_OVERVIEW,
                                       concurrent=True, deadline=ctx.deadline)
@@ -206,7 +220,7 @@ async def _by_id(ctx: ToolContext, schedule_id: str, window: Window) -> Loaded:
         result = await ctx.client.get_schedule(schedule_id, window.start, window.end, deadline=ctx.deadline)
     except NotFoundError as exc:
         raise ToolError(f"There is no schedule {schedule_id} visible to this PagerDuty user.",
-                        "Use the schedule's name.") from exc
+                        "Use the schedule's name.", kind="not_found") from exc
     if result.kind == "v3":
         return await _from_v3(ctx, result.schedule, window, names=True)
     return _from_v2(result.schedule)
@@ -259,95 +273,85 @@ def _cover(loaded: Loaded, window: Window) -> Coverage:
     return coverage(loaded.shifts, window.start, window.end, loaded.explicit_gaps)
 
 
-def schedule_detail(ctx: ToolContext, loaded: Loaded, window: Window) -> Callable[[int], dict[str, Any]]:
+def schedule_detail(ctx: ToolContext, loaded: Loaded, window: Window) -> Callable[[int], ScheduleDetail]:
     cov, tz = _cover(loaded, window), ctx.tz
+    echo = WindowEcho.of(window, tz)
+    on_call_now = None
+    if window.start <= ctx.now < window.end:
+        on_call_now = [s.user for s in cov.shifts if s.start <= ctx.now < s.end] or ["nobody"]
 
-    def build(cap: int) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "schedule": loaded.name, "schedule_time_zone": loaded.time_zone, "url": loaded.url,
-            "window": window_echo(window, tz),
-            "coverage_pct": cov.percent, "gap_count": len(cov.gaps),
-            "gaps": [_gap(g, tz) for g in cov.gaps[:cap]],
-        }
-        if loaded.kind == "v3":
-            data["kind"] = "shift-based: shifts can overlap"
-        if window.start <= ctx.now < window.end:
-            data["on_call_now"] = [s.user for s in cov.shifts if s.start <= ctx.now < s.end] or ["nobody"]
-        data["shifts"] = [_shift(s, tz) for s in cov.shifts[:cap]]
-        data["shifts_total"] = len(cov.shifts)
-        data["handoffs"] = [_handoff(h, tz) for h in cov.handoffs[:max(1, cap // 2)]]
-        data["handoffs_total"] = len(cov.handoffs)
-        return data
+    def build(cap: int) -> ScheduleDetail:
+        return ScheduleDetail(
+            schedule=loaded.name, schedule_time_zone=loaded.time_zone, url=loaded.url, window=echo,
+            coverage_pct=cov.percent, gap_count=len(cov.gaps), gaps=[_gap(g, tz) for g in cov.gaps[:cap]],
+            kind="shift-based: shifts can overlap" if loaded.kind == "v3" else None, on_call_now=on_call_now,
+            shifts=[_shift(s, tz) for s in cov.shifts[:cap]], shifts_total=len(cov.shifts),
+            handoffs=[_handoff(h, tz) for h in cov.handoffs[:max(1, cap // 2)]],
+            handoffs_total=len(cov.handoffs))
 
     return build
 
 
-def overview(ctx: ToolContext, every: AllSchedules, window: Window) -> Callable[[int], dict[str, Any]]:
+def overview(ctx: ToolContext, every: AllSchedules, window: Window, *,
+             said: str | None = None) -> Callable[[int], ScheduleOverview]:
+    """The overview of every schedule; ``said`` is get_schedule's word that it is one (no shifts)."""
     tz = ctx.tz
+    echo = WindowEcho.of(window, tz)
     rows = [(loaded, _cover(loaded, window)) for loaded in every.loaded]
     gappy = sorted((r for r in rows if r[1].gaps), key=lambda r: (r[1].gaps[0].start, r[0].name))
     covered = sorted(loaded.name for loaded, cov in rows if not cov.gaps)
+    note = None if every.v3_checked else "Shift-based (v3) schedules are not all listed here; name one to check it."
 
-    def build(cap: int) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "window": window_echo(window, tz),
-            "schedules_checked": len(rows), "schedules_with_gaps": len(gappy),
-            "with_gaps": [
-                {"schedule": loaded.name, "coverage_pct": cov.percent, "gap_count": len(cov.gaps),
-                 "gaps": [_gap(g, tz) for g in cov.gaps[:3]], "url": loaded.url}
-                for loaded, cov in gappy[:cap]],
-            "fully_covered": covered[:cap],
-            "fully_covered_total": len(covered),
-        }
-        if not every.v3_checked:
-            data["note"] = "Shift-based (v3) schedules are not all listed here; name one to check it."
-        return data
+    def build(cap: int) -> ScheduleOverview:
+        return ScheduleOverview(
+            overview=said, window=echo, schedules_checked=len(rows), schedules_with_gaps=len(gappy),
+            with_gaps=[ScheduleCoverage(schedule=loaded.name, coverage_pct=cov.percent, gap_count=len(cov.gaps),
+                                        gaps=[_gap(g, tz) for g in cov.gaps[:3]], url=loaded.url)
+                       for loaded, cov in gappy[:cap]],
+            fully_covered=covered[:cap], fully_covered_total=len(covered), note=note)
 
     return build
 
 
-def _policy_detail(ctx: ToolContext, policy: dict[str, Any], rows: list[dict[str, Any]],
-                   window: Window, cap: int) -> dict[str, Any]:
-    tz = ctx.tz
+@dataclass(frozen=True, slots=True)
+class PolicyCoverage:
+    """An escalation policy's levels over the window, before they are capped into :class:`CoverageGaps`."""
+
+    name: str | None
+    url: str | None
+    levels: list[tuple[analysis.LevelCoverage, list[str]]]
+    """Each level with its targets' names."""
+    nobody: list[Interval]
+
+
+def _policy_coverage(policy: dict[str, Any], rows: list[dict[str, Any]], window: Window) -> PolicyCoverage:
     rules = policy.get("escalation_rules") or []
     levels = level_coverage(parse_oncalls(rows), range(1, len(rules) + 1), window.start, window.end)
-    nobody = uncovered_by_all(levels, window.start, window.end)
-    described: list[dict[str, Any]] = []
+    targets = []
     for level in levels:
         rule = rules[level.level - 1] if 0 < level.level <= len(rules) else {}
-        entry: dict[str, Any] = {
-            "level": level.level,
-            "targets": [str(t.get("summary") or t.get("id")) for t in rule.get("targets", [])],
-            "on_call": list(level.users[:8]),
-            "covered_throughout": level.covered_throughout,
-            "coverage_pct": level.percent,
-        }
-        if level.permanent:
-            entry["always_on_call"] = list(level.permanent)
-        if level.gaps:
-            entry["nobody_on_call"] = [_gap(g, tz) for g in level.gaps[:cap]]
-        described.append(entry)
-    data: dict[str, Any] = {
-        "escalation_policy": policy.get("name") or policy.get("summary"), "url": policy.get("html_url"),
-        "levels_with_gaps": [level.level for level in levels if level.gaps],
-        "levels": described,
-    }
-    if nobody:
-        data["nobody_at_any_level"] = [_gap(g, tz) for g in nobody[:cap]]
-    return data
+        targets.append([str(t.get("summary") or t.get("id")) for t in rule.get("targets", [])])
+    return PolicyCoverage(policy.get("name") or policy.get("summary"), policy.get("html_url"),
+                          list(zip(levels, targets, strict=True)),
+                          uncovered_by_all(levels, window.start, window.end))
+
+
+def _level(level: analysis.LevelCoverage, targets: list[str], tz: ZoneInfo, cap: int) -> LevelCoverage:
+    return LevelCoverage(level=level.level, targets=targets, on_call=list(level.users[:8]),
+                         covered_throughout=level.covered_throughout, coverage_pct=level.percent,
+                         always_on_call=list(level.permanent), nobody_on_call=[_gap(g, tz) for g in level.gaps[:cap]])
 
 
 # --------------------------------------------------------------------------- handlers
 
 
-async def get_schedule(args: GetSchedule, ctx: ToolContext) -> ToolResult:
+async def get_schedule(args: GetSchedule, ctx: ToolContext) -> ToolResult[ScheduleAnswer]:
     window = resolve_span(ctx, args.window, "next 7 days")
     if args.schedule is None or not args.schedule.strip() or args.schedule.strip().lower() in ("all", "*"):
         every = await load_all_schedules(ctx, window)
         if not every.loaded:
             return ToolResult.nothing("No schedules are visible to this PagerDuty user.")
-        data = {"overview": OVERVIEW_NOTE, **fit(overview(ctx, every, window), CAPS)}
-        return ToolResult.ok(data, partial=every.partial)
+        return ToolResult.ok(fit(overview(ctx, every, window, said=OVERVIEW_NOTE), CAPS), partial=every.partial)
     loaded = await load_schedule(ctx, args.schedule, window)
     return ToolResult.ok(fit(schedule_detail(ctx, loaded, window), CAPS))
 
@@ -362,7 +366,7 @@ async def _named(ctx: ToolContext, names: list[str], window: Window) -> list[Loa
     return list(await asyncio.gather(*(one(n) for n in names)))
 
 
-async def find_coverage_gaps(args: FindCoverageGaps, ctx: ToolContext) -> ToolResult:
+async def find_coverage_gaps(args: FindCoverageGaps, ctx: ToolContext) -> ToolResult[GapsAnswer]:
     window = resolve_span(ctx, args.window, "next 7 days")
     names = list(dict.fromkeys(n.strip() for n in (args.schedules or []) if n and n.strip()))
     if len(names) > MAX_NAMED:
@@ -374,15 +378,14 @@ async def find_coverage_gaps(args: FindCoverageGaps, ctx: ToolContext) -> ToolRe
             return ToolResult.nothing("No schedules are visible to this PagerDuty user.")
         return ToolResult.ok(fit(overview(ctx, every, window), CAPS), partial=every.partial)
 
-    policy: dict[str, Any] | None = None
-    oncall_rows: list[dict[str, Any]] = []
+    policy: PolicyCoverage | None = None
     partial = False
     if policy_name:
-        policy = await resolve_policy(ctx, policy_name)
+        found_policy = await resolve_policy(ctx, policy_name)
         page = await ctx.client.fetch("/oncalls", "oncalls", {
-            "escalation_policy_ids[]": [policy["id"]], **_window_params(window)},
+            "escalation_policy_ids[]": [found_policy["id"]], **_window_params(window)},
             max_items=MAX_OVERVIEW, deadline=ctx.deadline)
-        oncall_rows, partial = page.items, page.more
+        policy, partial = _policy_coverage(found_policy, page.items, window), page.more
     found = await _named(ctx, names, window) if names else []
     if found and all(isinstance(f, ToolError) for f in found) and policy is None:
         first = found[0]
@@ -391,25 +394,27 @@ async def find_coverage_gaps(args: FindCoverageGaps, ctx: ToolContext) -> ToolRe
     covers = [(f, _cover(f, window)) for f in found if isinstance(f, Loaded)]
     problems = [f.message for f in found if isinstance(f, ToolError)]
     tz = ctx.tz
+    echo = WindowEcho.of(window, tz)
 
-    def build(cap: int) -> dict[str, Any]:
-        data: dict[str, Any] = {"window": window_echo(window, tz)}
+    def build(cap: int) -> CoverageGaps:
+        schedules = None
         if covers or problems:
-            data["schedules"] = [
-                {"schedule": loaded.name, "coverage_pct": cov.percent, "gap_count": len(cov.gaps),
-                 "gaps": [_gap(g, tz) for g in cov.gaps[:cap]], "schedule_time_zone": loaded.time_zone,
-                 "url": loaded.url}
-                for loaded, cov in covers]
-            if problems:
-                data["not_found"] = problems
-        if policy is not None:
-            data.update(_policy_detail(ctx, policy, oncall_rows, window, cap))
-        return data
+            schedules = [ScheduleGaps(schedule=loaded.name, coverage_pct=cov.percent, gap_count=len(cov.gaps),
+                                      gaps=[_gap(g, tz) for g in cov.gaps[:cap]],
+                                      schedule_time_zone=loaded.time_zone, url=loaded.url)
+                         for loaded, cov in covers]
+        if policy is None:
+            return CoverageGaps(window=echo, schedules=schedules, not_found=problems)
+        return CoverageGaps(
+            window=echo, schedules=schedules, not_found=problems, escalation_policy=policy.name, url=policy.url,
+            levels_with_gaps=[level.level for level, _ in policy.levels if level.gaps],
+            levels=[_level(level, targets, tz, cap) for level, targets in policy.levels],
+            nobody_at_any_level=[_gap(g, tz) for g in policy.nobody[:cap]])
 
     return ToolResult.ok(fit(build, CAPS), partial=partial)
 
 
 TOOLS: list[Tool[Any]] = [
-    Tool("get_schedule", GetSchedule, get_schedule, "read"),
-    Tool("find_coverage_gaps", FindCoverageGaps, find_coverage_gaps, "read"),
+    Tool("get_schedule", GetSchedule, get_schedule, "read", result=ScheduleAnswer),
+    Tool("find_coverage_gaps", FindCoverageGaps, find_coverage_gaps, "read", result=GapsAnswer),
 ]

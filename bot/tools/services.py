@@ -18,6 +18,7 @@ from bot.analysis.health import health_report, incident_from_api, service_from_a
 from bot.pagerduty import Page
 from bot.tools.base import DEFAULT_LIST, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.resolve import resolve_team
+from bot.tools.results.services import HealthTotals, ServiceHealthReport, ServiceRow
 
 MAX_INCIDENTS = 500
 """Open incidents counted (the newest); beyond this the counts are a sample."""
@@ -34,16 +35,18 @@ class ServiceHealth(ToolArgs):
     only_active: bool | None = Field(description="Only services with open incidents; null: true.")
 
 
-def _service_json(row: health.ServiceHealth) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": row.service.name, "status": row.service.status,
-                            "triggered": row.triggered, "acknowledged": row.acknowledged,
-                            "high": row.high, "low": row.low}
-    if row.service.url:
-        body["url"] = row.service.url
-    return body
+def _row(row: health.ServiceHealth) -> ServiceRow:
+    return ServiceRow(name=row.service.name, status=row.service.status, triggered=row.triggered,
+                      acknowledged=row.acknowledged, high=row.high, low=row.low, url=row.service.url or None)
 
 
-async def service_health(args: ServiceHealth, ctx: ToolContext) -> ToolResult:
+def _paused(services: list[dict[str, Any]], status: str) -> list[str]:
+    """The services in ``status`` by name, at most :data:`MAX_NAMED` (then ``+N more``)."""
+    names = sorted(str(x.get("name")) for x in services if x.get("status") == status)
+    return names[:MAX_NAMED] + ([f"+{len(names) - MAX_NAMED} more"] if len(names) > MAX_NAMED else [])
+
+
+async def service_health(args: ServiceHealth, ctx: ToolContext) -> ToolResult[ServiceHealthReport]:
     only_active = True if args.only_active is None else args.only_active
     team: dict[str, Any] | None = None
     scope: dict[str, Any] = {}
@@ -59,30 +62,21 @@ async def service_health(args: ServiceHealth, ctx: ToolContext) -> ToolResult:
                          max_items=MAX_INCIDENTS, concurrent=True, deadline=ctx.deadline))
     report = health_report([service_from_api(s) for s in services_page.items],
                            [incident_from_api(i) for i in incidents_page.items], only_active=only_active)
-    data: dict[str, Any] = {}
-    if team is not None:
-        data["team"] = team.get("name")
-    data["totals"] = dict(report.totals)
+    totals = HealthTotals.model_validate(dict(report.totals))
     sampled = _sampled(incidents_page)
-    if sampled:
-        data["totals"]["open"] = incidents_page.total or data["totals"]["open"]  # exact when PD counted
-        data["totals"]["counted"] = len(incidents_page.items)
-        data["counts_note"] = sampled
+    if sampled:  # the open count is exact when PagerDuty counted; the rest come from the sample
+        totals = totals.but(open=incidents_page.total or totals.open, counted=len(incidents_page.items))
     shown = report.services[:DEFAULT_LIST]
-    data["services"] = [_service_json(row) for row in shown]
-    if len(report.services) > len(shown):
-        data["more"] = len(report.services) - len(shown)
-    if only_active:  # quiet services are left out, but paused ones are worth naming
-        for status in ("maintenance", "disabled"):
-            names = sorted(str(x.get("name")) for x in services_page.items if x.get("status") == status)
-            if names:
-                data[status] = names[:MAX_NAMED] + ([f"+{len(names) - MAX_NAMED} more"]
-                                                    if len(names) > MAX_NAMED else [])
-    if services_page.more:
-        data["services_note"] = f"only the first {len(services_page.items)} services were read"
+    # Only services with open incidents are listed: the paused ones are worth naming.
+    paused = services_page.items if only_active else []
+    value = ServiceHealthReport(
+        team=None if team is None else team.get("name"), totals=totals, counts_note=sampled,
+        services=[_row(row) for row in shown], more=len(report.services) - len(shown),
+        maintenance=_paused(paused, "maintenance"), disabled=_paused(paused, "disabled"),
+        services_note=f"only the first {len(services_page.items)} services were read" if services_page.more else None)
     if not report.services and not only_active:
-        return ToolResult.nothing("No services are visible to this PagerDuty user.", data)
-    return ToolResult.ok(data, partial=bool(sampled) or services_page.more)
+        return ToolResult.nothing("No services are visible to this PagerDuty user.", value)
+    return ToolResult.ok(value, partial=bool(sampled) or services_page.more)
 
 
 def _sampled(page: Page) -> str | None:
@@ -93,4 +87,4 @@ def _sampled(page: Page) -> str | None:
             "statuses are exact (PagerDuty computes them)")
 
 
-TOOLS: list[Tool[Any]] = [Tool("service_health", ServiceHealth, service_health, "read")]
+TOOLS: list[Tool[Any]] = [Tool("service_health", ServiceHealth, service_health, "read", result=ServiceHealthReport)]

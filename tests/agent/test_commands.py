@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.agent.commands import Command, help_text, parse_command, read_message, run_command, tool_call
+from bot.agent.commands import Command, help_text, parse_command, read_message, run_command, tool_for
+from bot.agent.commands.models import ResolveCommand, ToolCommand
 from bot.agent.commands.reading import MISSED, NO_SUGGESTION
 from bot.agent.commands.understand import understand
 from bot.agent.turn import Turn
 from bot.sandbox import Sandbox, build_sandbox
 from bot.sandbox.model import Incident, World
-from bot.tools.registry import TOOLS_BY_NAME
 from tests.tools.conftest import MANAGER_EMAIL, OBSERVER_EMAIL, ContextFactory, large
 
 FIXTURES = (large,)
@@ -127,14 +127,14 @@ def test_parse(text: str, expected: tuple[str, dict[str, Any]] | None) -> None:
     if expected is None:
         assert command is None
     else:
-        assert command is not None and (command.name, command.args) == expected
+        assert command is not None and (command.name, command.args.model_dump()) == expected
 
 
 def test_writes_are_marked_and_the_text_kept() -> None:
     writes = {c.name for t, _ in PARSED if (c := parse_command(t)) is not None and c.is_write}
     assert writes == {"ack", "resolve", "note", "override"}
-    assert parse_command("  resolve 5 Fixed it  ") == Command("resolve", {"incidents": [5], "note": "Fixed it"},
-                                                             True, "resolve 5 Fixed it")
+    assert parse_command("  resolve 5 Fixed it  ") == Command(ResolveCommand(incidents=[5], note="Fixed it"),
+                                                             "resolve 5 Fixed it")
 
 
 def test_every_command_maps_onto_one_registered_tool_of_its_kind() -> None:
@@ -142,10 +142,9 @@ def test_every_command_maps_onto_one_registered_tool_of_its_kind() -> None:
         command = parse_command(text)
         if command is None or command.name == "help":
             continue
-        name, arguments = tool_call(command)
-        tool = TOOLS_BY_NAME[name]
-        assert tool.kind == ("write" if command.is_write else "read"), text
-        assert set(arguments) <= set(tool.args.model_fields), text
+        tool = tool_for(command)
+        assert tool is not None and tool.kind == ("write" if command.is_write else "read"), text
+        assert isinstance(command.args, ToolCommand) and isinstance(command.args.tool_args(), tool.args), text
 
 
 def test_help_lists_every_command_with_demo_examples() -> None:
@@ -351,14 +350,14 @@ async def test_oncall_names_the_level_one_person(demo: Sandbox, make_ctx: Contex
     who = world.users[override.user_id].name
     turn = await run(demo, make_ctx, "oncall platform-engineering")
     assert [c.name for c in turn.tool_calls] == ["who_is_on_call"] and turn.pd_requests == 2
-    assert turn.tool_calls[0].arguments == {"target": "platform-engineering", "window": None}
+    assert turn.tool_calls[0].arguments == {"target": "platform-engineering", "target_type": None, "window": None}
     lines = turn.reply.splitlines()
     assert lines[0] == "On call for platform-engineering (Platform Engineering) now:"
     assert lines[1] == f"• Level 1: {who} (Platform Primary) until Tue 10 Mar 15:00"
     assert "• Level 3: Priya Raman, always on call" in lines
     assert lines[-1] == "Times are in America/New_York."
     assert turn.as_json()["tool_calls"] == [{"name": "who_is_on_call", "arguments": {
-        "target": "platform-engineering", "window": None}, "status": "ok"}]
+        "target": "platform-engineering", "target_type": None, "window": None}, "status": "ok"}]
 
 
 async def test_incidents_show_the_open_count_and_patterns(demo: Sandbox, make_ctx: ContextFactory) -> None:
@@ -401,7 +400,8 @@ async def test_incidents_of_one_service(demo: Sandbox, make_ctx: ContextFactory)
     count = len(open_incidents(demo.world, service="payments-api"))
     turn = await run(demo, make_ctx, "incidents payments-api")
     assert turn.reply.startswith(f"{count} open incidents on payments-api")
-    assert turn.tool_calls[0].arguments == {"limit": 10, "service": "payments-api"}
+    assert turn.tool_calls[0].arguments == {"statuses": None, "service": "payments-api", "team": None, "urgency": None,
+                                            "window": None, "mine": False, "limit": 10}
 
 
 async def test_oncall_lists_a_person_once_per_level(demo: Sandbox, make_ctx: ContextFactory) -> None:
@@ -437,7 +437,8 @@ async def test_gaps_in_the_askers_zone(demo: Sandbox, make_ctx: ContextFactory) 
 async def test_gaps_next_week(demo: Sandbox, make_ctx: ContextFactory) -> None:
     # On Tue 10 Mar the Fri 13 Mar gap is this week: next week (16-23 Mar) is covered.
     turn = await run(demo, make_ctx, "gaps Platform Secondary next week")
-    assert turn.tool_calls[0].arguments == {"schedules": ["Platform Secondary"], "window": "next week"}
+    assert turn.tool_calls[0].arguments == {"schedules": ["Platform Secondary"], "escalation_policy": None,
+                                            "window": "next week"}
     assert turn.reply.startswith("Platform Secondary has no coverage gaps next week (Mon 16 Mar 00:00 – Mon 23 Mar")
     # Seen from Friday 6 Mar, the gap (3 days on, 20:00 London) falls on Monday of next week.
     friday = build_sandbox("demo", now=datetime(2026, 3, 6, 14, tzinfo=ZoneInfo("UTC")), rate_limit_per_minute=None)

@@ -20,12 +20,27 @@ from bot.sandbox import Sandbox
 from bot.store.thread_memory import SQLiteThreadMemory
 from bot.tools.base import Operation, Proposal, Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.resolve import get_incident, resolve_service
+from bot.tools.results import Result
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
 from tests.tools.conftest import ContextFactory
 
 # --- fake tools ----------------------------------------------------------------------------------
 
 RUNS: list[str] = []
+
+
+class ServiceState(Result):
+    service: str
+    state: str
+
+
+class Count(Result):
+    n: int
+
+
+class Met(Result):
+    side: str
+    met: bool
 
 
 class ServiceStatus(ToolArgs):
@@ -35,10 +50,10 @@ class ServiceStatus(ToolArgs):
     verbose: bool | None = Field(description="More detail; null for no.")
 
 
-async def service_status(args: ServiceStatus, ctx: ToolContext) -> ToolResult:
+async def service_status(args: ServiceStatus, ctx: ToolContext) -> ToolResult[Any]:
     RUNS.append(f"service_status:{args.service}")
     found = await resolve_service(ctx, args.service)
-    return ToolResult.ok({"service": found["name"], "state": found["status"]})
+    return ToolResult.ok(ServiceState(service=found["name"], state=found["status"]))
 
 
 class Noop(ToolArgs):
@@ -47,9 +62,9 @@ class Noop(ToolArgs):
     n: int = Field(description="Any number.")
 
 
-async def noop(args: Noop, ctx: ToolContext) -> ToolResult:
+async def noop(args: Noop, ctx: ToolContext) -> ToolResult[Any]:
     RUNS.append(f"noop:{args.n}")
-    return ToolResult.ok({"n": args.n})
+    return ToolResult.ok(Count(n=args.n))
 
 
 class Acknowledge(ToolArgs):
@@ -58,7 +73,7 @@ class Acknowledge(ToolArgs):
     incidents: list[str] = Field(description="Incident numbers.")
 
 
-async def acknowledge(args: Acknowledge, ctx: ToolContext) -> ToolResult:
+async def acknowledge(args: Acknowledge, ctx: ToolContext) -> ToolResult[Any]:
     RUNS.append("acknowledge")
     found = [await get_incident(ctx, ref) for ref in args.incidents]
     return ToolResult.propose(Proposal(
@@ -81,14 +96,14 @@ def barrier_tools() -> tuple[Tool[Any], Tool[Any]]:
     left, right = asyncio.Event(), asyncio.Event()
 
     def make(mine: asyncio.Event, other: asyncio.Event) -> Any:
-        async def handler(args: Half, ctx: ToolContext) -> ToolResult:
+        async def handler(args: Half, ctx: ToolContext) -> ToolResult[Any]:
             mine.set()
             try:
                 async with asyncio.timeout(5):
                     await other.wait()
             except TimeoutError:
                 return ToolResult.fail("the other half never started")
-            return ToolResult.ok({"side": args.side, "met": True})
+            return ToolResult.ok(Met(side=args.side, met=True))
         return handler
 
     return Tool("left_half", Half, make(left, right), "read"), Tool("right_half", Half, make(right, left), "read")
@@ -449,8 +464,8 @@ PARSED: list[Any] = []
 SCHEMAS_BUILT: list[str] = []
 
 
-async def counted(args: Counted, ctx: ToolContext) -> ToolResult:
-    return ToolResult.ok({"n": args.n})
+async def counted(args: Counted, ctx: ToolContext) -> ToolResult[Any]:
+    return ToolResult.ok(Count(n=args.n))
 
 
 async def test_each_tool_call_is_parsed_once(demo: Sandbox, make_ctx: ContextFactory) -> None:

@@ -5,10 +5,16 @@ is recorded as :class:`SlackCall` (method, parsed JSON / form / query arguments,
 
 * ``auth.test``: the bot's ``user_id`` / ``bot_id`` / ``team_id`` (Bolt learns who it is from this);
 * ``users.info``: profiles added with :meth:`FakeSlack.add_user` (e-mail, tz), else ``user_not_found``;
-* ``conversations.info``: channel names from :meth:`add_channel`, else ``channel_not_found``;
+* ``conversations.info``: channel names from :meth:`add_channel` / :meth:`add_mpim`, else ``channel_not_found``;
 * ``conversations.replies``: the thread parent given with :meth:`add_thread`, else no messages;
 * ``usergroups.users.list``: members given with :meth:`add_usergroup`;
 * ``chat.postMessage`` / ``chat.update``: ``ok`` with a fresh ``ts`` (posted messages are kept);
+* ``assistant.threads.setSuggestedPrompts``: checked as Slack does (1 to 4 prompts, each with a ``title``
+  and a ``message``, else ``invalid_arguments``) and kept in :attr:`FakeSlack.pinned` by
+  ``(channel_id, thread_ts)``, following :attr:`FakeSlack.view`: ``"agent"`` (the default) keeps only calls
+  without ``thread_ts`` (with one, Slack answers ``ok`` and shows nothing), ``"assistant"`` (the legacy
+  side panel) those with one, ``None`` (an app without the AI feature or ``assistant:write``) answers
+  ``missing_scope``;
 * everything else (``reactions.add``, ``assistant.threads.setStatus``, ``chat.postEphemeral``…): ``ok``.
 * a slash command's ``response_url`` (:meth:`FakeSlack.response_url`): kept in ``responses``, not in
   ``calls`` (it is not a Web API method).
@@ -27,7 +33,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 BOT_USER_ID = "UALEXBOT"
@@ -66,6 +72,10 @@ class FakeSlack:
         self.failures: dict[str, str] = {}
         self.responses: list[dict[str, Any]] = []
         """What the app sent to slash commands' ``response_url`` (``respond()``), in order."""
+        self.view: Literal["agent", "assistant"] | None = "agent"
+        """The app's messaging experience (manifest ``features.agent_view`` / ``assistant_view`` / neither)."""
+        self.pinned: dict[tuple[str, str | None], dict[str, Any]] = {}
+        """Suggested prompts Slack shows, by ``(channel_id, thread_ts)``: ``{"title": …, "prompts": […]}``."""
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -84,6 +94,12 @@ class FakeSlack:
     def add_channel(self, channel_id: str, name: str, *, private: bool = False) -> None:
         self.channels[channel_id] = {"id": channel_id, "name": name, "is_channel": not private,
                                      "is_group": private, "is_private": private, "is_member": True}
+
+    def add_mpim(self, channel_id: str, members: list[str]) -> None:
+        """A group DM (``conversations.info`` names it ``mpdm-…``, as Slack does)."""
+        name = "mpdm-" + "--".join(m.lower() for m in members) + "-1"
+        self.channels[channel_id] = {"id": channel_id, "name": name, "is_channel": False, "is_group": False,
+                                     "is_mpim": True, "is_private": True, "is_member": True}
 
     def add_thread(self, channel_id: str, thread_ts: str, text: str, **extra: Any) -> None:
         self.threads[(channel_id, thread_ts)] = {"type": "message", "ts": thread_ts, "text": text, **extra}
@@ -124,8 +140,9 @@ class FakeSlack:
                 method = urlsplit(self.path).path.rsplit("/", 1)[-1]
                 auth = self.headers.get("authorization") or ""
                 token = auth.removeprefix("Bearer ") or args.get("token")
+                headers: dict[str, str] = {}
                 if urlsplit(self.path).path.startswith(RESPONSE_PATH):
-                    body, headers = fake._responded(args), {}
+                    body = fake._responded(args)
                 else:
                     body, headers = fake._respond(method, args, token)
                 data = json.dumps(body).encode()
@@ -197,9 +214,27 @@ class FakeSlack:
             message = {k: v for k, v in args.items() if k in ("text", "blocks", "thread_ts")}
             return {"ok": True, "channel": args.get("channel"), "ts": ts,
                     "message": {"type": "message", "ts": ts, "bot_id": BOT_ID, "user": BOT_USER_ID, **message}}, {}
+        if method == "assistant.threads.setSuggestedPrompts":
+            return self._suggested_prompts(args), {}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1773151200.{next(self._ts):06d}"}, {}
         return {"ok": True}, {}
+
+    def _suggested_prompts(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.view is None:
+            return {"ok": False, "error": "missing_scope", "needed": "assistant:write"}
+        prompts = args.get("prompts")
+        if isinstance(prompts, str):  # a form-encoded call carries JSON
+            prompts = json.loads(prompts)
+        if (not isinstance(prompts, list) or not 1 <= len(prompts) <= 4 or not args.get("channel_id")
+                or not all(isinstance(p, dict) and set(p) == {"title", "message"}
+                           and all(isinstance(v, str) and v for v in p.values()) for p in prompts)):
+            return {"ok": False, "error": "invalid_arguments"}
+        thread_ts = args.get("thread_ts")
+        if (self.view == "agent") == (thread_ts is None):
+            with self._lock:
+                self.pinned[(str(args["channel_id"]), thread_ts)] = {"title": args.get("title"), "prompts": prompts}
+        return {"ok": True}
 
     def _responded(self, args: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

@@ -383,8 +383,9 @@ async def test_serve_reports_a_port_in_use(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_which_settings_serve_needs() -> None:
-    blank = Settings(_env_file=None).model_copy(update={"slack_bot_token": None, "slack_signing_secret": None,
-                                     "slack_app_token": None, "pagerduty_user_api_key": None})
+    blank = Settings(_env_file=None).model_copy(  # type: ignore[call-arg]
+        update={"slack_bot_token": None, "slack_signing_secret": None, "slack_app_token": None,
+                "pagerduty_user_api_key": None})
     assert [m.split()[0] for m in missing_settings(blank, sandbox=True)] == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
     socket = blank.model_copy(update={"slack_bot_token": SecretStr("xoxb-1"), "slack_app_token": SecretStr("xapp-1")})
     assert missing_settings(socket, sandbox=True) == []
@@ -418,7 +419,7 @@ async def test_serve_runtime_in_the_sandbox_maps_people_by_email(monkeypatch: py
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    settings = Settings(_env_file=None)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
     settings = settings.model_copy(update={"slack_bot_token": SecretStr("xoxb-1")})
     rt = build_runtime(settings, slack_client(settings), sandbox=True, stand_in_email=OBSERVER_EMAIL)
     try:

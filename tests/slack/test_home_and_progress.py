@@ -1,8 +1,10 @@
-"""The thread's status follows the agent's tool calls, and the Messages tab welcomes people with the
-suggested prompts (Ask buttons answer them). Through Bolt's dispatch with the fake Slack Web API."""
+"""The thread's status follows the agent's tool calls, and where Slack refuses pinned prompts the Messages
+tab welcomes each person once with the suggested prompts (Ask buttons answer them); the pinned prompts
+themselves are in test_agent_view.py. Through Bolt's dispatch with the fake Slack Web API."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -12,6 +14,7 @@ from bot.slack.conversation import SHOWN_PROMPTS, WORKING_STATUS
 from bot.slack.progress import OTHER_TOOL, TOOL_PHRASES, Progress, phrases
 from bot.slack.render import ASK_ACTION, escape, render_welcome
 from bot.slack.runtime import FirstTimes
+from bot.store.sqlite import SQLiteState
 from bot.tools.registry import ALL_TOOLS
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.scripted_llm import ScriptedModel, call, calls, say
@@ -84,8 +87,9 @@ async def open_tab(slack: SlackHarness, user: str = SAM, channel: str = DM_SAM, 
     assert (await slack.event(event)).status == 200
 
 
-async def test_the_messages_tab_welcomes_each_person_once(make_slack: SlackFactory) -> None:
+async def test_without_pinned_prompts_the_messages_tab_welcomes_each_person_once(make_slack: SlackFactory) -> None:
     slack = await make_slack()
+    slack.fake.view = None  # an app made from an older manifest: no assistant:write
     await open_tab(slack)
     welcome = await slack.reply()
     assert welcome.args["channel"] == DM_SAM and "thread_ts" not in welcome.args
@@ -100,11 +104,28 @@ async def test_the_messages_tab_welcomes_each_person_once(make_slack: SlackFacto
     assert second.args["channel"] == "D0AISHA"
     assert len(slack.fake.of("chat.postMessage")) == 2
     assert not slack.sandbox.requests, "a welcome needs no PagerDuty"
+    assert len(slack.fake.of("assistant.threads.setSuggestedPrompts")) == 1, "refused once: not asked again"
+
+
+async def test_the_welcome_is_posted_once_per_person_across_replicas_and_restarts(
+        make_slack: SlackFactory, tmp_path: Path) -> None:
+    path = tmp_path / "alex-state.sqlite3"
+    replicas = [await make_slack(), await make_slack(), await make_slack()]
+    replicas[0].rt.state = replicas[1].rt.state = SQLiteState(path)
+    replicas[2].rt.state = SQLiteState(path)  # restarted later on the same file
+    replicas[0].fake.view = None
+    for replica in replicas:
+        await open_tab(replica)
+        await replica.settle()
+    await open_tab(replicas[2], user=AISHA, channel="D0AISHA")
+    await replicas[2].settle()
+    assert [c.args["channel"] for c in replicas[0].fake.of("chat.postMessage")] == [DM_SAM, "D0AISHA"]
 
 
 async def test_an_ask_button_answers_its_prompt_in_the_welcome_thread(make_slack: SlackFactory) -> None:
     model = ScriptedModel([say("Emma Clarke is on call for platform-engineering.")])
     slack = await make_slack(model)
+    slack.fake.view = None
     await open_tab(slack)
     welcome = await slack.reply()
     prompt = buttons(welcome, ASK_ACTION)[1]

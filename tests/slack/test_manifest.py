@@ -24,10 +24,15 @@ from tests.specs import WEB_METHODS, missing
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "manifest.yml"
 SLACK_CODE = REPO / "bot" / "slack"
-EVENTS = {"app_mention": "app_mentions:read", "message.im": "im:history"}
-"""The events alex subscribes to, and the scope each needs."""
+EVENTS = {"app_mention": "app_mentions:read", "message.im": "im:history", "message.channels": "channels:history",
+          "message.groups": "groups:history", "message.mpim": "mpim:history"}
+"""The events alex subscribes to, and the scope each needs (message.*: follow-ups without a mention)."""
 UNSCOPED_EVENTS = {"app_home_opened"}
-"""Events alex subscribes to that need no scope (the Messages tab welcome)."""
+"""Events alex subscribes to that need no scope (the Messages tab: pinned suggested prompts)."""
+LEGACY_EVENTS = {"assistant_thread_started"}
+"""Events alex handles that this manifest does not subscribe to: the legacy assistant view's (the manifest's
+comment says how to switch to it)."""
+_LISTENER = re.compile(r"@app\.event\(\"(\w+)\"\)")
 SLASH_COMMANDS = {"/alex": "commands"}
 """The slash commands alex handles (``bot.slack.linking.COMMAND``), and the scope they need."""
 NOT_BOT_TOKEN = {"apps.connections.open"}
@@ -63,7 +68,7 @@ def bot_scopes() -> set[str]:
     return set(manifest()["oauth_config"]["scopes"]["bot"])
 
 
-def test_the_manifest_subscribes_to_mentions_dms_and_the_messages_tab_only() -> None:
+def test_the_manifest_subscribes_to_mentions_messages_and_the_messages_tab_only() -> None:
     settings = manifest()["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == set(EVENTS) | UNSCOPED_EVENTS
     assert settings["interactivity"]["is_enabled"] is True
@@ -73,6 +78,34 @@ def test_the_manifest_subscribes_to_mentions_dms_and_the_messages_tab_only() -> 
     assert manifest()["features"]["bot_user"]["display_name"] == "alex"
     for event, scope in EVENTS.items():
         assert scope in bot_scopes(), f"{event} needs {scope}"
+
+
+def test_every_subscribed_event_has_a_listener_and_every_listener_an_event() -> None:
+    listened = set(_LISTENER.findall((SLACK_CODE / "app.py").read_text(encoding="utf-8")))
+    subscribed = {event.split(".")[0] for event in manifest()["settings"]["event_subscriptions"]["bot_events"]}
+    assert listened == subscribed | LEGACY_EVENTS
+    assert not LEGACY_EVENTS & set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+
+
+def test_the_agent_view_offers_the_prompts_alex_pins() -> None:
+    from bot.slack.home import MAX_PINNED, pinned_prompts
+
+    features = manifest()["features"]
+    assert "assistant_view" not in features, "one messaging experience: the agent view"
+    view = features["agent_view"]
+    assert set(view) <= {"agent_description", "suggested_prompts", "actions"}
+    assert 0 < len(view["agent_description"]) <= 300
+    assert view["suggested_prompts"] == pinned_prompts(), "manifest.yml and prompts/suggested.md disagree"
+    assert 0 < len(view["suggested_prompts"]) <= MAX_PINNED == 4
+    assert "assistant:write" in bot_scopes(), "assistant.threads.setSuggestedPrompts needs it"
+
+
+def test_group_dms_get_the_scopes_war_room_detection_and_follow_ups_use() -> None:
+    assert {"mpim:read", "mpim:history"} <= bot_scopes()
+    assert "message.mpim" in manifest()["settings"]["event_subscriptions"]["bot_events"]
+    methods = spec()
+    assert "mpim:read" in {s["name"] for s in methods["conversations.info"]["scopes"]["bot"]}
+    assert "mpim:history" in {s["name"] for s in methods["conversations.replies"]["scopes"]["bot"]}
 
 
 def test_the_manifest_declares_the_slash_command_the_code_handles() -> None:
@@ -87,7 +120,8 @@ def test_the_manifest_declares_the_slash_command_the_code_handles() -> None:
 
 def test_the_code_calls_the_methods_we_know_about() -> None:
     assert {"chat.postMessage", "chat.update", "chat.postEphemeral", "users.info", "conversations.info",
-            "assistant.threads.setStatus", "reactions.add"} <= methods_in_code()
+            "assistant.threads.setStatus", "assistant.threads.setSuggestedPrompts",
+            "reactions.add"} <= methods_in_code()
 
 
 def test_every_method_called_is_documented_and_its_scope_is_in_the_manifest() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,8 @@ from bot.slack.render import (
 from bot.tools.base import Asker, ToolContext, ToolResult
 from bot.tools.proposals import Outcome, execute
 from bot.tools.registry import TOOLS_BY_NAME
+from bot.tools.results import WindowEcho
+from bot.tools.results.incidents import IncidentList, IncidentRow
 from bot.tools.runner import run_tool
 from tests.slack.blockkit import assert_valid, message_problems, text_size
 from tests.tools.conftest import OBSERVER_EMAIL, ContextFactory, demo, large, make_ctx
@@ -384,15 +387,16 @@ def test_empty_turn_still_renders() -> None:
 # --------------------------------------------------------------------------- limits
 
 
-def _synthetic_incidents(count: int) -> ToolResult:
-    rows = [{"number": 5000 + i, "title": f"Disk {i} <!here> " + "x" * 90,
-             "status": ("triggered", "acknowledged")[i % 2],
-             "urgency": "high", "service": f"svc-{i % 7}", "created": "2026-03-10T09:00-04:00", "age": "1h",
-             "assignees": ["Ben Carter", "Aisha Khan"], "url": f"https://acme.pagerduty.com/incidents/PX{i:05d}"}
-            for i in range(count)]
-    return ToolResult.ok({"time_zone": "America/New_York", "total": count, "returned": count, "more": False,
-                          "incidents": rows, "patterns": {"by_status": {"triggered": count // 2,
-                                                                        "acknowledged": count - count // 2}}})
+def _synthetic_incidents(count: int) -> ToolResult[IncidentList]:
+    tz = ZoneInfo("America/New_York")
+    rows = tuple(IncidentRow(number=5000 + i, title=f"Disk {i} <!here> " + "x" * 90, id=f"PX{i:05d}",
+                             url=f"https://acme.pagerduty.com/incidents/PX{i:05d}",
+                             status=("triggered", "acknowledged")[i % 2], urgency="high", service=f"svc-{i % 7}",
+                             created=datetime(2026, 3, 10, 9, 0, tzinfo=tz), age="1h",
+                             assignees=("Ben Carter", "Aisha Khan")) for i in range(count))
+    return ToolResult.ok(IncidentList(window=WindowEcho(label="any age", time_zone=tz.key), total=count,
+                                      by_status={"triggered": count // 2, "acknowledged": count - count // 2},
+                                      shown=count, more=False, incidents=rows))
 
 
 def test_500_incidents_stay_within_limits() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from bot.sandbox import Sandbox
 from bot.tools.base import ToolResult
 from bot.tools.directory import TOOLS
+from bot.tools.results.directory import PeopleFound
 from bot.tools.runner import run_tool
 from bot.tools.schema import openai_tool
 from tests.tools.conftest import ContextFactory
@@ -15,7 +16,7 @@ from tests.tools.conftest import ContextFactory
 FIND = TOOLS[0]
 
 
-async def call(sandbox: Sandbox, make_ctx: ContextFactory, args: dict[str, Any]) -> tuple[ToolResult, int]:
+async def call(sandbox: Sandbox, make_ctx: ContextFactory, args: dict[str, Any]) -> tuple[ToolResult[PeopleFound], int]:
     ctx = make_ctx(sandbox)
     before = len(sandbox.requests)
     result = await run_tool(FIND, args, ctx)

@@ -33,14 +33,14 @@ def writes(sandbox: Sandbox, since: int = 0) -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in list(sandbox.requests)[since:] if r.method != "GET"]
 
 
-def proposal_of(result: ToolResult) -> Proposal:
+def proposal_of(result: ToolResult[Any]) -> Proposal:
     assert result.status == "proposal", result.to_model()
     assert result.proposal is not None
     return result.proposal
 
 
 async def prepare(sandbox: Sandbox, make_ctx: ContextFactory, name: str, args: dict[str, Any],
-                  email: str | None = None) -> ToolResult:
+                  email: str | None = None) -> ToolResult[Any]:
     return await run_tool(TOOL[name], args, make_ctx(sandbox, email))
 
 
@@ -183,6 +183,24 @@ async def test_note_is_written_by_the_asker(demo: Sandbox, make_ctx: ContextFact
     assert (note.content, note.user_id) == ("Failing over to replica", ctx.asker.user_id)
 
 
+async def test_the_typed_fields_say_the_target_and_the_resolution_note(demo: Sandbox,
+                                                                        make_ctx: ContextFactory) -> None:
+    """What the outcome text needs comes as fields, not as prose to parse back out of the summary or lines."""
+    ctx = make_ctx(demo)
+    note = proposal_of(await run_tool(TOOL["add_incident_note"], {"incident": ACKNOWLEDGED, "note": "hi"}, ctx))
+    assert note.target_label == "#1204 High CPU on db-primary-1"
+    resolve = proposal_of(await run_tool(TOOL["resolve_incidents"],
+                                         {"incidents": [TRIGGERED], "resolution_note": " Rolled back v42 "}, ctx))
+    assert resolve.resolution_note == "Rolled back v42" and resolve.target_label is None
+    plain = proposal_of(await run_tool(TOOL["resolve_incidents"], {"incidents": [TRIGGERED], "resolution_note": ""},
+                                       ctx))
+    assert plain.resolution_note is None
+    nothing = proposal_of(await run_tool(TOOL["resolve_incidents"], {"incidents": [RESOLVED], "resolution_note": "x"},
+                                         ctx))
+    assert nothing.operations == () and nothing.resolution_note is None  # nothing is sent, so no note either
+    assert "target_label" not in note.as_dict() and "resolution_note" not in resolve.as_dict()  # wire unchanged
+
+
 async def test_note_limits(demo: Sandbox, make_ctx: ContextFactory) -> None:
     ctx = make_ctx(demo)
     too_long = await run_tool(TOOL["add_incident_note"], {"incident": ACKNOWLEDGED, "note": "x" * 2001}, ctx)
@@ -306,7 +324,7 @@ async def test_create_incident_on_a_team_or_a_policy_picks_its_service_and_says_
     proposal = proposal_of(await run_tool(TOOL["create_incident"], {"service": name, "title": "Checkout errors"}, ctx))
     assert proposal.lines[:2] == (f"New incident on {service}: Checkout errors", why)
     service_id = next(s.id for s in demo.world.services.values() if s.name == service)
-    assert proposal.operations[0].body["incident"]["service"] == {"id": service_id, "type": "service_reference"}
+    assert (proposal.operations[0].body or {})["incident"]["service"] == {"id": service_id, "type": "service_reference"}
     number = demo.world.next_incident_number
     outcome = await execute(proposal, ctx.asker, ctx.client)
     assert outcome.ok and incident(demo, str(number)).service_id == service_id

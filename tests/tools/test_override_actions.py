@@ -24,7 +24,7 @@ def schedule(sandbox: Sandbox, name: str) -> Schedule:
     return next(s for s in sandbox.world.schedules.values() if s.name == name)
 
 
-def proposal_of(result: ToolResult) -> Proposal:
+def proposal_of(result: ToolResult[Any]) -> Proposal:
     assert result.status == "proposal", result.to_model()
     assert result.proposal is not None
     return result.proposal

@@ -9,6 +9,7 @@ from pydantic import Field
 from bot.sandbox import Sandbox
 from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from bot.tools.resolve import resolve_service
+from bot.tools.results import Result
 from bot.tools.runner import run_tool
 from bot.tools.schema import openai_tool, strict_parameters
 from tests.tools.conftest import ContextFactory
@@ -22,9 +23,14 @@ class Echo(ToolArgs):
     mode: Literal["short", "long"] | None = Field(description="How much to say.")
 
 
-async def echo(args: Echo, ctx: ToolContext) -> ToolResult:
+class Echoed(Result):
+    service: str
+    pad: str
+
+
+async def echo(args: Echo, ctx: ToolContext) -> ToolResult[Echoed]:
     found = await resolve_service(ctx, args.service)
-    return ToolResult.ok({"service": found["name"], "pad": "x" * (args.size or 0)})
+    return ToolResult.ok(Echoed(service=found["name"], pad="x" * (args.size or 0)))
 
 
 ECHO = Tool("echo", Echo, echo, "read")

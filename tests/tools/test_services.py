@@ -10,6 +10,7 @@ import pytest
 from bot.sandbox import Sandbox
 from bot.sandbox.model import World
 from bot.tools.base import RESULT_BUDGET_CHARS, ToolContext, ToolResult
+from bot.tools.results.services import ServiceHealthReport
 from bot.tools.runner import run_tool
 from bot.tools.schema import openai_tool
 from bot.tools.services import TOOLS
@@ -18,7 +19,7 @@ from tests.tools.conftest import ContextFactory
 HEALTH = TOOLS[0]
 
 
-async def call(sandbox: Sandbox, ctx: ToolContext, args: dict[str, Any]) -> tuple[ToolResult, int]:
+async def call(sandbox: Sandbox, ctx: ToolContext, args: dict[str, Any]) -> tuple[ToolResult[ServiceHealthReport], int]:
     before = len(sandbox.requests)
     result = await run_tool(HEALTH, args, ctx)
     return result, len(sandbox.requests) - before
@@ -32,7 +33,7 @@ def expected_counts(world: World, service_name: str) -> dict[str, int]:
             "high": sum(i.urgency == "high" for i in mine), "low": sum(i.urgency == "low" for i in mine)}
 
 
-def row(result: ToolResult, name: str) -> dict[str, Any]:
+def row(result: ToolResult[ServiceHealthReport], name: str) -> dict[str, Any]:
     found: dict[str, Any] = next(s for s in result.data["services"] if s["name"] == name)
     return found
 

@@ -9,6 +9,9 @@ is a question for the model, "who is on call for platform-engineering?" is a com
 
 Windows ("next week", "tomorrow", "next 3 days", ISO ``START/END``) are split off the end of a name by
 trying the phrases :func:`bot.analysis.windows.resolve_window` understands.
+
+What a command says is typed: one model per command (:mod:`bot.agent.commands.models`), which builds
+the arguments of the tool it runs.
 """
 
 from __future__ import annotations
@@ -17,9 +20,25 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.agent.commands.models import (
+    AckCommand,
+    AnyCommand,
+    GapsCommand,
+    HelpCommand,
+    IncidentCommand,
+    IncidentsCommand,
+    NoteCommand,
+    OncallCommand,
+    OverrideCommand,
+    OverridesCommand,
+    PolicyCommand,
+    ResolveCommand,
+    ScheduleCommand,
+    ServicesCommand,
+    WriteCommand,
+)
 from bot.analysis.windows import WindowError, WindowOutOfRange, parse_instant, resolve_window
 
 MAX_COMMAND_CHARS = 2_100
@@ -27,7 +46,6 @@ MAX_COMMAND_CHARS = 2_100
 MAX_NAME_CHARS = 100
 MAX_NAME_WORDS = 6
 MAX_WINDOW_WORDS = 4
-WRITES = frozenset({"ack", "resolve", "note", "override"})
 ME = frozenset({"me", "myself", "i"})
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
@@ -53,14 +71,22 @@ _FREE_TEXT = frozenset({
 })
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Command:
-    """One parsed command: its name, its arguments, whether it changes PagerDuty, and the text typed."""
+    """One parsed command: what it says (its typed model) and the text typed."""
 
-    name: str
-    args: dict[str, Any]
-    is_write: bool
+    args: AnyCommand
     text: str
+
+    @property
+    def name(self) -> str:
+        """The command word: ``oncall``, ``ack``, ``help``."""
+        return self.args.word
+
+    @property
+    def is_write(self) -> bool:
+        """Whether it changes PagerDuty."""
+        return isinstance(self.args, WriteCommand)
 
     @property
     def question(self) -> bool:
@@ -68,9 +94,6 @@ class Command:
         configured, a question is the model's to answer (it may need more than the one command)."""
         words = self.text.strip().lower().split()
         return self.text.strip().endswith("?") or bool(words) and words[0] in _QUESTION_WORDS
-
-
-Parsed = tuple[str, dict[str, Any]]
 
 
 def parse_command(text: str) -> Command | None:
@@ -82,11 +105,8 @@ def parse_command(text: str) -> Command | None:
         match = pattern.fullmatch(line)
         if match is None:
             continue
-        parsed = build((match.groupdict().get("rest") or "").strip())
-        if parsed is None:
-            return None
-        name, args = parsed
-        return Command(name, args, name in WRITES, text.strip())
+        args = build((match.groupdict().get("rest") or "").strip())
+        return None if args is None else Command(args, text.strip())
     return None
 
 
@@ -119,55 +139,55 @@ def help_text() -> str:
 # --------------------------------------------------------------------------- the commands
 
 
-def _help(rest: str) -> Parsed:
-    return "help", {}
+def _help(rest: str) -> HelpCommand:
+    return HelpCommand()
 
 
-def _incidents(rest: str) -> Parsed | None:
+def _incidents(rest: str) -> IncidentsCommand | None:
     words = rest.lower().split()
     if words in ([], ["open"]):
-        return "incidents", {"mine": False, "service": None}
+        return IncidentsCommand(mine=False, service=None)
     if words in (["mine"], ["me"], ["for", "me"], ["assigned", "to", "me"]):
-        return "incidents", {"mine": True, "service": None}
+        return IncidentsCommand(mine=True, service=None)
     service = as_name(_drop_connector(rest))
-    return None if service is None else ("incidents", {"mine": False, "service": service})
+    return None if service is None else IncidentsCommand(mine=False, service=service)
 
 
-def _my_incidents(rest: str) -> Parsed:
-    return "incidents", {"mine": True, "service": None}
+def _my_incidents(rest: str) -> IncidentsCommand:
+    return IncidentsCommand(mine=True, service=None)
 
 
-def _incident(rest: str) -> Parsed | None:
+def _incident(rest: str) -> IncidentCommand | None:
     numbers, remainder = leading_numbers(rest)
     if len(numbers) != 1 or remainder:
         return None
-    return "incident", {"incident": numbers[0]}
+    return IncidentCommand(incident=numbers[0])
 
 
-def _ack(rest: str) -> Parsed | None:
+def _ack(rest: str) -> AckCommand | None:
     numbers, remainder = leading_numbers(rest)
     if not numbers or remainder:
         return None
-    return "ack", {"incidents": numbers}
+    return AckCommand(incidents=numbers)
 
 
-def _resolve(rest: str) -> Parsed | None:
+def _resolve(rest: str) -> ResolveCommand | None:
     numbers, remainder = leading_numbers(rest)
     if not numbers:
         return None
     note = remainder.lstrip(_NOTE_LEAD).strip()
-    return "resolve", {"incidents": numbers, "note": note or None}
+    return ResolveCommand(incidents=numbers, note=note or None)
 
 
-def _note(rest: str) -> Parsed | None:
+def _note(rest: str) -> NoteCommand | None:
     match = _FIRST_NUMBER.match(rest)
     if match is None:
         return None
     text = rest[match.end():].lstrip(_NOTE_LEAD).strip()
-    return None if not text else ("note", {"incident": int(match.group(1)), "text": text})
+    return None if not text else NoteCommand(incident=int(match.group(1)), text=text)
 
 
-def _oncall(rest: str) -> Parsed | None:
+def _oncall(rest: str) -> OncallCommand | None:
     rest = _drop_connector(rest)
     if rest.lower().endswith("right now"):
         rest = rest[: -len("right now")].strip()
@@ -175,44 +195,57 @@ def _oncall(rest: str) -> Parsed | None:
     if window is not None and window.lower() == "now":
         window = None
     if not name:
-        return "oncall", {"target": None, "window": window}
+        return OncallCommand(target=None, window=window)
     if name.lower() in ME:
-        return "oncall", {"target": "me", "window": window}
+        return OncallCommand(target="me", window=window)
     target = as_name(name)
-    return None if target is None else ("oncall", {"target": target, "window": window})
+    return None if target is None else OncallCommand(target=target, window=window)
 
 
-def _am_i_on_call(rest: str) -> Parsed | None:
+def _am_i_on_call(rest: str) -> OncallCommand | None:
     if not rest:
-        return "oncall", {"target": "me", "window": None}
+        return OncallCommand(target="me", window=None)
     name, window = split_window(rest)
-    return None if name or window is None else ("oncall", {"target": "me", "window": window})
+    return None if name or window is None else OncallCommand(target="me", window=window)
 
 
-def _services(rest: str) -> Parsed:
-    return "services", {"all": bool(rest)}
+def _services(rest: str) -> ServicesCommand:
+    return ServicesCommand(all=bool(rest))
 
 
-def _policy(rest: str) -> Parsed | None:
+def _policy(rest: str) -> PolicyCommand | None:
     name = as_name(_drop_connector(rest))
-    return None if name is None else ("policy", {"name": name})
+    return None if name is None else PolicyCommand(name=name)
 
 
-def _named_with_window(command: str, *, required: bool, everything: bool = False) -> Callable[[str], Parsed | None]:
-    """``<command> <name> [<window>]``; ``everything``: the name may be left out or be ``all``."""
+def _name_and_window(rest: str, *, everything: bool) -> tuple[str | None, str | None] | None:
+    """``<name> [<window>]`` as (name, window): name None when left out (or ``all``, when ``everything``);
+    None when the name reads as a sentence."""
+    text, window = split_window(_drop_connector(rest))
+    text = _drop_connector(text)
+    if not text or (everything and text.lower() in ("all", "*")):
+        return None, window
+    name = as_name(text)
+    return None if name is None else (name, window)
 
-    def build(rest: str) -> Parsed | None:
-        text, window = split_window(_drop_connector(rest))
-        text = _drop_connector(text)
-        if not text or (everything and text.lower() in ("all", "*")):
-            return None if required else (command, {"name": None, "window": window})
-        name = as_name(text)
-        return None if name is None else (command, {"name": name, "window": window})
+
+def _everything_or_named(command: type[ScheduleCommand | GapsCommand],
+                         ) -> Callable[[str], ScheduleCommand | GapsCommand | None]:
+    """``<command> [<name>|all] [<window>]``."""
+
+    def build(rest: str) -> ScheduleCommand | GapsCommand | None:
+        found = _name_and_window(rest, everything=True)
+        return None if found is None else command(name=found[0], window=found[1])
 
     return build
 
 
-def _override(rest: str) -> Parsed | None:
+def _overrides(rest: str) -> OverridesCommand | None:
+    found = _name_and_window(rest, everything=False)
+    return None if found is None or found[0] is None else OverridesCommand(name=found[0], window=found[1])
+
+
+def _override(rest: str) -> OverrideCommand | None:
     words = rest.split()
     start: str | None = None
     end: str | None = None
@@ -228,11 +261,11 @@ def _override(rest: str) -> Parsed | None:
     if who is None:
         return None
     schedule, user = who
-    return "override", {"schedule": schedule, "user": user, "start": start, "end": end, "window": window}
+    return OverrideCommand(schedule=schedule, user=user, start=start, end=end, window=window)
 
 
 # Order matters: the first pattern that matches the whole line decides.
-_GRAMMAR: tuple[tuple[re.Pattern[str], Callable[[str], Parsed | None]], ...] = tuple(
+_GRAMMAR: tuple[tuple[re.Pattern[str], Callable[[str], AnyCommand | None]], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), build) for pattern, build in (
         (r"help|commands", _help),
         (r"(?:open\s+)?incidents(?:\s+(?P<rest>.+))?", _incidents),
@@ -245,9 +278,9 @@ _GRAMMAR: tuple[tuple[re.Pattern[str], Callable[[str], Parsed | None]], ...] = t
         (r"am\s+i\s+on[- ]?call(?:\s+(?P<rest>.+))?", _am_i_on_call),
         (r"services(?:\s+(?P<rest>all))?", _services),
         (r"(?:escalation\s+)?policy\s+(?P<rest>.+)", _policy),
-        (r"schedules?(?:\s+(?P<rest>.+))?", _named_with_window("schedule", required=False, everything=True)),
-        (r"(?:coverage\s+)?gaps(?:\s+(?P<rest>.+))?", _named_with_window("gaps", required=False, everything=True)),
-        (r"overrides\s+(?P<rest>.+)", _named_with_window("overrides", required=True)),
+        (r"schedules?(?:\s+(?P<rest>.+))?", _everything_or_named(ScheduleCommand)),
+        (r"(?:coverage\s+)?gaps(?:\s+(?P<rest>.+))?", _everything_or_named(GapsCommand)),
+        (r"overrides\s+(?P<rest>.+)", _overrides),
         (r"override\s+(?P<rest>.+)", _override),
     ))
 

@@ -1,9 +1,12 @@
-"""Run a parsed command: one tool call through :func:`bot.tools.runner.run_tool`, no LLM.
+"""Run a parsed command: one tool call through :func:`bot.tools.runner.run_parsed`, no LLM.
 
-Reads answer with a plain-text summary of the tool's data. An exact typed write command is the
-person's own instruction, so it is prepared by its write tool and executed at once with
-:func:`bot.tools.proposals.execute`: as that person (``From``), within their PagerDuty role. An
-Observer gets the refusal and no write request is sent.
+The command's typed model builds the tool's arguments (:meth:`~bot.agent.commands.models.ToolCommand.tool_args`):
+parsed once, by the tool's own model.
+
+Reads answer with the plain text of the result's presenter (:func:`bot.present.results.result_text`).
+An exact typed write command is the person's own instruction, so it is prepared by its write tool and
+executed at once with :func:`bot.tools.proposals.execute`: as that person (``From``), within their
+PagerDuty role. An Observer gets the refusal and no write request is sent.
 """
 
 from __future__ import annotations
@@ -12,61 +15,38 @@ import logging
 import time
 from typing import Any
 
+from pydantic import ValidationError
+
 from bot.agent.commands.grammar import Command, help_text
-from bot.agent.commands.replies import read_reply, write_reply
+from bot.agent.commands.models import HelpCommand
 from bot.agent.turn import ToolCallRecord, Turn
-from bot.present.registry import presenter_for
+from bot.present.proposals import proposal_text, write_text
 from bot.present.results import result_text
-from bot.tools.base import ToolArgs, ToolContext, ToolResult
-from bot.tools.errors import ToolError, ToolProblem
+from bot.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.errors import ToolProblem
 from bot.tools.proposals import Outcome, execute, record_refused
-from bot.tools.registry import TOOLS_BY_NAME
+from bot.tools.registry import ALL_TOOLS
 from bot.tools.results.writes import WriteRan
-from bot.tools.runner import parse_arguments, run_parsed
+from bot.tools.runner import run_parsed
 
 log = logging.getLogger("bot.agent.commands")
 
-INCIDENTS_SHOWN = 10
+TOOLS_BY_ARGS: dict[type[ToolArgs], Tool[Any]] = {tool.args: tool for tool in ALL_TOOLS}
+"""Each tool by its argument model: a command names the model (``ToolCommand.tool``)."""
 UNCONFIRMED = ("Something went wrong while making the change, so it may or may not have been applied: "
                "check in PagerDuty before trying again.")
 
 
-def tool_call(command: Command) -> tuple[str, dict[str, Any]]:
-    """The tool and arguments a command maps onto (every command but ``help``)."""
-    args = command.args
-    name = command.name
-    if name == "incidents":
-        call: dict[str, Any] = {"limit": INCIDENTS_SHOWN}
-        if args.get("mine"):
-            call["mine"] = True
-        if args.get("service"):
-            call["service"] = args["service"]
-        return "list_incidents", call
-    if name == "incident":
-        return "get_incident", {"incident": str(args["incident"])}
-    if name == "oncall":
-        return "who_is_on_call", {"target": args.get("target"), "window": args.get("window")}
-    if name == "services":
-        return "service_health", {"only_active": not args.get("all")}
-    if name == "policy":
-        return "get_escalation_policy", {"policy": args["name"]}
-    if name == "schedule":
-        return "get_schedule", {"schedule": args.get("name"), "window": args.get("window")}
-    if name == "gaps":
-        return "find_coverage_gaps", {"schedules": [args["name"]] if args.get("name") else None,
-                                      "window": args.get("window")}
-    if name == "overrides":
-        return "list_overrides", {"schedule": args["name"], "window": args.get("window")}
-    if name == "ack":
-        return "acknowledge_incidents", {"incidents": [str(n) for n in args["incidents"]]}
-    if name == "resolve":
-        return "resolve_incidents", {"incidents": [str(n) for n in args["incidents"]],
-                                     "resolution_note": args.get("note")}
-    if name == "note":
-        return "add_incident_note", {"incident": str(args["incident"]), "note": args["text"]}
-    if name == "override":
-        return "create_override", {key: args.get(key) for key in ("schedule", "user", "start", "end", "window")}
-    raise ValueError(f"no tool for the command {name!r}")
+def tool_for(command: Command) -> Tool[Any] | None:
+    """The tool ``command`` runs; None for ``help``."""
+    return None if isinstance(command.args, HelpCommand) else TOOLS_BY_ARGS[command.args.tool]
+
+
+def invalid_arguments(command: Command, tool: Tool[Any], error: ValidationError) -> ToolProblem:
+    """Why the tool's model refused what ``command`` gave it (nothing was sent to PagerDuty)."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in error.errors())
+    return ToolProblem("invalid", f"Invalid arguments for {tool.name} (from `{command.name}`): {problems}.",
+                       "Check the command: `help` lists each one with an example.")
 
 
 async def run_command(command: Command, ctx: ToolContext, *, execute_writes: bool = True) -> Turn:
@@ -78,27 +58,28 @@ async def run_command(command: Command, ctx: ToolContext, *, execute_writes: boo
     turn = Turn(reply="", mode="command")
     tools_ms = 0.0
     outcome: Outcome | None = None
-    if command.name == "help":
+    spec = command.args
+    if isinstance(spec, HelpCommand):
         turn.reply = help_text()
     else:
-        name, arguments = tool_call(command)
-        tool = TOOLS_BY_NAME[name]
+        tool = TOOLS_BY_ARGS[spec.tool]
+        name = tool.name
+        args: ToolArgs | None = None
         try:
-            args: ToolArgs | None = parse_arguments(tool, arguments)
-        except ToolError as exc:
-            args, result = None, ToolResult.failed(exc.problem)
+            parsed = spec.tool_args()
+        except ValidationError as exc:  # the tool's model refused it: an answer, never a crash
+            result: ToolResult[Any] = ToolResult.failed(invalid_arguments(command, tool, exc))
         else:
-            result = await run_parsed(tool, args, ctx)
+            args, result = parsed, await run_parsed(tool, parsed, ctx)
         prepared_ms = (clock() - started) * 1000
         if command.is_write and not execute_writes:
-            turn.reply = await _propose(command, result, ctx)
+            turn.reply = await _propose(name, result, ctx)
             turn.proposals.extend([result.proposal] if result.proposal is not None else [])
         elif command.is_write:
-            turn.reply, result, outcome = await _execute(command, result, ctx)
-        elif presenter_for(name) is not None:
+            turn.reply, result, outcome = await _execute(command, name, result, ctx)
+        else:
             turn.reply = result_text(name, args, result)
-        else:  # LEGACY until every result type has its presenter
-            turn.reply = read_reply(name, command.args, result)
+        arguments = {} if args is None else args.model_dump(mode="json")
         turn.tool_calls.append(ToolCallRecord(name, arguments, result, prepared_ms, outcome, args=args))
         tools_ms = (clock() - started) * 1000
     turn.pd_requests = ctx.client.requests_sent - before
@@ -106,18 +87,18 @@ async def run_command(command: Command, ctx: ToolContext, *, execute_writes: boo
     return turn
 
 
-async def _propose(command: Command, prepared: ToolResult, ctx: ToolContext) -> str:
+async def _propose(tool: str, prepared: ToolResult[Any], ctx: ToolContext) -> str:
     """The reply to a write that waits for a click: what would change, or why it can't."""
     proposal = prepared.proposal
     if proposal is None:
         reason = " ".join(p for p in (prepared.error, prepared.hint) if p) or "That change could not be prepared."
-        await record_refused(tool_call(command)[0], reason, ctx.asker)
+        await record_refused(tool, reason, ctx.asker)
         return reason
-    return "\n".join([f"{proposal.summary}: confirm below.", *proposal.lines, *proposal.noops])
+    return proposal_text(proposal)
 
 
-async def _execute(command: Command, prepared: ToolResult, ctx: ToolContext,
-                   ) -> tuple[str, ToolResult, Outcome | None]:
+async def _execute(command: Command, tool: str, prepared: ToolResult[Any], ctx: ToolContext,
+                   ) -> tuple[str, ToolResult[Any], Outcome | None]:
     """Execute the prepared write at once (the typed command was the confirmation).
 
     The reply, the result to record (without the proposal, so no renderer offers to confirm it
@@ -126,15 +107,13 @@ async def _execute(command: Command, prepared: ToolResult, ctx: ToolContext,
     proposal = prepared.proposal
     if proposal is None:  # refused (e.g. an Observer), or an unknown incident, a bad time...
         reason = prepared.error or "That change could not be prepared."
-        await record_refused(tool_call(command)[0], reason, ctx.asker)
+        await record_refused(tool, reason, ctx.asker)
         return reason, prepared, None
     try:
         outcome = await execute(proposal, ctx.asker, ctx.client, deadline=ctx.deadline)
     except Exception:
         log.exception("command %s failed while executing", command.name)
         outcome = Outcome(False, UNCONFIRMED, maybe_applied=True)
-    ran = WriteRan(action=proposal.action, summary=proposal.summary, changes=list(proposal.lines),
-                   no_ops=list(proposal.noops))
-    recorded = ToolResult("ok" if outcome.ok else "error", ran,
+    recorded = ToolResult("ok" if outcome.ok else "error", WriteRan.of(proposal),
                           problem=None if outcome.ok else ToolProblem("pagerduty", outcome.summary))
-    return write_reply(command.name, proposal, outcome, ctx.tz.key), recorded, outcome
+    return write_text(proposal, outcome, ctx.tz.key), recorded, outcome

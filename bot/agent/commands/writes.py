@@ -23,7 +23,8 @@ from bot.agent.commands.grammar import (
     schedule_and_user,
     split_window,
 )
-from bot.agent.commands.replies import join_and
+from bot.agent.commands.models import AckCommand, NoteCommand, ResolveCommand, WriteCommand
+from bot.present.words import join_and
 
 VERBS = {"ack": "ack", "acknowledge": "ack", "resolve": "resolve", "note": "note", "override": "override"}
 """The words that start a write command, and the command they start."""
@@ -42,9 +43,9 @@ _VERB_WORDS = {"ack": "acknowledge", "resolve": "resolve"}
 
 def question_hint(command: Command) -> str | None:
     """For a write command typed as a question ("ack 1252?"): why it is not run and what to type."""
-    if not command.is_write or not command.question:
+    if not isinstance(command.args, WriteCommand) or not command.question:
         return None
-    return f"That reads as a question: to {_doing(command)}, type `{_exact(command)}`."
+    return f"That reads as a question: to {_doing(command.args)}, type `{_exact(command.args)}`."
 
 
 def write_hint(text: str) -> str | None:
@@ -67,9 +68,9 @@ def write_hint(text: str) -> str | None:
 
 def _hint(verb: str, rest: str) -> str:
     command = parse_command(f"{verb} {rest}")
-    if command is not None and command.is_write:
+    if command is not None and isinstance(command.args, WriteCommand):
         return (f"{NOTHING_DONE} in command mode I run exact commands only, one per message. "
-                f"To {_doing(command)}, type `{_exact(command)}`.")
+                f"To {_doing(command.args)}, type `{_exact(command.args)}`.")
     if verb in ("ack", "resolve"):
         numbers, _ = leading_numbers(rest)
         if numbers:  # numbers followed by more than a command takes
@@ -116,29 +117,27 @@ def _refs(numbers: list[int]) -> str:
     return join_and([f"#{number}" for number in numbers])
 
 
-def _doing(command: Command) -> str:
+def _doing(args: WriteCommand) -> str:
     """What the command would do: "acknowledge #1252", "add that note to #1248"."""
-    args = command.args
-    if command.name in _VERB_WORDS:
-        return f"{_VERB_WORDS[command.name]} {_refs(args['incidents'])}"
-    if command.name == "note":
-        return f"add that note to #{args['incident']}"
-    user = "yourself" if args["user"] == "me" else args["user"]
-    return f"put {user} on call for {args['schedule']}"
+    if isinstance(args, AckCommand | ResolveCommand):
+        return f"{_VERB_WORDS[args.word]} {_refs(args.incidents)}"
+    if isinstance(args, NoteCommand):
+        return f"add that note to #{args.incident}"
+    user = "yourself" if args.user == "me" else args.user
+    return f"put {user} on call for {args.schedule}"
 
 
-def _exact(command: Command) -> str:
+def _exact(args: WriteCommand) -> str:
     """The command as it runs when typed: ``ack 1252 1253``, ``note 1248 <text>``."""
-    args = command.args
-    if command.name == "ack":
-        return "ack " + " ".join(map(str, args["incidents"]))
-    if command.name == "resolve":
-        note = f" {args['note']}" if args.get("note") else ""
-        return "resolve " + " ".join(map(str, args["incidents"])) + _clip(note)
-    if command.name == "note":
-        return f"note {args['incident']} {_clip(args['text']).strip()}"
-    when = f"{args['start']} {args['end']}" if args.get("start") else args.get("window")
-    return f"override \"{args['schedule']}\" \"{args['user']}\" {when}".replace('"me"', "me").replace("`", "'")
+    if isinstance(args, AckCommand):
+        return "ack " + " ".join(map(str, args.incidents))
+    if isinstance(args, ResolveCommand):
+        note = f" {args.note}" if args.note else ""
+        return "resolve " + " ".join(map(str, args.incidents)) + _clip(note)
+    if isinstance(args, NoteCommand):
+        return f"note {args.incident} {_clip(args.text).strip()}"
+    when = f"{args.start} {args.end}" if args.start else args.window
+    return f"override \"{args.schedule}\" \"{args.user}\" {when}".replace('"me"', "me").replace("`", "'")
 
 
 def _clip(text: str) -> str:

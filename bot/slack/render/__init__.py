@@ -12,11 +12,11 @@ ID), ``proposal_confirm`` / ``proposal_cancel`` (value: the proposal id given to
 ``suggested_prompt`` (value: the prompt to ask).
 """
 
+from bot.present.incidents import ACK_ACTION, RESOLVE_ACTION
 from bot.present.kit.escape import escape, is_pagerduty_url
+from bot.present.proposals import CANCEL_ACTION, CONFIRM_ACTION, render_proposal
 from bot.slack.render.home import ASK_ACTION, render_welcome
-from bot.slack.render.incidents import ACK_ACTION, RESOLVE_ACTION
 from bot.slack.render.message import SlackMessage, render_notice, render_outcome, render_turn
-from bot.slack.render.proposals import CANCEL_ACTION, CONFIRM_ACTION, render_proposal
 
 __all__ = [
     "ACK_ACTION",

@@ -10,41 +10,23 @@ shown only when a result has no section of its own (``help``, for instance).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.agent.turn import ToolCallRecord, Turn
 from bot.present.kit.blocks import Block, context, section
 from bot.present.kit.escape import untrusted
-from bot.present.kit.limits import Room, note, text_size, unique_block_ids
+from bot.present.kit.limits import Room, text_size, unique_block_ids
 from bot.present.kit.prose import prose_blocks, summary_text
-from bot.slack.render.incidents import render_incident, render_incident_list, render_no_incidents
-from bot.slack.render.oncall import render_oncall, render_policy
-from bot.slack.render.people import render_people
-from bot.slack.render.proposals import outcome_blocks, proposal_card, render_executed
-from bot.slack.render.schedules import render_gaps, render_overrides, render_schedule
-from bot.slack.render.services import render_services
-from bot.present.registry import presenter_for
+from bot.present.proposals import outcome_blocks, proposal_card, render_executed
 from bot.present.results import result_blocks
 from bot.tools.proposals import Outcome
+from bot.tools.results.writes import WriteRan
 
-Renderer = Callable[[dict[str, Any], Room, dict[str, Any]], list[Block]]
-RENDERERS: dict[str, Renderer] = {
-    "list_incidents": render_incident_list,
-    "get_incident": render_incident,
-    "who_is_on_call": render_oncall,
-    "service_health": render_services,
-    "get_escalation_policy": render_policy,
-    "get_schedule": render_schedule,
-    "find_coverage_gaps": render_gaps,
-    "list_overrides": render_overrides,
-    "find_people": render_people,
-}
 FALLBACK_CHARS = 300
 PAD_BLOCKS, PAD_CHARS = 3, 1_500
 LEFT_OUT = "_Some results were left out to fit in one Slack message; ask about one of them for the rest._"
-SAMPLED = "_PagerDuty had more than alex read: some of this comes from a sample._"
 
 
 @dataclass(frozen=True)
@@ -65,27 +47,9 @@ def render_result(record: ToolCallRecord, room: Room) -> list[Block] | None:
     result = record.result
     if result.status == "proposal":
         return []  # its card is rendered from turn.proposals
-    if record.outcome is not None:
-        return render_executed(record.outcome, result.data, room)
-    presenter = presenter_for(record.name)
-    if presenter is not None or result.status == "error":
-        return result_blocks(record.name, record.args, result, room)
-    # LEGACY until every result type has its presenter
-    arguments = _arguments(record)
-    data = result.data
-    if result.status == "no_data":
-        if record.name == "list_incidents":
-            return render_no_incidents(result.error, room, arguments)
-        if record.name == "list_overrides" and data.get("schedule"):
-            return render_overrides(data, room, arguments)
-        return note(room, f":information_source: {untrusted(result.error or 'Nothing found.', 500)}")
-    renderer = RENDERERS.get(record.name)
-    if renderer is None:
-        return None
-    blocks = renderer(data, room, arguments)
-    if blocks and result.partial:
-        blocks += note(room, SAMPLED)
-    return blocks
+    if record.outcome is not None and isinstance(result.value, WriteRan):
+        return render_executed(record.outcome, result.value, room)
+    return result_blocks(record.name, record.typed_args(), result, room)
 
 
 def _arguments(record: ToolCallRecord) -> dict[str, Any]:

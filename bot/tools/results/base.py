@@ -19,10 +19,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 from bot.analysis.windows import Window, local_iso, shown_time
 
 
-def _aware(value: datetime) -> datetime:
+def _aware_minute(value: datetime) -> datetime:
+    """Aware, to the minute: what the model reads is what every presenter (and a Slack date token) shows."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("times in results must be timezone-aware")
-    return value
+    return value.replace(second=0, microsecond=0)
 
 
 def _iso_minutes(value: datetime) -> str:
@@ -33,9 +34,9 @@ def _shown(value: datetime) -> str:
     return shown_time(value, value.tzinfo)  # type: ignore[arg-type]
 
 
-LocalTime = Annotated[datetime, AfterValidator(_aware), PlainSerializer(_iso_minutes, return_type=str)]
+LocalTime = Annotated[datetime, AfterValidator(_aware_minute), PlainSerializer(_iso_minutes, return_type=str)]
 """An instant in the asker's zone, sent with minutes and its offset."""
-ShownTime = Annotated[datetime, AfterValidator(_aware), PlainSerializer(_shown, return_type=str)]
+ShownTime = Annotated[datetime, AfterValidator(_aware_minute), PlainSerializer(_shown, return_type=str)]
 """An instant in the asker's zone, sent as the weekday and wall-clock time."""
 
 
@@ -63,7 +64,7 @@ class Result(BaseModel):
 
     def but(self, **changes: Any) -> Self:
         """A copy with ``changes`` (fields by their Python names), validated like a new result."""
-        return type(self).model_validate(self.model_dump(exclude_defaults=True) | changes)
+        return type(self).model_validate(dict(self) | changes)
 
 
 class WindowEcho(Result):

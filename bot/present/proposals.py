@@ -1,23 +1,31 @@
-"""Proposal cards (Confirm / Cancel) and outcomes (what a confirmed change did).
+"""Proposals (what a write would do) and outcomes (what it did), as Block Kit and as plain text.
+
+Write tools answer with a :class:`~bot.tools.base.Proposal`, not a result model, and execution with an
+:class:`~bot.tools.proposals.Outcome`; this module is their one presenter.
 
 A card shows in full every free text its operations would send (a note, a status update, a resolution
 note, an incident's title and details): :func:`sent_texts` finds them in the operations' bodies, the
 card renders them uncut and escaped (split over several sections when long), and then checks that each
 one is in the card's text. When one is not (too long to show, or not among the proposal's lines), the
 card says so and has no Confirm button: nobody confirms text they could not read.
+
+The plain text (command mode, the terminal) says what a write that ran did, one sentence per target
+("Acknowledged #1004 and #1007. #1010 was already acknowledged."), from the outcome's typed entries and
+the proposal's typed fields; it never parses the proposal's or the outcome's prose.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from bot.present.kit.blocks import Block, actions, button, context, section
 from bot.present.kit.escape import times_in, untrusted
 from bot.present.kit.limits import MAX_SECTION, TAIL_CHARS, Room, note, pack
-from bot.tools.base import Proposal
-from bot.tools.proposals import Outcome
+from bot.present.words import ISO, bullets, clean, join_and, pretty_times
+from bot.tools.base import Proposal, TargetOutcome
+from bot.tools.proposals import FIRST_WENT_THROUGH, Outcome
+from bot.tools.results.writes import WriteRan
 
 CONFIRM_ACTION = "proposal_confirm"
 CANCEL_ACTION = "proposal_cancel"
@@ -29,11 +37,16 @@ LINE_CHARS = 400
 """A line that carries none of the sent text (an incident's current state) is cut at this."""
 STRUCTURAL_KEYS = frozenset({"id", "type", "status", "urgency", "start", "end", "time_zone"})
 """Body keys whose string values are references, states or times, not text a person wrote."""
+STATUS_ACTIONS = {"acknowledge_incidents": "Acknowledged", "resolve_incidents": "Resolved"}
+"""The bulk status writes, and the word their plain-text outcome starts with."""
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,30}")
 _ENTITY_CHARS = 5  # "&amp;" is the longest escape a cut must not split
 
 
-def _text(value: Any, limit: int) -> str:
+# --------------------------------------------------------------------------- Block Kit: the card
+
+
+def _text(value: str, limit: int) -> str:
     """Untrusted text with its ISO times shown as dates."""
     return times_in(untrusted(value, limit))
 
@@ -43,7 +56,7 @@ def sent_texts(proposal: Proposal) -> list[str]:
     under :data:`STRUCTURAL_KEYS`), each once, in order."""
     found: list[str] = []
 
-    def walk(node: Any, key: str | None) -> None:
+    def walk(node: object, key: str | None) -> None:
         if isinstance(node, dict):
             for name, value in node.items():
                 walk(value, str(name))
@@ -78,7 +91,7 @@ def proposal_card(proposal: Proposal, proposal_id: str | None) -> list[Block]:
         ], block_id=f"proposal:{proposal_id[:200]}")]
         room.take(buttons)
     if doing and (room.blocks < 0 or room.chars < 0 or not shows_in_full(out, texts)):
-        return _refused(proposal, summary, texts)
+        return _refused(summary, texts)
     if proposal.noops:
         out += pack(room, "*Left alone*", [f"• {_text(line, 300)}" for line in proposal.noops], keep_blocks=1)
     if doing:
@@ -86,6 +99,14 @@ def proposal_card(proposal: Proposal, proposal_id: str | None) -> list[Block]:
                   if proposal_id else "This change cannot be confirmed from here.")
         out += note(room, footer)
     return out + buttons
+
+
+def render_proposal(proposal: Proposal, proposal_id: str) -> list[Block]:
+    """A proposal card with Confirm (``proposal_confirm``) and Cancel (``proposal_cancel``), both
+    carrying ``proposal_id`` as their value. A proposal with nothing to do gets no buttons."""
+    if not proposal_id or len(proposal_id) > 2_000:
+        raise ValueError("proposal_id must be 1-2000 characters")
+    return proposal_card(proposal, proposal_id)
 
 
 def shows_in_full(blocks: Sequence[Block], texts: Sequence[str]) -> bool:
@@ -126,7 +147,7 @@ def _cut_at(text: str, limit: int) -> int:
     return amp if amp > 0 and ";" not in text[amp:cut] else cut
 
 
-def _refused(proposal: Proposal, summary: str, texts: Sequence[str]) -> list[Block]:
+def _refused(summary: str, texts: Sequence[str]) -> list[Block]:
     longest = max((len(_full(t)) for t in texts), default=0)
     return [
         section(f":no_entry: *Can't be confirmed here:* {summary}"),
@@ -136,16 +157,12 @@ def _refused(proposal: Proposal, summary: str, texts: Sequence[str]) -> list[Blo
     ]
 
 
-def render_proposal(proposal: Proposal, proposal_id: str) -> list[Block]:
-    """A proposal card with Confirm (``proposal_confirm``) and Cancel (``proposal_cancel``), both
-    carrying ``proposal_id`` as their value. A proposal with nothing to do gets no buttons."""
-    if not proposal_id or len(proposal_id) > 2_000:
-        raise ValueError("proposal_id must be 1-2000 characters")
-    return proposal_card(proposal, proposal_id)
+# --------------------------------------------------------------------------- Block Kit: the outcome
 
 
 def outcome_blocks(ok: bool, summary: str, lines: Sequence[str], *, maybe_applied: bool = False,
                    actor_slack_id: str | None = None, room: Room | None = None) -> list[Block]:
+    """What a write did: its summary, a bullet per line, and (``U…``) who confirmed it."""
     room = room if room is not None else Room()
     icon = ":warning:" if maybe_applied else ":white_check_mark:" if ok else ":x:"
     by = f"By <@{actor_slack_id}>" if actor_slack_id and _SLACK_USER.fullmatch(actor_slack_id) else ""
@@ -156,9 +173,62 @@ def outcome_blocks(ok: bool, summary: str, lines: Sequence[str], *, maybe_applie
     return out
 
 
-def render_executed(outcome: Outcome, data: dict[str, Any], room: Room) -> list[Block]:
-    """A write that command mode already ran: its outcome (``data``: the proposal it ran, as shown)."""
-    lines = list(outcome.lines) or [str(n) for n in data.get("no_ops") or []]
-    return outcome_blocks(outcome.ok, outcome.summary or str(data.get("summary") or "Done."), lines,
+def render_executed(outcome: Outcome, ran: WriteRan, room: Room) -> list[Block]:
+    """A write that command mode already ran: its outcome (``ran``: the proposal it ran, as shown)."""
+    lines = list(outcome.lines) or list(ran.no_ops)
+    return outcome_blocks(outcome.ok, outcome.summary or ran.summary or "Done.", lines,
                           maybe_applied=outcome.maybe_applied, room=room)
 
+
+# --------------------------------------------------------------------------- plain text
+
+
+def proposal_text(proposal: Proposal) -> str:
+    """A write waiting for a click, as text: what would change and what is left alone."""
+    return "\n".join([f"{proposal.summary}: confirm below.", *proposal.lines, *proposal.noops])
+
+
+def write_text(proposal: Proposal, outcome: Outcome, time_zone: str | None) -> str:
+    """What an executed write did: "Acknowledged #1004 and #1007. #1010 was already acknowledged."; its
+    times (from the proposal's and the outcome's lines) as ``Fri 13 Mar 16:00``, the zone named once."""
+    done_word = STATUS_ACTIONS.get(proposal.action)
+    if not outcome.ok:
+        text = "\n".join([outcome.summary, *bullets(outcome.lines)])
+    elif done_word is not None:
+        text = _status_text(done_word, proposal, outcome)
+    elif proposal.action == "add_incident_note":
+        text = f"Added your note to {proposal.target_label or 'the incident'}."
+    else:
+        text = "\n".join([f"Done: {proposal.summary[:1].lower()}{proposal.summary[1:]}.",
+                          *bullets(proposal.lines[1:]), *bullets(outcome.lines)])
+    if time_zone and ISO.search(text):
+        text = pretty_times(text) + f"\nTimes are in {time_zone}."
+    return text
+
+
+def _status_text(done_word: str, proposal: Proposal, outcome: Outcome) -> str:
+    changed = [entry for entry in outcome.entries if entry.status == "done" and entry.incident_number is not None
+               and entry.state in ("acknowledged", "resolved")]
+    sentences: list[str] = []
+    if changed:
+        sentences.append(f"{done_word} {join_and([entry.target for entry in changed])}.")
+    sentences += [_noop_sentence(entry) for entry in outcome.entries if entry not in changed]
+    if any(entry.reason == "first_went_through" for entry in outcome.entries):
+        sentences.append(FIRST_WENT_THROUGH)
+    text = " ".join(sentences) or outcome.summary
+    details = bullets(clean(entry.label or entry.target, 120) for entry in changed)
+    if proposal.resolution_note and changed:
+        details.append(f"Resolution note: {proposal.resolution_note}")
+    return "\n".join([text, *details])
+
+
+def _noop_sentence(entry: TargetOutcome) -> str:
+    ref = entry.target if entry.incident_number is not None else None
+    if ref and entry.reason == "would_reopen":
+        return f"{ref} is resolved, so it was left alone (acknowledging would reopen it)."
+    if ref and entry.reason == "changed_meanwhile":
+        return f"{ref} was resolved in the meantime, so it was not reopened."
+    if ref and entry.reason == "already" and entry.state in ("acknowledged", "resolved"):
+        return f"{ref} was already {entry.state}."
+    text = clean(entry.detail, 200)
+    return text if text.endswith(".") else text + "."
