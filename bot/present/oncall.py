@@ -36,21 +36,6 @@ from bot.tools.results.oncall import (
     WhoIsOnCallResult,
 )
 
-_ME = frozenset({"me", "myself", "i", "i'm", "im"})
-
-
-def _minute(moment: datetime | None) -> datetime | None:
-    """The time as results send it (to the minute), so a date token names the minute people read."""
-    return None if moment is None else moment.replace(second=0, microsecond=0)
-
-
-def slack_when(moment: datetime | None) -> str:
-    return kit_when(_minute(moment))
-
-
-def slack_span(start: datetime | None, end: datetime | None) -> str:
-    return kit_span(_minute(start), _minute(end))
-
 
 def _as_is(value: object, limit: int) -> str:
     return str(value)
@@ -67,7 +52,7 @@ class Style:
     most_via: int | None
 
 
-SLACK = Style(say=untrusted, when=slack_when, span=slack_span, join=", ".join, most_via=4)
+SLACK = Style(say=untrusted, when=kit_when, span=kit_span, join=", ".join, most_via=4)
 PLAIN = Style(say=_as_is, when=words.when, span=words.span, join=words.join_and, most_via=None)
 
 
@@ -76,8 +61,8 @@ def window_blocks_text(window: WindowEcho | None) -> str:
     if window is None:
         return ""
     if window.is_instant:
-        return "now" if window.label == "now" else f"at {slack_when(window.at)}"
-    dates = slack_span(window.start, window.end)
+        return "now" if window.label == "now" else f"at {kit_when(window.at)}"
+    dates = kit_span(window.start, window.end)
     label = untrusted(window.label, 60)
     text = dates if not label or ISO_TIME.search(window.label) else f"{label} ({dates})"
     if window.note:
@@ -121,8 +106,7 @@ def _stint(stint: Stint, style: Style, *, at_now: bool) -> str:
 
 
 def _asked_me(args: WhoIsOnCall) -> bool:
-    target = (args.target or "").strip().lower()
-    return args.target_type == "me" or not target or target in _ME
+    return args.about_me or not (args.target or "").strip()  # a person's answer with no target: the asker
 
 
 def _who(value: PersonOnCall, args: WhoIsOnCall, style: Style) -> tuple[str, str]:
@@ -133,7 +117,7 @@ def _who(value: PersonOnCall, args: WhoIsOnCall, style: Style) -> tuple[str, str
 
 
 def _gap_lines(gaps: Sequence[Gap], indent: str = "") -> list[str]:
-    return [f"{indent}:warning: nobody on call {slack_span(g.start, g.end)}" for g in gaps]
+    return [f"{indent}:warning: nobody on call {kit_span(g.start, g.end)}" for g in gaps]
 
 
 def _policy_section(policy: PolicyOnCall, room: Room, at_now: bool, keep_chars: int) -> list[Block]:

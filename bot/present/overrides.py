@@ -10,8 +10,9 @@ from bot.present import words
 from bot.present.base import AnyPresenter, Presenter, nothing_blocks
 from bot.present.kit.blocks import Block
 from bot.present.kit.escape import link, untrusted
+from bot.present.kit.escape import span as kit_span
 from bot.present.kit.limits import TAIL_CHARS, Room, note, pack
-from bot.present.oncall import slack_span, window_blocks_text
+from bot.present.oncall import window_blocks_text
 from bot.tools.base import ToolResult
 from bot.tools.overrides import ListOverrides
 from bot.tools.results.overrides import Override, OverrideList
@@ -33,7 +34,7 @@ def overrides_blocks(result: ToolResult[OverrideList], args: ListOverrides, room
     lines = []
     for row in value.overrides:
         instead = f", instead of {untrusted(row.replaces, 60)}" if row.replaces else ""
-        lines.append(f"• {untrusted(row.who, 60)}: {slack_span(row.start, row.end)}{_state(row)}{instead}"
+        lines.append(f"• {untrusted(row.who, 60)}: {kit_span(row.start, row.end)}{_state(row)}{instead}"
                      f" · id `{untrusted(row.override_id, 40)}`")
     out = pack(room, f":calendar: *{words.plural(total, 'override')} on {name}* {said}", lines, total=total,
                url=value.url, keep_chars=TAIL_CHARS)

@@ -7,8 +7,9 @@ from bot.present import words
 from bot.present.base import AnyPresenter, Presenter, nothing_blocks
 from bot.present.kit.blocks import Block
 from bot.present.kit.escape import link, pagerduty_base, untrusted
+from bot.present.kit.escape import span as kit_span
 from bot.present.kit.limits import TAIL_CHARS, Room, note, pack
-from bot.present.oncall import slack_span, window_blocks_text
+from bot.present.oncall import window_blocks_text
 from bot.tools.base import ToolResult
 from bot.tools.results.schedules import (
     CoverageGap,
@@ -25,7 +26,7 @@ from bot.tools.schedules import FindCoverageGaps, GetSchedule
 
 
 def _gap_span(gap: CoverageGap) -> str:
-    return f"nobody on call {slack_span(gap.start, gap.end)} ({gap.hours:g} h)"
+    return f"nobody on call {kit_span(gap.start, gap.end)} ({gap.hours:g} h)"
 
 
 def gap_blocks_line(gap: CoverageGap) -> str:
@@ -58,7 +59,7 @@ def detail_blocks(value: ScheduleDetail, room: Room) -> list[Block]:
         return out
     if value.shifts:
         total = value.shifts_total or len(value.shifts)
-        shift_lines = [f"• {untrusted(s.who, 60)}: {slack_span(s.start, s.end)}" for s in value.shifts]
+        shift_lines = [f"• {untrusted(s.who, 60)}: {kit_span(s.start, s.end)}" for s in value.shifts]
         out += pack(room, "*Shifts*", shift_lines, total=total, url=value.url, what="more shifts")
     return out
 

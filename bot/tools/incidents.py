@@ -27,7 +27,7 @@ from bot.tools.common import asked_window, window_field
 from bot.tools.errors import ToolError
 from bot.tools.resolve import clean_ref, looks_like_id, resolve_service, resolve_team
 from bot.tools.resolve import get_incident as fetch_incident
-from bot.tools.results import WindowEcho
+from bot.tools.results import WindowEcho, in_zone
 from bot.tools.results.incidents import (
     HISTORY_CAP,
     AckTimes,
@@ -171,9 +171,9 @@ def _patterns(found: analysis.Patterns, sample: Sample, counts: dict[Status, int
         top_services=dict(found.top_services),
         repeated_titles=tuple(RepeatedTitle(title=r.title, count=r.count, services=r.services[:3])
                               for r in found.repeated_titles),
-        flapping=tuple(Flap(title=f.title, service=f.service, count=f.count, last=_minute(f.last_trigger, tz),
+        flapping=tuple(Flap(title=f.title, service=f.service, count=f.count, last=f.last_trigger.astimezone(tz),
                             open_now=f.open_now if open_now_known else None) for f in found.flapping),
-        bursts=tuple(Burst(service=b.service, count=b.count, start=_minute(b.start, tz),
+        bursts=tuple(Burst(service=b.service, count=b.count, start=b.start.astimezone(tz),
                            minutes=round((b.end - b.start).total_seconds() / 60)) for b in found.bursts),
         oldest_open=None if oldest is None else OldestOpen(number=oldest.number, title=oldest.title,
                                                            service=oldest.service, age_hours=oldest.age_hours),
@@ -265,9 +265,9 @@ def _row(incident: dict[str, Any], ctx: ToolContext) -> IncidentRow:
         status=incident["status"],
         urgency=incident["urgency"],
         service=_summary(incident.get("service")),
-        created=_local(created, ctx.tz),
+        created=in_zone(created, ctx.tz),
         age=format_age(ctx.now - created) if created is not None and is_open else None,
-        resolved=_local(_resolved_at(incident), ctx.tz),
+        resolved=in_zone(_resolved_at(incident), ctx.tz),
         assignees=tuple(_names(a.get("assignee") for a in incident.get("assignments") or [])),
         priority=_summary(incident.get("priority")),
     )
@@ -337,9 +337,9 @@ def _detail(incident: dict[str, Any], notes: list[dict[str, Any]], log: Page, ct
         escalation_policy=_summary(incident.get("escalation_policy")),
         assignees=tuple(_names(a.get("assignee") for a in incident.get("assignments") or [])),
         acknowledgers=tuple(_names(a.get("acknowledger") for a in incident.get("acknowledgements") or [])),
-        created=_local(created, tz),
-        acknowledged=_local(acks[0], tz) if acks else None,
-        resolved=_local(_resolved_at(incident), tz),
+        created=in_zone(created, tz),
+        acknowledged=in_zone(acks[0], tz) if acks else None,
+        resolved=in_zone(_resolved_at(incident), tz),
         age=format_age(ctx.now - created) if created is not None and incident.get("status") != "resolved" else None,
         alerts=AlertCounts(total=counts.get("all", 0), triggered=counts.get("triggered", 0)),
         details=_clip(details, MAX_NOTE) if isinstance(details, str) and details else None,
@@ -357,7 +357,7 @@ def _detail(incident: dict[str, Any], notes: list[dict[str, Any]], log: Page, ct
 
 
 def _note(note: dict[str, Any], tz: ZoneInfo) -> IncidentNote:
-    return IncidentNote(at=_local(instant_or_none(note.get("created_at")), tz), by=_summary(note.get("user")),
+    return IncidentNote(at=in_zone(instant_or_none(note.get("created_at")), tz), by=_summary(note.get("user")),
                         text=_clip(str(note.get("content") or ""), MAX_NOTE))
 
 
@@ -397,7 +397,7 @@ def _event(entry: dict[str, Any], tz: ZoneInfo) -> TimelineEvent:
             by = f"{agent['summary']} (integration)"
     note = entry.get("note")
     return TimelineEvent(
-        at=_local(instant_or_none(entry.get("created_at")), tz),
+        at=in_zone(instant_or_none(entry.get("created_at")), tz),
         what=EVENT_WORDS.get(kind, kind.removesuffix("_log_entry").replace("_", " ")),
         by=by,
         to=tuple(_names(entry.get("assignees") or []) or _names([entry.get("user")])),
@@ -440,20 +440,12 @@ def format_age(span: timedelta) -> str:
     return f"{mins}m"
 
 
-def _minute(moment: datetime, tz: ZoneInfo) -> datetime:
-    """``moment`` in the asker's zone, to the minute: what the result says, and so what is shown."""
-    return moment.astimezone(tz).replace(second=0, microsecond=0)
-
-
-def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
-    return None if moment is None else _minute(moment, tz)
-
-
 def _echo(window: Window | None, tz: ZoneInfo) -> WindowEcho:
-    """The creation window asked, to the minute (never an instant: "since <instant>" ends now)."""
+    """The creation window asked (never an instant: "since <instant>" ends now)."""
     if window is None:
         return WindowEcho(label="any age", time_zone=tz.key)
-    return WindowEcho(label=window.label, start=_local(window.start, tz), end=_local(window.end, tz), time_zone=tz.key)
+    return WindowEcho(label=window.label, start=window.start.astimezone(tz), end=window.end.astimezone(tz),
+                      time_zone=tz.key)
 
 
 def _resolved_at(incident: dict[str, Any]) -> datetime | None:

@@ -81,6 +81,12 @@ class WhoIsOnCall(ToolArgs):
     target_type: TargetType | None = Field(description="null: guess, services first.")
     window: str | None = window_field("now")
 
+    @property
+    def about_me(self) -> bool:
+        """The asker's own on-call: the type ``me``, or a target of me, I, myself…"""
+        target = (self.target or "").strip().lower()
+        return self.target_type == "me" or (self.target_type in (None, "user") and target in _ME)
+
 
 # --------------------------------------------------------------------------- lookups shared with escalation
 
@@ -378,7 +384,7 @@ async def who_is_on_call(args: WhoIsOnCall, ctx: ToolContext) -> ToolResult[WhoI
     window, since, until, cut = query_window(args.window, ctx)
     kind: str | None = args.target_type
     target = (args.target or "").strip()
-    if kind == "me" or (kind in (None, "user") and target.lower() in _ME):
+    if args.about_me:
         return await _for_user(ctx, "me", window, since, until, cut)
     if not target:
         if kind is None:
