@@ -24,10 +24,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
-
-from bot.analysis.windows import local_iso
 
 FLAP_WINDOW = timedelta(hours=48)
 FLAP_MIN = 3
@@ -128,33 +124,6 @@ class Patterns:
     """Of the incidents MTTA is over, how many are still open."""
     resolved_never_acknowledged: int = 0
     """Of the incidents MTTR is over, how many were resolved without an acknowledgement."""
-
-    def as_dict(self, tz: ZoneInfo) -> dict[str, Any]:
-        """Compact JSON-ready form; times in ``tz``."""
-        out: dict[str, Any] = {
-            "by_status": dict(self.by_status),
-            "by_urgency": dict(self.by_urgency),
-            "top_services": dict(self.top_services),
-            "repeated_titles": [{"title": r.title, "count": r.count, "services": list(r.services[:3])}
-                                for r in self.repeated_titles],
-            "flapping": [{"title": f.title, "service": f.service, "count": f.count,
-                          "last": local_iso(f.last_trigger, tz), "open_now": f.open_now} for f in self.flapping],
-            "bursts": [{"service": b.service, "count": b.count, "start": local_iso(b.start, tz),
-                        "minutes": round((b.end - b.start).total_seconds() / 60)} for b in self.bursts],
-        }
-        if self.oldest_open is not None:
-            o = self.oldest_open
-            out["oldest_open"] = {"number": o.number, "title": o.title, "service": o.service,
-                                  "age_hours": o.age_hours}
-        if self.ack_ratio is not None:
-            out["ack_ratio"] = self.ack_ratio
-        if self.mtta is not None:
-            out["mtta_min"] = {"median": self.mtta.median, "mean": self.mtta.mean, "n": self.mtta.count,
-                               "still_open": self.acknowledged_still_open}
-        if self.mttr is not None:
-            out["mttr_min"] = {"median": self.mttr.median, "mean": self.mttr.mean, "n": self.mttr.count,
-                               "never_acknowledged": self.resolved_never_acknowledged}
-        return out
 
 
 def normalize_title(title: str) -> str:

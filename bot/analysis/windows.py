@@ -5,8 +5,8 @@ Calendar words are computed on the asker's local calendar and converted to UTC, 
 the coming one (today on that day), "next Friday" the first after today, "last Friday" the latest before
 today. A day used as a start is its local midnight; as an end ("until Friday", "Mon to Fri") it is
 included whole. A time alone ("3am") is the next time the clock shows it. The ISO-8601 timestamp parser
-(:func:`parse_instant`, PagerDuty's fields too), :func:`local_iso` (times in results) and
-:func:`window_echo` (the one shape every windowed result echoes its window in) live here as well.
+(:func:`parse_instant`, PagerDuty's fields too) and the two ways results write times, :func:`local_iso`
+and :func:`shown_time` (the window echo's, :class:`bot.tools.results.WindowEcho`), live here as well.
 
 Every window is bounded: at most :data:`MAX_SPAN` long (or the caller's shorter ``longest``) and within
 :data:`MAX_REACH` of now, so "next 10000 weeks" or year 9999 is a :class:`WindowOutOfRange` naming the
@@ -19,8 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 MAX_SPAN = timedelta(days=366)
 """The longest window alex reads: a year."""
@@ -344,43 +343,7 @@ def local_iso(value: datetime, tz: ZoneInfo) -> str:
     return local.strftime("%Y-%m-%dT%H:%M") + (f"{offset[:3]}:{offset[3:]}" if offset != "+0000" else "Z")
 
 
-def local_iso_or_none(value: datetime | None, tz: ZoneInfo) -> str | None:
-    return None if value is None else local_iso(value, tz)
-
-
-# --------------------------------------------------------------------------- the echo in results
-
-_SHOWN = re.compile(rf"^({'|'.join(DAY_ABBREVIATIONS)}) (\d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}})$")
-
-
 def shown_time(value: datetime, tz: ZoneInfo) -> str:
     """``Sat 2026-03-14 00:00``: the weekday and wall-clock time in ``tz`` (the echo's zone says which)."""
     local = value.astimezone(tz)
     return f"{DAY_ABBREVIATIONS[local.weekday()]} {local:%Y-%m-%d %H:%M}"
-
-
-def window_echo(window: Window, tz: ZoneInfo) -> dict[str, str]:
-    """How every windowed result says which window it answers: the words asked and what they resolved
-    to, with weekdays, in the asker's zone. ``{"label", "start", "end", "time_zone"}``, or
-    ``{"label", "at", "time_zone"}`` for one instant."""
-    if window.is_instant:
-        return {"label": window.label, "at": shown_time(window.start, tz), "time_zone": tz.key}
-    return {"label": window.label, "start": shown_time(window.start, tz), "end": shown_time(window.end, tz),
-            "time_zone": tz.key}
-
-
-def echo_as_iso(echo: Any) -> Any:
-    """A :func:`window_echo` with ISO-8601 times (``from``/``to``/``at``, offsets included), for code
-    that formats times itself; anything else is returned as it is."""
-    if not isinstance(echo, dict) or not isinstance(echo.get("time_zone"), str):
-        return echo
-    try:
-        tz = ZoneInfo(echo["time_zone"])
-    except (ZoneInfoNotFoundError, ValueError):
-        return echo
-    out = {k: v for k, v in echo.items() if k not in ("start", "end", "at", "time_zone")}
-    for key, name in (("start", "from"), ("end", "to"), ("at", "at")):
-        match = _SHOWN.match(str(echo.get(key) or ""))
-        if match:
-            out[name] = local_iso(datetime.fromisoformat(match.group(2)).replace(tzinfo=tz), tz)
-    return out

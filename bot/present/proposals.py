@@ -76,7 +76,7 @@ def proposal_card(proposal: Proposal, proposal_id: str | None) -> list[Block]:
     something to do) the buttons; a refusal with no buttons when the sent text cannot be shown in full."""
     doing = bool(proposal.operations)
     icon, word = (":pencil2:", "Proposed") if doing else (":information_source:", "Nothing to do")
-    summary = _text(proposal.summary.removeprefix("Nothing to do: "), 600)
+    summary = _text(proposal.headline, 600)
     texts = sent_texts(proposal)
     lines = [f"• {_full(line) if any(t in line for t in texts) else _text(line, LINE_CHARS)}"
              for line in proposal.lines]

@@ -108,6 +108,10 @@ class Operation:
     kind: OperationKind = field(kw_only=True)
 
 
+NOTHING_TO_DO = "Nothing to do: "
+"""How the summary of a proposal (or an outcome) with nothing to send begins."""
+
+
 @dataclass(frozen=True, slots=True)
 class Proposal:
     """A prepared write waiting for a human: what will change, on what, and the exact calls.
@@ -128,6 +132,11 @@ class Proposal:
     """How people know the one target of a single-target write (``#1004 Checkout latency``)."""
     resolution_note: str | None = field(default=None, kw_only=True)
     """The resolution note a resolve sends with its incidents (None when it sends none)."""
+
+    @property
+    def headline(self) -> str:
+        """The summary without the :data:`NOTHING_TO_DO` a proposal with nothing to send starts with."""
+        return self.summary.removeprefix(NOTHING_TO_DO)
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "summary": self.summary, "changes": list(self.lines),

@@ -17,7 +17,17 @@ from urllib.parse import quote
 from pydantic import ConfigDict, Field
 
 from bot.analysis.windows import local_iso
-from bot.tools.base import NoOpReason, Operation, Proposal, TargetOutcome, Tool, ToolArgs, ToolContext, ToolResult
+from bot.tools.base import (
+    NOTHING_TO_DO,
+    NoOpReason,
+    Operation,
+    Proposal,
+    TargetOutcome,
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolResult,
+)
 from bot.tools.common import TITLE_SHOWN, incident_label, ref_name
 from bot.tools.errors import ToolError
 from bot.tools.proposals import WRITE_ROLES_HINT, refusal
@@ -131,7 +141,7 @@ def _proposal(action: str, summary: str, targets: list[dict[str, Any]], lines: l
               skipped: list[TargetOutcome] | None = None, *, target_label: str | None = None,
               resolution_note: str | None = None) -> ToolResult[Any]:
     if not operations:
-        summary = f"Nothing to do: {summary[:1].lower()}{summary[1:]}"
+        summary = f"{NOTHING_TO_DO}{summary[:1].lower()}{summary[1:]}"
     return ToolResult.propose(Proposal(action, summary, tuple(lines), tuple(operations), tuple(noops),
                                        tuple(str(t["id"]) for t in targets), tuple(skipped or ()),
                                        target_label=target_label, resolution_note=resolution_note))

@@ -39,7 +39,7 @@ from bot.pagerduty import NotFoundError, PagerDutyClient, PagerDutyError
 from bot.pagerduty.attempts import Attempt, earlier_may_have_applied
 from bot.pagerduty.scope import READ_ONLY_ROLES
 from bot.tools.audit import AuditEntry, AuditOutcome, AuditSink, KeepingSink, operation_record
-from bot.tools.base import Asker, NoOpReason, Operation, Proposal, TargetOutcome, TargetStatus
+from bot.tools.base import NOTHING_TO_DO, Asker, NoOpReason, Operation, Proposal, TargetOutcome, TargetStatus
 from bot.tools.common import incident_label, ref_name
 from bot.tools.runner import explain_pagerduty_error
 
@@ -223,8 +223,8 @@ async def _execute(proposal: Proposal, actor: Asker, client: PagerDutyClient, de
         return Outcome(False, reason, [], entries=_all_targets(proposal, "refused", reason))
     if not proposal.operations:
         summary = proposal.summary
-        if not summary.startswith("Nothing to do"):
-            summary = "Nothing to do: " + _lower_first(summary)
+        if not summary.startswith(NOTHING_TO_DO):
+            summary = NOTHING_TO_DO + _lower_first(summary)
         return Outcome(True, summary, list(proposal.noops), entries=list(proposal.skipped))
     unaudited = await before_first_write()
     if unaudited is not None:
@@ -499,7 +499,7 @@ class _Run:
 
 def _already_done(error: PagerDutyError) -> str:
     detail = "; ".join(error.errors) or error.message
-    return f"Nothing to do: {detail}."
+    return f"{NOTHING_TO_DO}{detail}."
 
 
 def _what(op: Operation) -> str:

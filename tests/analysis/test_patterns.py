@@ -146,8 +146,7 @@ def test_oldest_open_and_durations() -> None:
     assert patterns.mtta == Durations(25.0, 25.0, 2)
     assert patterns.mttr == Durations(70.0, 70.0, 1)
     # Each says which incidents it is over: 1 of the 2 acknowledged is open; the resolved one was acked.
-    summary = patterns.as_dict(NY)
-    assert (summary["mtta_min"]["still_open"], summary["mttr_min"]["never_acknowledged"]) == (1, 0)
+    assert (patterns.acknowledged_still_open, patterns.resolved_never_acknowledged) == (1, 0)
 
 
 def test_a_known_older_incident_is_the_oldest_open() -> None:
@@ -180,23 +179,23 @@ def test_history_feeds_flapping_and_times_but_not_counts() -> None:
     assert patterns.mtta is None
 
 
-def test_empty_and_as_dict() -> None:
+def test_empty_and_a_burst_of_one_title() -> None:
     empty = compute_patterns([], NOW)
-    assert empty.as_dict(NY) == {"by_status": {}, "by_urgency": {}, "top_services": {}, "repeated_titles": [],
-                                 "flapping": [], "bursts": []}
+    assert (empty.by_status, empty.by_urgency, empty.top_services, empty.repeated_titles, empty.flapping,
+            empty.bursts, empty.oldest_open) == ((), (), (), (), (), (), None)
     facts = [
         *(fact(n, "Checkout down", "web", created=30 - n, key=f"k{n}") for n in range(5)),
         fact(9, "Checkout down", "web", status="resolved", created=600, resolved=590, key="k9"),
     ]
-    assert compute_patterns(facts, NOW, top=2).as_dict(NY) == {
-        "by_status": {"triggered": 5, "resolved": 1},
-        "by_urgency": {"high": 6},
-        "top_services": {"web": 6},
-        "repeated_titles": [{"title": "Checkout down", "count": 6, "services": ["web"]}],
-        "flapping": [{"title": "Checkout down", "service": "web", "count": 6, "last": "2026-03-10T09:34-04:00",
-                      "open_now": True}],
-        "bursts": [{"service": "web", "count": 5, "start": "2026-03-10T09:30-04:00", "minutes": 4}],
-        "oldest_open": {"number": 0, "title": "Checkout down", "service": "web", "age_hours": 0.5},
-        "ack_ratio": 0.0,
-        "mttr_min": {"median": 10.0, "mean": 10.0, "n": 1, "never_acknowledged": 1},
-    }
+    found = compute_patterns(facts, NOW, top=2)
+    assert dict(found.by_status) == {"triggered": 5, "resolved": 1}
+    assert dict(found.by_urgency) == {"high": 6} and dict(found.top_services) == {"web": 6}
+    assert [(r.title, r.count, r.services) for r in found.repeated_titles] == [("Checkout down", 6, ("web",))]
+    assert [(f.title, f.service, f.count, f.last_trigger.astimezone(NY).isoformat(timespec="minutes"), f.open_now)
+            for f in found.flapping] == [("Checkout down", "web", 6, "2026-03-10T09:34-04:00", True)]
+    assert [(b.service, b.count, b.start.astimezone(NY).isoformat(timespec="minutes"),
+             round((b.end - b.start).total_seconds() / 60)) for b in found.bursts] == [
+        ("web", 5, "2026-03-10T09:30-04:00", 4)]
+    assert found.oldest_open == OldestOpen(0, "Checkout down", "web", 0.5)
+    assert found.ack_ratio == 0.0 and found.mtta is None
+    assert found.mttr == Durations(10.0, 10.0, 1) and found.resolved_never_acknowledged == 1

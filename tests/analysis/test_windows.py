@@ -14,12 +14,11 @@ from bot.analysis.windows import (
     Window,
     WindowError,
     WindowOutOfRange,
-    echo_as_iso,
     local_iso,
     parse_instant,
     resolve_window,
-    window_echo,
 )
+from bot.tools.results import WindowEcho
 
 NY = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
@@ -145,7 +144,7 @@ TUE = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 
 
 def shown(text: str, tz: ZoneInfo = NY) -> dict[str, str]:
-    return window_echo(resolve_window(text, TUE, tz), tz)
+    return WindowEcho.of(resolve_window(text, TUE, tz), tz).wire()
 
 
 def ny(text: str) -> datetime:
@@ -201,7 +200,7 @@ def test_spans_of_the_grammar(text: str, start: str, end: str) -> None:
 def test_instants_of_the_grammar(text: str, at: str) -> None:
     window = resolve_window(text, TUE, NY)
     assert window.is_instant
-    assert window_echo(window, NY) == {"label": " ".join(text.split()) if text != "now" else "now", "at": at,
+    assert WindowEcho.of(window, NY).wire() == {"label": " ".join(text.split()) if text != "now" else "now", "at": at,
                                        "time_zone": "America/New_York"}
 
 
@@ -246,14 +245,10 @@ def test_every_example_the_grammar_names_resolves() -> None:
         assert word in WINDOW_GRAMMAR
 
 
-def test_the_echo_is_one_shape_and_reads_back_as_iso() -> None:
-    weekend = window_echo(resolve_window("this weekend", TUE, LONDON), LONDON)
-    assert weekend == {"label": "this weekend", "start": "Sat 2026-03-14 00:00", "end": "Mon 2026-03-16 00:00",
-                       "time_zone": "Europe/London"}
-    assert echo_as_iso(weekend) == {"label": "this weekend", "from": "2026-03-14T00:00Z", "to": "2026-03-16T00:00Z"}
-    later = window_echo(Window(utc("2026-03-29T00:00Z"), utc("2026-03-30T00:00Z"), "x"), LONDON)  # BST starts
-    assert echo_as_iso(later) == {"label": "x", "from": "2026-03-29T00:00Z", "to": "2026-03-30T01:00+01:00"}
-    assert echo_as_iso({"label": "now", "at": "Tue 2026-03-10 10:00", "time_zone": "America/New_York"}) == {
-        "label": "now", "at": "2026-03-10T10:00-04:00"}
-    assert echo_as_iso({"label": "old", "from": "2026-03-10T10:00-04:00"}) == {"label": "old",
-                                                                               "from": "2026-03-10T10:00-04:00"}
+def test_the_echo_is_one_shape_and_holds_aware_times() -> None:
+    weekend = WindowEcho.of(resolve_window("this weekend", TUE, LONDON), LONDON)
+    assert weekend.wire() == {"label": "this weekend", "start": "Sat 2026-03-14 00:00", "end": "Mon 2026-03-16 00:00",
+                              "time_zone": "Europe/London"}
+    assert (weekend.start, weekend.end) == (utc("2026-03-14T00:00Z"), utc("2026-03-16T00:00Z"))
+    later = WindowEcho.of(Window(utc("2026-03-29T00:00Z"), utc("2026-03-30T00:00Z"), "x"), LONDON)  # BST starts
+    assert later.end is not None and local_iso(later.end, LONDON) == "2026-03-30T01:00+01:00"
