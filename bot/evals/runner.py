@@ -48,7 +48,7 @@ def asker_context(sandbox: Sandbox, email: str) -> ToolContext:
     return ToolContext(client, asker, world.now)
 
 
-def observe(turn: Turn, *, failure: str | None = None, executed_writes: int = 0) -> Observation:
+def observe(turn: Turn, *, failed: ModelFailed | None = None, executed_writes: int = 0) -> Observation:
     return Observation(
         reply=turn.reply,
         calls=[ObservedCall(c.name, c.arguments, c.result.status) for c in turn.tool_calls],
@@ -57,7 +57,9 @@ def observe(turn: Turn, *, failure: str | None = None, executed_writes: int = 0)
         latency_ms=turn.timings.get("total", 0.0),
         pd_requests=turn.pd_requests,
         executed_writes=executed_writes,
-        failure=failure,
+        failure=None if failed is None else f"{failed.kind}: {failed.reason}",
+        failure_kind=None if failed is None else failed.kind,
+        failure_reason=None if failed is None else failed.reason,
     )
 
 
@@ -73,16 +75,16 @@ async def run_case(case: EvalCase, model: ChatModel, iteration: int = 0, *, limi
     ctx = asker_context(sandbox, case.asker)
     channel = DM if case.channel is None else ChannelInfo(case.channel.kind, case.channel.incident)
     history = [{"role": m.role, "content": m.content} for m in case.thread]
-    failure: str | None = None
+    failed: ModelFailed | None = None
     try:
         turn = await run_llm_turn(model, case.prompt, ctx, history=history, tools=tools, channel=channel,
                                   limits=limits)
     except ModelFailed as exc:
-        turn, failure = exc.turn, f"{exc.kind}: {exc.reason}"
+        turn, failed = exc.turn, exc
     finally:
         await ctx.client.aclose()
     executed = sum(1 for request in sandbox.requests if request.method != "GET")
-    observation = observe(turn, failure=failure, executed_writes=executed)
+    observation = observe(turn, failed=failed, executed_writes=executed)
     aliases = {incident.id.lower(): str(incident.number) for incident in sandbox.world.incidents.values()}
     scope = Scope(case.now, ctx.tz, aliases)
     score = score_run(case, observation, specs if specs is not None else tool_specs(tools), scope)
@@ -118,9 +120,9 @@ async def run_eval(cases: Sequence[EvalCase], model_for: ModelFor, *, k: int = 1
     if jobs:
         first, rest = jobs[0], jobs[1:]
         await one(*first)
-        failure = first[0].runs[0].observation.failure
-        if failure is not None and failure.startswith("unavailable"):
-            raise EvalAborted(failure.removeprefix("unavailable: "))
+        seen = first[0].runs[0].observation
+        if seen.failure_kind == "unavailable":
+            raise EvalAborted(seen.failure_reason or "the model is unavailable")
         await asyncio.gather(*(one(result, i) for result, i in rest))
     for result in results:
         result.runs.sort(key=lambda r: r.iteration)

@@ -151,6 +151,9 @@ class Observation:
     """Non-GET requests PagerDuty received during the run (must be 0: writes are only proposed)."""
     failure: str | None = None
     """Why the model gave no answer (``timeout: ...``), or None."""
+    failure_kind: str | None = None
+    """The kind of that failure (``unavailable``, ``timeout``…): what code branches on."""
+    failure_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
