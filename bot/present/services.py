@@ -12,7 +12,7 @@ from bot.present.base import AnyPresenter, Presenter, nothing_blocks
 from bot.present.kit.blocks import Block, cell, link_cell, section, table
 from bot.present.kit.escape import is_pagerduty_url, link, one_line, pagerduty_base, untrusted
 from bot.present.kit.limits import TAIL_CHARS, Room, more_line, note, pack
-from bot.present.words import BULLET, more, plural
+from bot.present.words import BULLET, clean, more, plural
 from bot.tools.base import ToolResult
 from bot.tools.results.services import ServiceHealthReport, ServiceRow
 from bot.tools.services import ServiceHealth
@@ -24,8 +24,9 @@ Say = Callable[[object, int], str]
 """How PagerDuty text is written: escaped for mrkdwn (``untrusted``) or as it came (plain text)."""
 
 
-def _as_is(value: object, limit: int) -> str:
-    return str(value)
+def _one_line(value: object, limit: int) -> str:
+    """PagerDuty's text as one line for plain text (a name with a newline cannot forge a line)."""
+    return clean(value, limit)
 
 
 def _lead(report: ServiceHealthReport, args: ServiceHealth, say: Say) -> str:
@@ -107,13 +108,13 @@ def health_text(result: ToolResult[ServiceHealthReport], args: ServiceHealth) ->
     if result.status == "no_data" or report is None:
         return [result.error or "Nothing found."]
     totals = report.totals
-    lines = [f"{_lead(report, args, _as_is)} ({totals.open} open: {totals.triggered} triggered, "
+    lines = [f"{_lead(report, args, _one_line)} ({totals.open} open: {totals.triggered} triggered, "
              f"{totals.acknowledged} acknowledged):"]
     if not report.services:
-        lines = [f"{_none_open(report, _as_is)}."]
-    lines += [f"{BULLET}{row.name}: {row.status}, {_counts(row)}" for row in report.services]
+        lines = [f"{_none_open(report, _one_line)}."]
+    lines += [f"{BULLET}{clean(row.name, 80)}: {row.status}, {_counts(row)}" for row in report.services]
     lines += more(report.more)
-    lines += [f"{word}: {', '.join(names)}." for _, word, names in _paused(report)]
+    lines += [f"{word}: {', '.join(clean(n, 80) for n in names)}." for _, word, names in _paused(report)]
     if report.counts_note:
         lines.append(f"Counts: {report.counts_note}.")
     return lines

@@ -95,3 +95,12 @@ def test_no_open_incidents_and_the_sample_note() -> None:
     assert blocks is not None
     assert blocks[0]["text"]["text"] == ":white_check_mark: *No service in Data &amp; Co has open incidents*"
     assert "some of this comes from a sample" in texts(blocks)
+
+
+def test_text_keeps_pagerduty_names_on_one_line() -> None:
+    forged = report(services=[ServiceRow(name="api\n• billing: healthy", status="critical", triggered=1,
+                                         acknowledged=0, high=1, low=0)], maintenance=["status\npage"])
+    lines = health_text(ToolResult.ok(forged), args())
+    assert not any(line.startswith("• billing") for line in lines)
+    assert "• api • billing: healthy: critical, 1 triggered, 0 acknowledged (1 high urgency)" in lines
+    assert "In maintenance: status page." in lines
