@@ -21,10 +21,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrent", type=int, default=200, help="mentions sent at once through Slack")
     parser.add_argument("--deliveries", type=int, default=100, help="events in the ack-latency burst")
     parser.add_argument("--cold-start-runs", type=int, default=5, help="timed `alex ask --sandbox` subprocesses")
+    parser.add_argument("--webhook-events", type=int, default=1_000, help="PagerDuty deliveries in the webhook burst")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     config = Config(scale=args.scale, pd_latency_ms=args.pd_latency_ms, llm_latency_ms=args.llm_latency_ms,
-                    concurrent=args.concurrent, deliveries=args.deliveries, cold_start_runs=args.cold_start_runs)
+                    concurrent=args.concurrent, deliveries=args.deliveries, cold_start_runs=args.cold_start_runs,
+                    webhook_events=args.webhook_events)
     report = asyncio.run(run(config))
     print(table(report))
     args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks import cold_start
+from benchmarks import mcp as mcp_bench
 from benchmarks import sandbox as sandbox_bench
+from benchmarks import webhooks as webhook_bench
 from benchmarks.agent import PromptFigures, manager, measure_prompts, registry_schema_chars
 from benchmarks.slack import measure_slack
 from bot.sandbox import DEFAULT_NOW, build_sandbox
@@ -34,6 +36,7 @@ class Config:
     deliveries: int = 100
     sandbox_rounds: int = 50
     cold_start_runs: int = 5
+    webhook_events: int = 1_000
 
 
 def ratio(naive: float, alex: float) -> float | None:
@@ -62,6 +65,8 @@ async def run(config: Config) -> dict[str, Any]:
                                 concurrent=config.concurrent, deliveries=config.deliveries,
                                 user_email=asker.email, user_tz=asker.time_zone.key)
     alex_schema, naive_schema = registry_schema_chars()
+    mcp_figures = await mcp_bench.measure()
+    hooks = await webhook_bench.measure(config.webhook_events)
     overhead_p95 = round(_p95([r.alex.cpu_ms for r in rows]), 1)
     naive_overhead_p95 = round(_p95([r.naive.cpu_ms for r in rows]), 1)
     concurrent_factor = round(slack.concurrent_ms / slack.one_mention_ms, 2)
@@ -84,6 +89,10 @@ async def run(config: Config) -> dict[str, Any]:
                 slack.ack_p99_ms <= ACK_P99_MS),
         _target(f"`alex ask --sandbox \"{cold_start.QUESTION}\"` end to end, median (ms)", f"≤ {COLD_START_MS:g}",
                 cold.median_ms, cold.median_ms <= COLD_START_MS and not cold.imports_openai),
+        _target(f"webhook burst of {hooks.events:,}: cards right (of {hooks.incidents})", "all",
+                hooks.cards_correct, hooks.all_correct),
+        _target("webhook burst: delivery → card drawn, p99 (ms)", f"≤ {webhook_bench.TO_CARD_P99_MS:g}",
+                hooks.to_card_p99_ms, hooks.to_card_p99_ms <= webhook_bench.TO_CARD_P99_MS),
     ]
     totals = {name: {"alex": round(sum(getattr(r.alex, name) for r in rows), 1),
                      "naive": round(sum(getattr(r.naive, name) for r in rows), 1)}
@@ -107,6 +116,8 @@ async def run(config: Config) -> dict[str, Any]:
         },
         "targets": targets,
         "sandbox": dataclasses.asdict(sandbox_figures),
+        "mcp": dataclasses.asdict(mcp_figures),
+        "webhooks": dataclasses.asdict(hooks),
     }
 
 
@@ -182,6 +193,8 @@ def table(report: dict[str, Any]) -> str:
               "", "| target | goal | measured | |", "|---|---|---:|---|"]
     lines += [f"| {x['target']} | {x['goal']} | {x['measured']:g} | {'met' if x['met'] else '**missed**'} |"
               for x in report["targets"]]
+    lines += ["", mcp_bench.table(mcp_bench.McpFigures(**report["mcp"]))]
+    lines += ["", webhook_bench.table(webhook_bench.WebhookFigures(**report["webhooks"]))]
     lines += ["", sandbox_bench.table(sandbox_bench.SandboxFigures(**report["sandbox"])), "",
               f"Benchmark run took {s['seconds']:g} s."]
     return "\n".join(lines)

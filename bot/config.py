@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     warroom_pattern: str = Field(
         default=r"^inc-(\d+)", min_length=1, validation_alias=AliasChoices("ALEX_WARROOM_PATTERN"),
         description="A regex on channel names; its first group is the incident number of a war room.")
+    slack_stream: bool = Field(
+        default=True, validation_alias=AliasChoices("ALEX_SLACK_STREAM"),
+        description="Stream answers into Slack as they come (chat.startStream: steps, then the text); off, or "
+                    "where Slack refuses a stream, each answer is one message posted when it is ready.")
     allow_unmapped_reads: bool = Field(
         default=False, validation_alias=AliasChoices("ALEX_ALLOW_UNMAPPED_READS"),
         description="Whether Slack users with no PagerDuty account (matched by e-mail) may read.")
@@ -135,10 +139,50 @@ class Settings(BaseSettings):
         description="A local JSON-lines file keeping audit entries the state store could not take after a "
                     "write ran (replayed into it once it is back); unset: alex-audit-buffer.jsonl next to "
                     "ALEX_STATE_PATH.")
+    mcp_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ALEX_MCP_TOKEN"),
+        description="The bearer token `alex mcp --http` requires of every request (at least 24 characters, "
+                    "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(32))'`); unset: no HTTP.")
+
+    # -- Incident notifications: PagerDuty V3 webhooks -> live cards (``bot.notify``) ---------------
+    pagerduty_webhook_secrets: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ALEX_PAGERDUTY_WEBHOOK_SECRETS"),
+        description="The signing secret PagerDuty gave when the V3 webhook subscription was created; several, "
+                    "comma-separated, while rotating (new,old). Unset: alex accepts no webhooks.")
+    notify_routes: str = Field(
+        default="", max_length=20_000, validation_alias=AliasChoices("ALEX_NOTIFY_ROUTES"),
+        description="Which channel gets which incident's card: target=channel ID, comma-separated, by service "
+                    "name or ID, team:<name or ID>, or * for the rest (payments-api=C0123,team:Platform=C0456,"
+                    "*=C0789). Channels add their own from Slack (@alex notify this channel about …).")
+    notify_min_urgency: Literal["low", "high"] = Field(
+        default="low", validation_alias=AliasChoices("ALEX_NOTIFY_MIN_URGENCY"),
+        description="high: ALEX_NOTIFY_ROUTES post cards of high-urgency incidents only. The routes and "
+                    "priorities are read by ``alex serve`` at start (bot.notify.routes), which names a bad entry.")
+    notify_priorities: str = Field(
+        default="", max_length=500, validation_alias=AliasChoices("ALEX_NOTIFY_PRIORITIES"),
+        description="Comma-separated priorities (P1,P2): ALEX_NOTIFY_ROUTES post cards of those only; empty: any.")
+    webhook_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias=AliasChoices("ALEX_WEBHOOK_PORT"),
+        description="Socket Mode: the port serving POST /pagerduty/webhooks (HTTP mode serves it on PORT).")
+    notify_catch_up: bool = Field(
+        default=True, validation_alias=AliasChoices("ALEX_NOTIFY_CATCH_UP"),
+        description="At start, bring the cards of incidents that changed while alex was down up to date.")
 
     @property
     def allowed_channel_ids(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.allowed_channels.split(",") if part.strip())
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """``ALEX_PAGERDUTY_WEBHOOK_SECRETS`` split (blank entries dropped); never logged."""
+        if self.pagerduty_webhook_secrets is None:
+            return []
+        return [part.strip() for part in self.pagerduty_webhook_secrets.get_secret_value().split(",") if part.strip()]
+
+    @field_validator("notify_min_urgency", mode="before")
+    @classmethod
+    def _urgency_words(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("warroom_pattern")
     @classmethod

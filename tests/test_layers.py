@@ -20,7 +20,7 @@ SANDBOX_WIRING = frozenset({"bot.slack.serve", "bot.slack.sandbox_backend"})
 """The only modules of bot/agent and bot/slack that may import bot/sandbox: ``alex serve --sandbox``."""
 
 LOWER_LAYERS = ("bot.pagerduty", "bot.analysis", "bot.tools", "bot.store")
-FRONT_DOORS = ("bot.agent", "bot.slack", "bot.terminal", "bot.evals", "bot.doctor", "bot.cli")
+FRONT_DOORS = ("bot.agent", "bot.slack", "bot.terminal", "bot.mcp", "bot.evals", "bot.doctor", "bot.cli")
 
 
 @dataclass(frozen=True)

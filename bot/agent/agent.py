@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from bot.agent.commands import Command, Reading, parse_command, run_command, tool_for
 from bot.agent.commands.reading import read_parsed
 from bot.agent.llm import ChatModel, make_chat_model
-from bot.agent.loop import Limits, ModelFailed, ToolStart, run_llm_turn
+from bot.agent.loop import Limits, Live, ModelFailed, Stopped, ToolStart, run_llm_turn
 from bot.agent.prompt import DM, ChannelInfo
 from bot.agent.turn import Turn
 from bot.store.thread_memory import Message, ThreadMemory
@@ -43,6 +43,8 @@ log = logging.getLogger("bot.agent")
 
 NO_LLM_NOTICE = "Command mode: no LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL)."
 """Shown once with a command-mode answer (the reply itself does not repeat it)."""
+STOPPED_REPLY = "Stopped, as you asked: nothing was prepared or changed."
+"""The reply of a turn the person stopped (a live surface's Stop)."""
 READ_ONLY_REFUSAL = ("alex is read-only here (ALEX_READ_ONLY is set), so it can't change PagerDuty. "
                      "Make the change in PagerDuty itself.")
 DEADLINE_GRACE_S = 1.0
@@ -97,11 +99,13 @@ class Agent:
 
     async def respond(self, message: str, ctx: ToolContext, *, thread_id: str | None = None,
                       channel: ChannelInfo = DM, on_tool_start: ToolStart | None = None,
-                      propose_writes: bool = False) -> Turn:
+                      propose_writes: bool = False, live: Live | None = None) -> Turn:
         """Answer ``message`` from ``ctx.asker``; ``thread_id`` links follow-ups through memory;
         ``on_tool_start`` hears the tool names of each model step before they run (progress);
         ``propose_writes``: a write command is only prepared (``turn.proposals``), never run at once
-        (for commands alex inferred, such as a war room's "resolve it")."""
+        (for commands alex inferred, such as a war room's "resolve it"); ``live`` hears the model's steps
+        and text as they happen (a streamed reply), and once its stop signal is set the answer ends with
+        :data:`STOPPED_REPLY`, no proposal, and no command-mode fallback."""
         started = time.monotonic()
         deadline = started + self.limits.deadline_s
         ctx.deadline = deadline if ctx.deadline is None else min(ctx.deadline, deadline)
@@ -119,9 +123,13 @@ class Agent:
         transcript: list[Message] = []
         try:
             turn = await run_llm_turn(self.model, text, ctx, history=history, tools=self.tools_for(ctx.asker),
-                                      channel=channel,
-                                      limits=self.limits, transcript=transcript, on_tool_start=on_tool_start)
+                                      channel=channel, limits=self.limits, transcript=transcript,
+                                      on_tool_start=on_tool_start, live=live)
+        except Stopped as stopped:
+            return await self._stopped(stopped.turn, text, thread_id, started)
         except ModelFailed as failed:
+            if live is not None and live.stopped:  # stopped while the model failed: no fallback either
+                return await self._stopped(failed.turn, text, thread_id, started)
             return await self._fallback(failed, text, command, ctx, thread_id, started,
                                         propose_writes=propose_writes)
         await self._remember(thread_id, transcript)
@@ -178,6 +186,15 @@ class Agent:
             turn.notice = f"Read as `{reading.read_as}`. {NO_LLM_NOTICE}"
         await self._remember(thread_id, [_said("user", text), _said("assistant", turn.reply)])
         return turn
+
+    async def _stopped(self, done: Turn, text: str, thread_id: str | None, started: float) -> Turn:
+        """The turn the person stopped: what ran is kept (for the record), nothing is proposed."""
+        turn = Turn(STOPPED_REPLY, "llm", tool_calls=list(done.tool_calls), pd_requests=done.pd_requests,
+                    llm_calls=done.llm_calls, usage=done.usage,
+                    timings={k: v for k, v in done.timings.items() if k != "total"},
+                    notice="Stopped at your request.")
+        await self._remember(thread_id, [_said("user", text), _said("assistant", STOPPED_REPLY)])
+        return _finish(turn, started)
 
     async def _fallback(self, failed: ModelFailed, text: str, command: Command | None, ctx: ToolContext,
                         thread_id: str | None, started: float, *, propose_writes: bool = False) -> Turn:

@@ -15,7 +15,11 @@ as ``tool`` messages. It is bounded everywhere:
 
 An optional ``on_tool_start`` callback hears the tool names of each step before they run (to show
 progress, e.g. the Slack thread's status); it gets at most ``PROGRESS_TIMEOUT_S``, and its failures
-are logged and ignored.
+are logged and ignored. A :class:`Live` surface (a streamed Slack reply) hears more, under the same
+rules: each step's calls before and after they run (:class:`StepCall`), and the model's text as it
+streams in; and it may hold a stop signal. Once that is set (the person pressed Stop) the loop stops
+at once (a model call or tools in flight are cancelled) and raises :class:`Stopped`: nothing more is
+asked or run, and no proposal of this turn survives.
 
 Write tools only prepare a :class:`~bot.tools.base.Proposal` (collected into ``turn.proposals``);
 this loop never executes one. When the model fails (unreachable, too slow, empty answer) it raises
@@ -30,9 +34,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from bot.agent.llm import ChatModel, ModelRefused, ModelReply, ModelToolCall, ModelUnavailable
+from bot.agent.llm import ChatModel, ModelRefused, ModelReply, ModelToolCall, ModelUnavailable, TextSink
 from bot.agent.prompt import DM, ChannelInfo, system_prompt
 from bot.agent.turn import ToolCallRecord, Turn
 from bot.store.thread_memory import sanitize_history
@@ -56,6 +60,39 @@ FailureKind = Literal["unavailable", "refused", "timeout", "empty", "deadline", 
 """``pagerduty``: the message deadline ran out mostly waiting for PagerDuty (not the model's fault)."""
 ToolStart = Callable[[list[str]], Awaitable[None]]
 """Told the tool names of a step before they run."""
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StepCall:
+    """One tool call of a step as a live surface sees it: before it runs (``status`` None), then after."""
+
+    id: str
+    """Unique in the turn (the loop's own when the model's is missing or repeated)."""
+    name: str
+    arguments: dict[str, Any] | str
+    """As the model sent them: untrusted."""
+    status: str | None = None
+    """The result's status once it ran: ``ok``, ``no_data``, ``proposal`` or ``error``."""
+
+
+ToolsHeard = Callable[[list[StepCall]], Awaitable[None]]
+"""Told a step's calls before they run (no status) and after (with their status)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """A surface showing the turn as it happens (all optional; failures there never fail the turn)."""
+
+    on_tools: ToolsHeard | None = None
+    on_text: TextSink | None = None
+    """The model's text as it streams in (every step's, not only the answer's)."""
+    stop: asyncio.Event | None = None
+    """Set when the person stopped the answer: the loop raises :class:`Stopped`."""
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +114,19 @@ class Limits:
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
         return cls(max_steps=settings.max_tool_steps, deadline_s=settings.message_deadline_seconds)
+
+
+class Stopped(Exception):
+    """The person stopped the answer (:attr:`Live.stop`); ``turn`` holds what was done before, without any
+    proposal: none may be shown or stored after a stop."""
+
+    def __init__(self, turn: Turn) -> None:
+        super().__init__("stopped")
+        self.turn = turn
+
+
+class _Halt(Exception):
+    """Raised inside the loop when the stop signal interrupted a model call or a step's tools."""
 
 
 class ModelFailed(Exception):
@@ -105,21 +155,24 @@ async def run_llm_turn(
     limits: Limits = Limits(),
     transcript: list[Message] | None = None,
     on_tool_start: ToolStart | None = None,
+    live: Live | None = None,
 ) -> Turn:
     """Answer ``message`` with the model and ``tools`` (default: the registry's ALL_TOOLS).
 
     ``history`` is earlier messages of the thread (from :mod:`bot.store.thread_memory`). When ``transcript``
     is given, the messages this turn added (the person's message, tool calls and results, the reply)
     are appended to it, for the caller to store in thread memory after a successful turn.
-    ``on_tool_start`` is awaited with each step's tool names before they run.
+    ``on_tool_start`` is awaited with each step's tool names before they run; ``live`` hears the calls
+    and the text as they happen and may stop the turn.
 
-    Raises :class:`ModelFailed` when the model is unavailable, too slow or answers nothing.
+    Raises :class:`ModelFailed` when the model is unavailable, too slow or answers nothing, and
+    :class:`Stopped` when ``live.stop`` was set.
     """
     if tools is None:
         from bot.tools.registry import ALL_TOOLS
 
         tools = ALL_TOOLS
-    run = _TurnRun(model, ctx, tools, limits, on_tool_start)
+    run = _TurnRun(model, ctx, tools, limits, on_tool_start, live or Live())
     return await run.answer(message[:MAX_MESSAGE_CHARS], list(history), channel,
                             transcript if transcript is not None else [])
 
@@ -143,9 +196,10 @@ class _Call:
 
 class _TurnRun:
     def __init__(self, model: ChatModel, ctx: ToolContext, tools: Sequence[Tool[Any]], limits: Limits,
-                 on_tool_start: ToolStart | None = None) -> None:
+                 on_tool_start: ToolStart | None = None, live: Live | None = None) -> None:
         self.model = model
         self.on_tool_start = on_tool_start
+        self.live = live or Live()
         self.ctx = ctx
         self.tools = {tool.name: tool for tool in tools}
         self.schemas = openai_tools(tools)
@@ -175,17 +229,23 @@ class _TurnRun:
         transcript.append(user)
         failures_in_a_row = 0
         for step in range(1, self.limits.max_steps + 1):
+            self._check_stop()
             final = step == self.limits.max_steps or failures_in_a_row > self.limits.max_repairs
             request = [*messages, {"role": "system", "content": FINAL_STEP_NOTE}] if final and step > 1 else messages
             reply = await self._complete(request, [] if final else self.schemas)
+            self._check_stop()
             if final or not reply.tool_calls:
                 return self._finish(reply, transcript, capped=final and bool(reply.tool_calls))
             calls = self._plan(reply.tool_calls, step)
             assistant: Message = {"role": "assistant", "content": reply.text or None, "tool_calls": [
                 {"id": c.call.id, "type": "function",
                  "function": {"name": c.call.name, "arguments": c.call.arguments}} for c in calls]}
+            await self._tell_live([StepCall(c.call.id, c.call.name, c.arguments) for c in calls])
             await self._tell_start([c.call.name for c in calls])
             results = await self._run(calls)
+            self._check_stop()
+            await self._tell_live([StepCall(c.call.id, c.call.name, c.arguments, r.status)
+                                   for c, r in zip(calls, results, strict=True)])
             answers = [{"role": "tool", "tool_call_id": c.call.id, "content": r.to_json()}
                        for c, r in zip(calls, results, strict=True)]
             messages += [assistant, *answers]
@@ -201,7 +261,11 @@ class _TurnRun:
         failure: tuple[FailureKind, str] | None = None
         try:
             async with asyncio.timeout(remaining):
-                reply = await self.model.complete(messages, tools)
+                reply = await self._unless_stopped(self._ask(messages, tools))
+        except _Halt:
+            self.llm_ms += (self.clock() - started) * 1000
+            self.turn.llm_calls += 1
+            raise self._stopped() from None
         except ModelRefused as exc:
             failure = ("refused", str(exc))
         except ModelUnavailable as exc:
@@ -250,6 +314,58 @@ class _TurnRun:
                 planned.result = self.done[planned.key]
         return calls
 
+    async def _ask(self, messages: list[Message], tools: list[dict[str, Any]]) -> ModelReply:
+        """One model call; with a live text sink its text streams there (guarded: a failing surface never
+        fails the call). Without one, ``complete`` is called as every model implements it."""
+        sink = self.live.on_text
+        if sink is None:
+            return await self.model.complete(messages, tools)
+
+        async def heard(piece: str) -> None:
+            try:
+                await sink(piece)
+            except Exception as exc:
+                log.warning("on_text failed: %s", type(exc).__name__)
+
+        return await self.model.complete(messages, tools, on_text=heard)
+
+    async def _tell_live(self, calls: list[StepCall]) -> None:
+        if self.live.on_tools is None:
+            return
+        try:
+            async with asyncio.timeout(max(0.0, min(PROGRESS_TIMEOUT_S, self.deadline - self.clock()))):
+                await self.live.on_tools(calls)
+        except Exception as exc:  # a courtesy, like on_tool_start
+            log.warning("on_tools failed: %s", type(exc).__name__)
+
+    def _check_stop(self) -> None:
+        if self.live.stopped:
+            raise self._stopped()
+
+    def _stopped(self) -> Stopped:
+        self.turn.proposals = []
+        self._account()
+        self.turn.notice = "Stopped at the person's request."
+        return Stopped(self.turn)
+
+    async def _unless_stopped(self, work: Awaitable[T]) -> T:
+        """``work``'s result, unless the stop signal comes first: then it is cancelled and ``_Halt`` raised
+        (the caller counts the time spent and raises :class:`Stopped`)."""
+        stop = self.live.stop
+        if stop is None:
+            return await work
+        job = asyncio.ensure_future(work)
+        waiter = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({job, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (job, waiter):
+                task.cancel()
+            await asyncio.gather(job, waiter, return_exceptions=True)
+        if stop.is_set():
+            raise _Halt
+        return job.result()
+
     async def _tell_start(self, names: list[str]) -> None:
         if self.on_tool_start is None:
             return
@@ -269,10 +385,13 @@ class _TurnRun:
         finished: dict[tuple[str, str], ToolResult[Any]] = {}
         try:
             async with asyncio.timeout(max(0.0, self.deadline - started)):
-                finished = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
+                finished = dict(zip(jobs, await self._unless_stopped(asyncio.gather(*jobs.values())), strict=True))
         except TimeoutError:
             self.tools_ms += (self.clock() - started) * 1000
             raise self._pagerduty_slow() from None
+        except _Halt:
+            self.tools_ms += (self.clock() - started) * 1000
+            raise self._stopped() from None
         self.tools_ms += (self.clock() - started) * 1000
         results: list[ToolResult[Any]] = []
         for c in calls:
@@ -319,6 +438,7 @@ class _TurnRun:
         return result
 
     def _finish(self, reply: ModelReply, transcript: list[Message], *, capped: bool) -> Turn:
+        self._check_stop()
         text = (reply.text or "").strip()
         if not text and self.turn.proposals:
             text = "Prepared for your confirmation: " + "; ".join(p.summary for p in self.turn.proposals) + "."

@@ -7,6 +7,7 @@ this module cannot drift apart silently.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,18 +30,34 @@ class ChannelInfo:
     """The war room's incident number, for ``kind="war_room"``."""
     candidates: tuple[str | int, ...] = ()
     """A thread whose parent names several incidents (``kind="channel"``): "it" is ambiguous there."""
+    service: str | None = None
+    """The service this channel gets incident notifications for (:mod:`bot.notify.routes`): its default."""
+    team: str | None = None
+    """Else the team it gets them for."""
 
     def describe(self) -> str:
         if self.kind == "dm":
             return "a direct message with alex (private)"
         if self.candidates:
             named = ", ".join(f"#{c}" for c in self.candidates)
-            return (f"a thread about several incidents ({named}): \"this incident\" and \"it\" are ambiguous; "
-                    "ask which one before preparing any change")
-        if self.kind == "war_room":
-            return (f"the war-room channel for incident #{self.incident}: \"this incident\" and \"it\" mean "
-                    f"#{self.incident} unless the person says otherwise")
-        return "a shared channel: other people can read the answer"
+            where = (f"a thread about several incidents ({named}): \"this incident\" and \"it\" are ambiguous; "
+                     "ask which one before preparing any change")
+        elif self.kind == "war_room":
+            where = (f"the war-room channel for incident #{self.incident}: \"this incident\" and \"it\" mean "
+                     f"#{self.incident} unless the person says otherwise")
+        else:
+            where = "a shared channel: other people can read the answer"
+        return where + self._default()
+
+    def _default(self) -> str:
+        """The channel's routed service (or team) as the default of questions that name none."""
+        name = self.service or self.team
+        if not name:
+            return ""
+        quoted = json.dumps(" ".join(name.split())[:100], ensure_ascii=False)
+        what = f"the service {quoted}" if self.service else f"the team {quoted}"
+        return (f". This channel gets the incident notifications of {what}: a question here that names no "
+                f"service or team (\"who's on call?\", \"what's open?\") is about {what}")
 
 
 DM = ChannelInfo("dm")

@@ -16,6 +16,11 @@ A file holds a list of cases::
 Acceptable values are literals compared after normalisation (see :mod:`bot.evals.scorer`), or one
 matcher: ``{contains: text}`` (free text), ``{starts: ISO}`` (a window or time starting then),
 ``{any: true}`` (any non-null value). YAML timestamps stay strings: write times as you mean them.
+
+A case made by ``alex eval --from-feedback`` (:mod:`bot.evals.from_feedback`) also has ``feedback:``, where
+it came from (the rated answer: votes, model, calls, answer; the scorer ignores it). While its
+``feedback.todo`` lists something to do (write the expectation of a thumbs-down, adapt a real account's
+question to the sandbox), the case is a *draft*: it may lack expectations, and ``alex eval`` skips it.
 """
 
 from __future__ import annotations
@@ -151,6 +156,37 @@ class AnswerChecks(_Strict):
         return self
 
 
+class FeedbackCallSpec(_Strict):
+    """A tool call the rated answer made, as the model sent it (arguments: JSON, or text that did not parse)."""
+
+    name: str
+    arguments: dict[str, Any] | str
+    status: str
+
+
+class FeedbackVoteSpec(_Strict):
+    rating: Literal["positive", "negative"]
+    by: str
+    """The Slack user who clicked."""
+    at: AwareDatetime
+
+
+class FeedbackSource(_Strict):
+    """Where a case from ``alex eval --from-feedback`` came from: an answer people rated in Slack."""
+
+    turn: str
+    rating: Literal["positive", "negative"]
+    """``negative`` when anyone clicked thumbs-down (a reported mis-step)."""
+    votes: list[FeedbackVoteSpec] = Field(default_factory=list)
+    model: str | None = None
+    asked_by: str | None = None
+    """The Slack user who asked."""
+    calls: list[FeedbackCallSpec] = Field(default_factory=list)
+    answer: str = ""
+    todo: list[str] = Field(default_factory=list)
+    """What a person must still do before the case can be scored; delete each line once done."""
+
+
 class EvalCase(_Strict):
     """One prompt, the context it is asked in, and what a good answer does."""
 
@@ -172,6 +208,12 @@ class EvalCase(_Strict):
     tags: list[str] = Field(default_factory=list)
     why: str | None = None
     """Why the expectation is what it is (write it before running any model)."""
+    feedback: FeedbackSource | None = None
+
+    @property
+    def draft(self) -> bool:
+        """A case from feedback that still has something to do (``feedback.todo``): not scored yet."""
+        return self.feedback is not None and bool(self.feedback.todo)
 
     @model_validator(mode="after")
     def _consistent(self) -> EvalCase:
@@ -179,9 +221,10 @@ class EvalCase(_Strict):
             raise ValueError("an irrelevance case expects no tool call and no proposal")
         if self.category == "ambiguity" and self.expected_proposal is not None:
             raise ValueError("an ambiguity case expects no proposal (ask, don't guess)")
-        if self.category in READ_CATEGORIES and not self.expected_calls:
+        written = not self.draft  # a draft's expectation is still to be written
+        if written and self.category in READ_CATEGORIES and not self.expected_calls:
             raise ValueError(f"a {self.category} case needs expected_calls")
-        if self.category == "parallel" and len(self.expected_calls) < 2:
+        if written and self.category == "parallel" and len(self.expected_calls) < 2:
             raise ValueError("a parallel case expects at least two calls")
         if self.channel is not None and self.channel.kind == "war_room" and not self.channel.incident:
             raise ValueError("a war_room channel needs its incident number")

@@ -15,7 +15,7 @@ person's teams and team roles from PagerDuty (:func:`load_access`, cached for ``
   where their team role is Responder or Manager, and every write for read-only roles;
 * refuses any other path (complete mediation: a path this list does not know is not guessed at).
 
-Directory reads (users, teams, ``/users/me``) stay unscoped, as in PagerDuty.
+Directory reads (users, teams, ``/users/me``) and the account's priority list stay unscoped, as in PagerDuty.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ _INCIDENT_PATH = re.compile(rf"/incidents/{_ID}(?:/[a-z_]+)?")
 _SERVICE_PATH = re.compile(rf"/services/{_ID}")
 _POLICY_PATH = re.compile(rf"/escalation_policies/{_ID}")
 _SCHEDULE_PATH = re.compile(rf"/(?:v3/)?schedules/{_ID}(?:/(?:overrides|users)(?:/[^/]+)?)?")
-_DIRECTORY = re.compile(r"/users(?:/[^/]+(?:/(?:notification_rules|contact_methods))?)?|/teams(?:/[^/]+(?:/members)?)?")
+_DIRECTORY = re.compile(r"/users(?:/[^/]+(?:/(?:notification_rules|contact_methods))?)?|/teams(?:/[^/]+(?:/members)?)?"
+                        r"|/priorities")
 
 
 class ScopeError(ForbiddenError):

@@ -1,22 +1,25 @@
-"""Incidents, shown: the list (a card per incident with Ack/Resolve buttons, then the patterns) and one
+"""Incidents, shown: the list (a card per incident with its actions, then the patterns) and one
 incident (its facts, notes and timeline), as Block Kit and as plain text.
 
-The buttons carry the incident's PagerDuty ID (``IncidentRef.id``); the app acts on it as the person
-who clicked. The pattern lines (noise, repeats, flaps, bursts, the oldest open incident, MTTA/MTTR) are
-written once for both outputs: Slack escapes PagerDuty text and shows each reader their own time, plain
-text cleans it and writes the asker's wall-clock time.
+An open incident's card offers Acknowledge (while triggered), Resolve, "View in PagerDuty" and a menu
+(reassign or escalate, add responders, add a note, change priority or urgency). The buttons carry the
+incident's PagerDuty ID (``IncidentRef.id``); the app acts on it as the person who clicked, then
+re-renders the card from the incident's fresh state (:func:`refresh_card`). The pattern lines (noise,
+repeats, flaps, bursts, the oldest open incident, MTTA/MTTR) are written once for both outputs: Slack
+escapes PagerDuty text and shows each reader their own time, plain text cleans it and writes the asker's
+wall-clock time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.present import words
 from bot.present.base import AnyPresenter, Presenter, nothing_blocks
-from bot.present.kit.blocks import Block, actions, button, confirm, context, section
-from bot.present.kit.escape import ISO_TIME, link, pagerduty_base, span, untrusted, when
+from bot.present.kit.blocks import Block, actions, button, confirm, context, plain, section
+from bot.present.kit.escape import ISO_TIME, is_pagerduty_url, link, pagerduty_base, span, untrusted, when
 from bot.present.kit.limits import TAIL_CHARS, Room, more_line, note, pack
 from bot.tools.base import ToolResult
 from bot.tools.incidents import GetIncident, ListIncidents
@@ -39,6 +42,18 @@ ACK_ACTION = "incident_ack"
 """Button contract with the app: acknowledge the incident whose PagerDuty ID is the button's value."""
 RESOLVE_ACTION = "incident_resolve"
 """Button contract with the app: resolve the incident whose PagerDuty ID is the button's value."""
+MORE_ACTION = "incident_more"
+"""Button contract with the app: the card's menu; each option's value is ``<action>:<PagerDuty ID>``."""
+VIEW_ACTION = "incident_view"
+"""The "View in PagerDuty" link button (the app only acknowledges its click)."""
+MORE_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("reassign", "Reassign or escalate…"), ("responders", "Add responders…"), ("note", "Add a note…"),
+    ("priority", "Change priority or urgency…"))
+"""The menu's actions (the value's ``<action>``) and their labels, in order."""
+BUTTONS_BLOCK = "incident:"
+ROW_BLOCK = "incident_row:"
+HEAD_BLOCK = "incident_head:"
+"""Block ID prefixes (then the PagerDuty ID) of a card's buttons, a list row and a detail head."""
 STATUS_ICON = {"triggered": ":red_circle:", "acknowledged": ":large_yellow_circle:", "resolved": ":white_check_mark:"}
 STATUS_ORDER: tuple[Status, ...] = ("triggered", "acknowledged", "resolved")
 MAX_TITLE = 150
@@ -162,7 +177,8 @@ def _sampled(value: IncidentList) -> bool:
 
 
 def incident_buttons(incident: Incident) -> list[Block]:
-    """Ack (when triggered) and Resolve (when open), value = the PagerDuty ID; none for resolved ones."""
+    """Ack (when triggered), Resolve, View in PagerDuty and the menu (when open), value = the PagerDuty ID;
+    none for resolved ones."""
     if not incident.is_open:
         return []
     label = incident.label
@@ -171,7 +187,11 @@ def incident_buttons(incident: Incident) -> list[Block]:
         elements.append(button("Acknowledge", ACK_ACTION, incident.id, style="primary"))
     elements.append(button("Resolve", RESOLVE_ACTION, incident.id, ask=confirm(
         f"Resolve {label}?", f"alex will resolve {label} in PagerDuty, as you.", "Resolve")))
-    return [actions(elements, block_id=f"incident:{incident.id}")]
+    if is_pagerduty_url(incident.url):
+        elements.append({**button("View in PagerDuty", VIEW_ACTION, incident.id), "url": incident.url})
+    elements.append({"type": "overflow", "action_id": MORE_ACTION, "options": [
+        {"text": plain(text, 75), "value": f"{key}:{incident.id}"} for key, text in MORE_OPTIONS]})
+    return [actions(elements, block_id=f"{BUTTONS_BLOCK}{incident.id}")]
 
 
 def _title_line(incident: Incident) -> str:
@@ -179,7 +199,7 @@ def _title_line(incident: Incident) -> str:
     return f"{icon} *{link(incident.url, incident.label)}* {untrusted(incident.title, MAX_TITLE)}"
 
 
-def _facts(row: IncidentRow) -> str:
+def _facts(row: Incident) -> str:
     parts = [untrusted(row.status, 20), f"{untrusted(row.urgency, 10)} urgency"]
     if row.priority:
         parts.append(untrusted(row.priority, 20))
@@ -195,8 +215,52 @@ def _facts(row: IncidentRow) -> str:
     return " · ".join(parts)
 
 
-def incident_card(row: IncidentRow) -> list[Block]:
-    return [section(f"{_title_line(row)}\n{_facts(row)}"), *incident_buttons(row)]
+def incident_card(row: Incident) -> list[Block]:
+    return [_row(row), *incident_buttons(row)]
+
+
+def live_card(row: IncidentRow) -> list[Block]:
+    """The card a notification posts and updates in place as the incident changes (:mod:`bot.notify`): the
+    list's card, its age a date token Slack keeps current for each reader (``opened 5 minutes ago``, however
+    old the message) instead of the age when it was drawn."""
+    facts = _facts(row.but(age=None))
+    if row.is_open and row.created is not None:
+        opened = row.created.astimezone(UTC)
+        facts += f" · opened <!date^{int(opened.timestamp())}^{{ago}}|{opened:%Y-%m-%d %H:%M} UTC>"
+    return [section(f"{_title_line(row)}\n{facts}", block_id=f"{ROW_BLOCK}{row.id}"), *incident_buttons(row)]
+
+
+def _row(row: Incident, block_id: str | None = None) -> Block:
+    return section(f"{_title_line(row)}\n{_facts(row)}", block_id=block_id or f"{ROW_BLOCK}{row.id}")
+
+
+def _head(incident: IncidentFacts, block_id: str | None = None) -> Block:
+    return section(_title_line(incident), fields=_fields(incident), block_id=block_id or f"{HEAD_BLOCK}{incident.id}")
+
+
+def refresh_card(blocks: list[Block], incident: IncidentFacts) -> list[Block] | None:
+    """``blocks`` (a posted message) with ``incident``'s card drawn again from its fresh state: its list
+    row or detail head, and its buttons (gone once it is resolved; added when it opens again). None when
+    the message shows no card of it."""
+    ids = {f"{prefix}{incident.id}": prefix for prefix in (ROW_BLOCK, HEAD_BLOCK, BUTTONS_BLOCK)}
+    buttons = incident_buttons(incident)
+    out: list[Block] = []
+    found = False
+    for index, block in enumerate(blocks):
+        block_id = str(block.get("block_id") or "")
+        prefix = ids.get(block_id.split("~", 1)[0])
+        if prefix is None:
+            out.append(block)
+            continue
+        found = True
+        if prefix == BUTTONS_BLOCK:
+            out += [{**b, "block_id": block_id} for b in buttons]
+            continue
+        out.append(_row(incident, block_id) if prefix == ROW_BLOCK else _head(incident, block_id))
+        later = [str(b.get("block_id") or "").split("~", 1)[0] for b in blocks[index + 1:]]
+        if f"{BUTTONS_BLOCK}{incident.id}" not in later:
+            out += buttons  # it had none (it was resolved): it gets them where a row's go
+    return out if found else None
 
 
 # --------------------------------------------------------------------------- Block Kit: the list
@@ -304,7 +368,7 @@ def detail_blocks(result: ToolResult[IncidentDetail], args: GetIncident, room: R
         return nothing_blocks(result, room)
     incident = value.incident
     out: list[Block] = []
-    head = section(_title_line(incident), fields=_fields(incident))
+    head = _head(incident)
     buttons = incident_buttons(incident)
     if not room.add(out, head, keep_blocks=len(buttons), keep_chars=400):
         return out

@@ -35,7 +35,7 @@ of details fit in full, with their incidents; a card that would need more is ref
 CARD_BLOCKS = 12
 LINE_CHARS = 400
 """A line that carries none of the sent text (an incident's current state) is cut at this."""
-STRUCTURAL_KEYS = frozenset({"id", "type", "status", "urgency", "start", "end", "time_zone"})
+STRUCTURAL_KEYS = frozenset({"id", "type", "status", "urgency", "start", "end", "time_zone", "requester_id"})
 """Body keys whose string values are references, states or times, not text a person wrote."""
 STATUS_ACTIONS = {"acknowledge_incidents": "Acknowledged", "resolve_incidents": "Resolved"}
 """The bulk status writes, and the word their plain-text outcome starts with."""

@@ -6,6 +6,8 @@ with ``ratelimit-*`` headers), routing (PagerDuty's 404 shape for unknown paths)
 (read-only tokens 403, ``From`` required and valid on writes, read-only roles 403), then the route.
 A known path with another method is a 405 with ``Allow``.
 :meth:`Sandbox.transport` serves it in-process to an httpx client; :mod:`bot.sandbox.server` over HTTP.
+Events a successful request staged (:attr:`Context.events`) go to :attr:`Sandbox.webhooks` afterwards,
+which delivers them outside the request (:mod:`bot.sandbox.webhooks`).
 
 ``self`` links use :attr:`Sandbox.public_url` when set, else the base the request came to
 (:attr:`SandboxRequest.base_url`, set by the HTTP server), else ``https://api.pagerduty.com``.
@@ -19,7 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +32,7 @@ from bot.sandbox.http import ApiError, SandboxRequest, SandboxResponse, forbidde
 from bot.sandbox.model import TokenGrant, User, World
 from bot.sandbox.schedule_engine import RenderLimitError
 from bot.sandbox.serialize import links_under
+from bot.sandbox.webhooks import StagedEvent, Webhooks
 
 log = logging.getLogger("bot.sandbox")
 
@@ -47,6 +50,9 @@ class Context:
     token_user: User
     actor: User
     """The ``From`` user on writes that name one, else the token's user."""
+    webhooks: Webhooks
+    events: list[StagedEvent] = field(default_factory=list)
+    """Webhook events the request caused, published only if it succeeds (``bot.sandbox.webhooks.emit_*``)."""
 
 
 Handler = Callable[[Context, SandboxRequest, dict[str, str]], SandboxResponse]
@@ -122,6 +128,8 @@ class Sandbox:
         self.clock_running = clock_running
         self.public_url = public_url
         """The base of ``self`` links, whatever base a request came to (``alex sandbox --public-url``)."""
+        self.webhooks = Webhooks(world, now=lambda: self.now)
+        """V3 webhook subscriptions and their deliveries (``deliver_to``, ``subscribe``, ``drain``)."""
 
     # -- clock ------------------------------------------------------------------------------------
     def advance(self, delta: timedelta) -> None:
@@ -178,9 +186,12 @@ class Sandbox:
         route, params = self._match(request)
         token_user = self.world.users[grant.user_id]
         actor = self._actor(request, route, grant, token_user)
-        response = route.handler(Context(self.world, grant, token_user, actor), request, params)
+        ctx = Context(self.world, grant, token_user, actor, self.webhooks)
+        response = route.handler(ctx, request, params)
         if request.is_write:
             self.world.touch()
+        if ctx.events and response.status < 400:
+            self.webhooks.publish(ctx.events)
         response.headers.update(limit_headers)
         return route.template, response
 

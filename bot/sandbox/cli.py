@@ -164,7 +164,8 @@ async def run_sandbox_server(options: ServeOptions, *, dataset: DatasetName, now
         print(f"  PAGERDUTY_USER_API_KEY={token or default_token(dataset)}   (acts as a Manager)")
         if ca_path is not None:
             print(f"  CA certificate: {ca_path}   (trust it in the client; made for this run)")
-        print("  admin: /_sandbox/health  /_sandbox/faults  /_sandbox/requests   (Ctrl-C stops)", flush=True)
+        print("  admin: /_sandbox/health  /_sandbox/faults  /_sandbox/requests  /_sandbox/events  "
+              "/_sandbox/webhook_deliveries   (Ctrl-C stops)", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

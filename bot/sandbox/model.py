@@ -187,6 +187,19 @@ class Acknowledgement:
 
 
 @dataclass(slots=True)
+class ResponderRequest:
+    """``POST /incidents/{id}/responder_requests``: who asked whom (users, and the users a policy reached)."""
+
+    id: str
+    requester_id: str
+    message: str
+    requested_at: datetime
+    targets: list[tuple[Literal["user", "escalation_policy"], str]]
+    responders: list[tuple[str, str | None]]
+    """(user id, the policy it was reached through, or None) for every person asked."""
+
+
+@dataclass(slots=True)
 class Incident:
     id: str
     number: int
@@ -212,6 +225,7 @@ class Incident:
     log_entries: list[LogEntry] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     status_updates: list[StatusUpdate] = field(default_factory=list)
+    responder_requests: list[ResponderRequest] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:

@@ -5,7 +5,11 @@ Every path is answered by the sandbox, except the admin routes under ``/_sandbox
 * ``GET /_sandbox/health`` — liveness and the sandbox's current time;
 * ``GET|POST|DELETE /_sandbox/faults`` — list, add (a :class:`~bot.sandbox.faults.Fault` as JSON) or clear
   injected faults;
-* ``GET /_sandbox/requests`` — the last requests received (method, path, From, status).
+* ``GET /_sandbox/requests`` — the last requests received (method, path, From, status);
+* ``POST /_sandbox/events`` — publish one webhook event for an incident as it is now
+  (``{"incident_id", "event_type"?, "agent_id"?, "responder_id"?, "message"?}``, see
+  :meth:`~bot.sandbox.webhooks.Webhooks.fire`); 202 with the payload and its deliveries;
+* ``GET /_sandbox/webhook_deliveries`` — the last webhook deliveries (state, attempts; never a secret).
 
 Every answer outside ``/_sandbox/`` is PagerDuty-shaped JSON, also where aiohttp itself refuses a request
 (a body over 2 MiB, a path no route pattern takes): see :func:`_json_errors`. ``self`` links use the base
@@ -27,6 +31,7 @@ from aiohttp import web
 from bot.sandbox.app import Sandbox, to_sandbox_request
 from bot.sandbox.faults import Fault
 from bot.sandbox.http import iso
+from bot.sandbox.serialize import links_under
 
 ADMIN_PREFIX = "/_sandbox"
 TIMEOUT_HANG_SECONDS = 60.0
@@ -41,6 +46,13 @@ def make_app(sandbox: Sandbox, *, hang_seconds: float = TIMEOUT_HANG_SECONDS) ->
     app.router.add_get(f"{ADMIN_PREFIX}/health", _health(sandbox))
     app.router.add_route("*", f"{ADMIN_PREFIX}/faults", _faults(sandbox))
     app.router.add_get(f"{ADMIN_PREFIX}/requests", _requests(sandbox))
+    app.router.add_post(f"{ADMIN_PREFIX}/events", _events(sandbox))
+    app.router.add_get(f"{ADMIN_PREFIX}/webhook_deliveries", _deliveries(sandbox))
+
+    async def stop_webhooks(app: web.Application) -> None:
+        await sandbox.webhooks.aclose()
+
+    app.on_cleanup.append(stop_webhooks)
     # [\s\S]: every path reaches the sandbox, one with an encoded newline too ("." stops at one).
     app.router.add_route("*", r"/{tail:[\s\S]*}", _api(sandbox, hang_seconds))
     return app
@@ -126,6 +138,44 @@ def _requests(sandbox: Sandbox) -> Any:
     async def handle(request: web.Request) -> web.Response:
         recent = list(sandbox.requests)[-200:]
         return _json({"requests": [dataclasses.asdict(r) for r in recent]})
+
+    return handle
+
+
+_EVENT_FIELDS = ("incident_id", "event_type", "agent_id", "responder_id", "message")
+
+
+def _events(sandbox: Sandbox) -> Any:
+    async def handle(request: web.Request) -> web.Response:
+        try:
+            spec = await request.json()
+        except ValueError:
+            return _json({"error": "the body must be JSON"}, 400)
+        if not isinstance(spec, dict) or not isinstance(spec.get("incident_id"), str | int):
+            return _json({"error": "incident_id is required (an incident's ID or number)"}, 400)
+        unknown = set(spec) - set(_EVENT_FIELDS)
+        if unknown or not all(isinstance(spec.get(k, ""), str) for k in _EVENT_FIELDS[1:]):
+            return _json({"error": f"fields are {', '.join(_EVENT_FIELDS)} (strings)"}, 400)
+        try:
+            with links_under(sandbox.public_url or base_url_of(request)):
+                fired = sandbox.webhooks.fire(
+                    str(spec["incident_id"]), spec.get("event_type", "incident.triggered"),
+                    agent_id=spec.get("agent_id"), responder_id=spec.get("responder_id"),
+                    message=spec.get("message"))
+        except LookupError as exc:
+            return _json({"error": str(exc).strip("'\"")}, 404)
+        except ValueError as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json({"event": fired.event.payload()["event"],
+                      "deliveries": [d.as_dict() for d in fired.deliveries]}, 202)
+
+    return handle
+
+
+def _deliveries(sandbox: Sandbox) -> Any:
+    async def handle(request: web.Request) -> web.Response:
+        recent = list(sandbox.webhooks.deliveries)[-200:]
+        return _json({"deliveries": [d.as_dict() for d in recent]})
 
     return handle
 

@@ -4,10 +4,11 @@ Events: ``app_mention`` (channels, threads, war rooms, group DMs), ``message`` i
 and in channels, private channels and group DMs (``message.channels`` / ``.groups`` / ``.mpim``: only
 follow-ups without a mention in threads alex answered or in war rooms, :mod:`bot.slack.followups`; a
 message that mentions alex is answered as its ``app_mention``, never twice), ``app_home_opened`` (the
-Messages tab: pinned suggested prompts, :mod:`bot.slack.home`) and ``assistant_thread_started`` (the
+Messages tab: pinned suggested prompts, :mod:`bot.slack.home`; the Home tab: the person's on-call,
+incidents and coverage gaps, :mod:`bot.slack.home_tab`) and ``assistant_thread_started`` (the
 same prompts, when the legacy assistant view is configured). Buttons: ``proposal_confirm`` /
 ``proposal_cancel`` on proposal cards, ``incident_ack`` / ``incident_resolve`` on incident cards,
-``suggested_prompt`` on the welcome.
+``suggested_prompt`` on the welcome, ``answer_feedback`` under model answers (:mod:`bot.slack.feedback`).
 
 Bolt verifies request signatures (HTTP), acknowledges events at once and runs the listeners after the
 acknowledgement. Before any listener, each applied once:
@@ -40,7 +41,20 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logsafe import guard_bolt_verification
-from bot.slack import buttons, conversation, followups, home, linking
+from bot.slack import (
+    buttons,
+    conversation,
+    feedback,
+    followups,
+    home,
+    home_tab,
+    linking,
+    modals,
+    shortcuts,
+    slash,
+    streaming,
+    unfurls,
+)
 from bot.slack.channels import AllowedChannelsOnly
 from bot.slack.followups import AnsweredThreads, PlainMessages
 from bot.slack.middleware import IgnoreUnanswerable
@@ -65,10 +79,11 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
     app.use(RefuseOtherWorkspaces())
     app.use(RateLimitMessages(rt))
     app.use(AllowedChannelsOnly(rt, gated_actions=(buttons.CONFIRM, buttons.CANCEL, buttons.INCIDENT_ACK,
-                                                   buttons.INCIDENT_RESOLVE)))
+                                                   buttons.INCIDENT_RESOLVE, *modals.GATED_ACTIONS)))
 
     threads = AnsweredThreads()
     messages_tab = home.MessagesTab(rt)
+    home_view = home_tab.register(app, rt)  # the Home tab: its Refresh and Ack/Resolve buttons
 
     async def answer(event: dict[str, Any], client: AsyncWebClient, bot_user_id: str | None, *,
                      dm: bool = False) -> None:
@@ -98,6 +113,7 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         async with rt.working():
             await messages_tab.opened(client, event)
+            await home_view.opened(client, event)  # tab == "home"
 
     @app.event("assistant_thread_started")
     async def on_assistant_thread_started(event: dict[str, Any], client: AsyncWebClient) -> None:
@@ -145,6 +161,12 @@ def build_app(rt: SlackRuntime, *, client: AsyncWebClient, signing_secret: str |
     async def on_alex_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await linking.slash_command(rt, ack, command, respond)  # acks first, then works
 
+    slash.register(app, rt)  # /alex <question>'s Post to channel; clicks on ephemeral answers
+    shortcuts.register(app, rt)  # Ask alex about this message, Page on-call from this message
+    unfurls.register(app, rt)  # link_shared: PagerDuty incident links get their card
+    streaming.register(app, rt)  # agent_session_stopped: the Stop button on a streamed answer
+    feedback.register(app, rt)  # the feedback buttons under model answers
+    modals.register(app, rt)  # incident cards' menu: reassign/escalate, responders, note, priority (modals)
     return app
 
 

@@ -16,25 +16,31 @@ Proposal cards (``proposal_confirm`` / ``proposal_cancel``, value = the proposal
 
 Incident cards (``incident_ack`` / ``incident_resolve``, value = the incident id) act at once as the
 person who clicked: the click is their own instruction, prepared and executed with their identity.
-An Observer (or anyone who cannot write) is refused.
+An Observer (or anyone who cannot write) is refused. The outcome is posted in the thread and the card is
+drawn again from the incident's fresh state (:func:`refresh_card`); the card's menu (reassign, responders,
+note, priority) opens a modal that acts the same way (:mod:`bot.slack.modals`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.present.incidents import refresh_card as redrawn
 from bot.slack.admission import Refused, admit
 from bot.slack.conversation import post, post_ephemeral, thread_id
 from bot.slack.render import SlackMessage, render_notice, render_outcome
 from bot.slack.runtime import SlackRuntime
 from bot.store.proposals import PendingProposal
 from bot.tools.base import Asker, Proposal, ToolContext
-from bot.tools.proposals import WRITE_ROLES_HINT, Outcome, record_refused, refusal
+from bot.tools.proposals import WRITE_ROLES_HINT, Outcome, recheck, record_refused, refusal
 from bot.tools.registry import TOOLS_BY_NAME
+from bot.tools.results.incidents import IncidentDetail
 from bot.tools.runner import run_tool
 
 log = logging.getLogger("bot.slack.buttons")
@@ -47,8 +53,6 @@ CARD_ACTIONS: dict[str, Literal["acknowledge_incidents", "resolve_incidents"]] =
     INCIDENT_ACK: "acknowledge_incidents", INCIDENT_RESOLVE: "resolve_incidents"}
 DOUBLE_CLICK_S = 30.0
 MAX_BLOCKS = 50
-EXECUTED_AS_READ = frozenset({"acknowledge_incidents"})
-"""Proposals whose execution re-reads every target itself (no need to prepare them again)."""
 
 NOT_YOURS = "Only {asker} can confirm or cancel this: it was prepared for them. Ask alex yourself to do it as you."
 GONE = "This proposal is no longer available (alex was restarted, or it was already handled). Ask again."
@@ -58,7 +62,6 @@ ALREADY_CLICKED = ("You clicked this a moment ago: that click is being handled. 
                    "if nothing shows up here.")
 STATE_DOWN = ("alex could not reach its state store just now, so it could not handle that click: nothing was "
               "changed. Try again in a moment.")
-CHANGED_SINCE = "Not done: PagerDuty changed since this was proposed, so nothing was run. Ask again."
 UNCONFIRMED = ("Something went wrong while making the change, so it may or may not have been applied: "
                "check in PagerDuty before trying again.")
 
@@ -76,6 +79,9 @@ class Click:
         self.message: dict[str, Any] | None = message if isinstance(message, dict) else None
         self.message_ts = str(container.get("message_ts") or (self.message or {}).get("ts") or "")
         self.thread_ts = str((self.message or {}).get("thread_ts") or container.get("thread_ts") or self.message_ts)
+        self.trigger_id = str(body.get("trigger_id") or "")
+        self.in_message = container.get("type") == "message" and not container.get("is_ephemeral")
+        """Clicked in a posted message (not an ephemeral one, a view or an unfurl): alex can update it."""
 
 
 async def confirm(rt: SlackRuntime, client: AsyncWebClient, body: dict[str, Any]) -> None:
@@ -114,40 +120,84 @@ async def cancel(rt: SlackRuntime, client: AsyncWebClient, body: dict[str, Any])
         await _replace_buttons(client, click, render_notice("Cancelled: nothing was changed."))
 
 
-async def act_on_incident(rt: SlackRuntime, client: AsyncWebClient, body: dict[str, Any], action_id: str) -> None:
-    """Acknowledge or resolve the card's incident at once, as the person who clicked."""
-    click = Click(body)
-    tool = CARD_ACTIONS[action_id]
-    if not click.value:
-        return
-    if not await rt.proposals.once(f"{tool}:{click.value}:{click.user}", DOUBLE_CLICK_S):
-        await post_ephemeral(client, click.channel, click.user, render_notice(ALREADY_CLICKED), click.thread_ts)
-        return
-    identity = await admit(rt, click.user)
+@dataclass(frozen=True, slots=True)
+class Acted:
+    """What an incident button did: nothing (``repeated``, or a ``notice`` saying why) or an ``outcome``."""
+
+    repeated: bool = False
+    notice: str | None = None
+    outcome: Outcome | None = None
+    ctx: ToolContext | None = None
+
+
+async def act_as_clicker(rt: SlackRuntime, user: str, tool: Literal["acknowledge_incidents", "resolve_incidents"],
+                         incident: str, *, thread: str | None = None) -> Acted:
+    """Acknowledge or resolve ``incident`` at once, as ``user`` (a Slack user id) within their PagerDuty role:
+    one run per person, incident and action within :data:`DOUBLE_CLICK_S`; refusals audited. The one write
+    path of every incident button (cards, the Home tab)."""
+    if not await rt.proposals.once(f"{tool}:{incident}:{user}", DOUBLE_CLICK_S):
+        return Acted(repeated=True)
+    identity = await admit(rt, user)
     if isinstance(identity, Refused):
-        await post_ephemeral(client, click.channel, click.user, render_notice(identity.text), click.thread_ts)
-        return
+        return Acted(notice=identity.text)
     refused = refusal(identity.asker, tool)
     if refused is not None:
-        await record_refused(tool, refused, identity.asker, targets=(click.value,))
-        await post_ephemeral(client, click.channel, click.user, render_notice(f"{refused} {WRITE_ROLES_HINT}"),
-                             click.thread_ts)
-        return
+        await record_refused(tool, refused, identity.asker, targets=(incident,))
+        return Acted(notice=f"{refused} {WRITE_ROLES_HINT}")
     ctx = await rt.context(identity.asker, with_deadline=True)
-    arguments: dict[str, Any] = {"incidents": [click.value]}
+    arguments: dict[str, Any] = {"incidents": [incident]}
     if tool == "resolve_incidents":
         arguments["resolution_note"] = None
     result = await run_tool(TOOLS_BY_NAME[tool], arguments, ctx)
     if result.proposal is None:
-        problem = " ".join(p for p in (result.error, result.hint) if p) or "That change could not be prepared."
-        await post_ephemeral(client, click.channel, click.user, render_notice(problem), click.thread_ts)
-        return
+        return Acted(notice=" ".join(p for p in (result.error, result.hint) if p)
+                     or "That change could not be prepared.", ctx=ctx)
     try:
-        outcome = await rt.agent.confirm(result.proposal, ctx, thread_id=thread_id(click.channel, click.thread_ts))
+        outcome = await rt.agent.confirm(result.proposal, ctx, thread_id=thread)
     except Exception:
-        log.exception("%s on %s failed", tool, click.value)
+        log.exception("%s on %s failed", tool, incident)
         outcome = Outcome(False, UNCONFIRMED, maybe_applied=True)
-    await post(client, click.channel, click.thread_ts, render_outcome(outcome, actor_slack_id=click.user))
+    return Acted(outcome=outcome, ctx=ctx)
+
+
+async def act_on_incident(rt: SlackRuntime, client: AsyncWebClient, body: dict[str, Any], action_id: str) -> None:
+    """Acknowledge or resolve the card's incident at once, as the person who clicked."""
+    click = Click(body)
+    if not click.value:
+        return
+    acted = await act_as_clicker(rt, click.user, CARD_ACTIONS[action_id], click.value,
+                                 thread=thread_id(click.channel, click.thread_ts))
+    if acted.outcome is None:
+        notice = ALREADY_CLICKED if acted.repeated else acted.notice or "Nothing was changed."
+        await post_ephemeral(client, click.channel, click.user, render_notice(notice), click.thread_ts)
+        return
+    await post(client, click.channel, click.thread_ts, render_outcome(acted.outcome, actor_slack_id=click.user))
+    if click.in_message and click.message is not None and acted.ctx is not None:
+        await refresh_card(client, acted.ctx, click.value, click.channel, click.message_ts, click.message)
+
+
+async def refresh_card(client: AsyncWebClient, ctx: ToolContext, incident_id: str, channel: str, message_ts: str,
+                       message: dict[str, Any]) -> bool:
+    """Draw the incident's card in ``message`` (its ``blocks`` and ``text`` as posted) again from the incident's
+    state now, read as ``ctx``'s person: ``chat.update`` of the message. False (and nothing sent) when the
+    message shows no card of it or the incident cannot be read; a failure is logged, never raised."""
+    blocks = message.get("blocks")
+    if not isinstance(blocks, list) or not message_ts:
+        return False
+    detail = (await run_tool(TOOLS_BY_NAME["get_incident"], {"incident": incident_id}, ctx)).value
+    if not isinstance(detail, IncidentDetail):
+        return False
+    incident = detail.incident
+    updated = redrawn(blocks, incident)
+    if updated is None:
+        return False
+    try:
+        await client.chat_update(channel=channel, ts=message_ts, text=str(message.get("text") or incident.label),
+                                 blocks=updated[:MAX_BLOCKS])
+    except SlackApiError as exc:
+        log.warning("the card of %s was not redrawn: %s", incident_id, exc.response.get("error"))
+        return False
+    return True
 
 
 async def _allowed(rt: SlackRuntime, client: AsyncWebClient, click: Click) -> PendingProposal | None:
@@ -182,25 +232,10 @@ async def _claimed(client: AsyncWebClient, click: Click, status: str, stored: Pe
 
 
 async def _recheck(stored: PendingProposal, clicker: ToolContext) -> Proposal | Outcome:
-    """The stored proposal, unless PagerDuty changed since it was shown (then an Outcome refusing the click).
-
-    The tool call is prepared again as the person it was prepared for, at the time it was prepared, reading
-    the current state through the clicker's client: "me", "mine" and "tomorrow" keep the meaning the card
-    showed, whoever clicks. Only an identical result runs, and what runs is the stored operations.
-    """
-    tool = TOOLS_BY_NAME.get(stored.tool or "")
-    if (tool is None or stored.arguments is None or tool.name in EXECUTED_AS_READ or stored.asker is None
-            or stored.prepared_at is None):
-        return stored.proposal
-    ctx = ToolContext(clicker.client, stored.asker, stored.prepared_at, clicker.deadline)
-    result = await run_tool(tool, stored.arguments, ctx)
-    if result.proposal is None:
-        problem = " ".join(p for p in (result.error, result.hint) if p) or "It could not be prepared again."
-        return Outcome(False, f"{CHANGED_SINCE} {problem}")
-    if result.proposal.operations != stored.proposal.operations:
-        now = "; ".join((result.proposal.summary, *result.proposal.noops))
-        return Outcome(False, f"{CHANGED_SINCE} It would now be: {now}", list(result.proposal.lines))
-    return stored.proposal
+    """The stored proposal, unless PagerDuty changed since it was shown (:func:`bot.tools.proposals.recheck`):
+    prepared again as the person it was prepared for, at the time it was prepared, through the clicker's client."""
+    return await recheck(stored.proposal, TOOLS_BY_NAME.get(stored.tool or ""), stored.arguments, stored.asker,
+                         stored.prepared_at, clicker)
 
 
 async def _replace_buttons(client: AsyncWebClient, click: Click, replacement: SlackMessage) -> None:

@@ -4,7 +4,10 @@ The answer always goes into the thread of the message (``thread_ts`` = the threa
 message's own ``ts`` to start one); a plain ``say()`` would not thread. Before any slow work the asker
 sees that alex is working: the thread's status ("is looking into it…", ``assistant.threads.setStatus``),
 or an :eyes: reaction where the status is not available; while tools run, the status says which
-(:mod:`bot.slack.progress`). Follow-ups in the same thread share memory
+(:mod:`bot.slack.progress`). With streaming on (``ALEX_SLACK_STREAM``, :mod:`bot.slack.streaming`) a
+model's answer instead grows in the thread as it is written, its tool steps as task cards, and the
+result sections and proposal cards are attached when it ends; a Stop there ends the answer with nothing
+proposed. Follow-ups in the same thread share memory
 (thread id ``"<channel>:<thread_ts>"``), and in a thread alex answered they need no mention
 (:mod:`bot.slack.followups`).
 
@@ -24,13 +27,17 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.agent.agent import STOPPED_REPLY
+from bot.agent.loop import ToolStart
 from bot.agent.prompt import suggested_prompts
 from bot.agent.turn import Turn
+from bot.slack import feedback, notify_commands
 from bot.slack.admission import Refused, admit
 from bot.slack.identity import Identity
 from bot.slack.progress import Progress
 from bot.slack.render import SlackMessage, render_notice, render_turn
 from bot.slack.runtime import SlackRuntime
+from bot.slack.streaming import Stream
 from bot.slack.warroom import understand
 from bot.store.proposals import PendingProposal
 from bot.tools.base import Proposal
@@ -95,10 +102,15 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
     if _PASTED_TOKEN.match(text):
         await post(client, channel, thread_ts, render_notice(PASTED_TOKEN))
         return False
+    if await notify_commands.answer(rt, client, event, text, identity):  # "notify this channel about …"
+        return True
     if text.lower().strip(" !.?") in GREETINGS:
         await post(client, channel, thread_ts, render_notice(greeting(identity)))
         return True
     progress = Progress(client, channel, thread_ts, every_s=rt.status_every_s) if status_shown else None
+    team = event.get("user_team") or event.get("team")
+    stream = rt.streaming.open(client, channel, thread_ts, asker=identity.slack_user_id,
+                               team=str(team) if team else None, dm=dm or channel.startswith("D"))
     try:
         where = await rt.war_rooms.channel_info(channel, channel_type="im" if dm else event.get("channel_type"),
                                                 thread_ts=event.get("thread_ts"))
@@ -108,15 +120,64 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
             return True
         ctx = await rt.context(identity.asker)
         turn = await rt.agent.respond(request.text, ctx, thread_id=thread_id(channel, thread_ts), channel=where,
-                                      on_tool_start=progress, propose_writes=request.propose)
+                                      on_tool_start=_progress(progress, stream), propose_writes=request.propose,
+                                      live=stream.live if stream is not None else None)
+        if stream is not None and stream.stopped:
+            await _stopped(client, stream)
+            return True
         ids = [await rt.proposals.put(pending(turn, p, identity, channel, thread_ts, prepared_at=ctx.now))
                for p in turn.proposals]
-        message = render_turn(turn, proposal_ids=ids)
+        feedback_id = await feedback.remember(rt, turn, question=request.text, identity=identity, now=ctx.now,
+                                              where=where, channel=channel, thread_ts=thread_ts,
+                                              memory_thread=thread_id(channel, thread_ts))
+        message = render_turn(turn, proposal_ids=ids, feedback_id=feedback_id)
+        if stream is not None:
+            final = message if not stream.carried(turn) else render_turn(turn, proposal_ids=ids, with_prose=False,
+                                                                         feedback_id=feedback_id)
+            outcome = await stream.finish(final, message)
+            if outcome == "stopped":  # Stop came as the answer was attached: nothing of it stays proposed
+                await _withdraw(rt, ids, identity.slack_user_id)
+                await _stopped(client, stream)
+            if outcome != "unstreamed":
+                return True
     except Exception:
         log.exception("answering a message failed")
         message = render_notice(FAILED)
+        if stream is not None and await stream.finish(message, message) != "unstreamed":
+            return True
+    finally:
+        if stream is not None:
+            stream.discard()
     await post(client, channel, thread_ts, message)
     return True
+
+
+def _progress(progress: Progress | None, stream: Stream | None) -> Progress | ToolStart | None:
+    """The thread's status follows the tools, unless a stream shows them (its task cards)."""
+    if progress is None or stream is None:
+        return progress
+
+    async def unless_streamed(names: list[str]) -> None:
+        if stream.failed:
+            await progress(names)
+
+    return unless_streamed
+
+
+async def _stopped(client: AsyncWebClient, stream: Stream) -> None:
+    """The person pressed Stop: the stream ends saying so (or, where it cannot, a short reply does)."""
+    notice = render_notice(STOPPED_REPLY)
+    if not await stream.end_stopped(notice):
+        await post(client, stream.channel, stream.thread_ts, notice)
+
+
+async def _withdraw(rt: SlackRuntime, ids: list[str], user: str) -> None:
+    """Cancel stored proposals whose card the person never saw (they stopped the answer)."""
+    for proposal_id in ids:
+        try:
+            await rt.proposals.claim(proposal_id, user, "cancelled")
+        except Exception as exc:  # it expires anyway; its card was never shown
+            log.warning("could not withdraw a stopped proposal: %s", type(exc).__name__)
 
 
 def greeting(identity: Identity) -> str:

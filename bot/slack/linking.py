@@ -12,7 +12,7 @@ Sub-commands of the ``/alex`` slash command (every reply is ephemeral: only the 
 
 The token is never echoed: not in a reply, a log line, the audit log or an exception. Slack shows a
 slash command's text to nobody else and does not post it in the conversation. Anything else after
-``/alex`` gets a pointer to @alex (another command will answer questions).
+``/alex`` is a question, answered by :mod:`bot.slack.slash` (ephemerally, with a Post to channel button).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from bot.pagerduty.errors import (
     NotFoundError,
 )
 from bot.present.kit.escape import untrusted, when
+from bot.slack import slash
 from bot.slack.admission import Refused, admit
 from bot.slack.identity import Identity
 from bot.slack.runtime import RATE_LIMITED, SlackRuntime
@@ -58,8 +59,9 @@ HELP = ("*`/alex` commands* (only you see the answers)\n"
         f"{CREATE_TOKEN}\n"
         "• `/alex status`: whether a token is linked.\n"
         "• `/alex disconnect`: remove it (revoking it in PagerDuty, under User Settings, stops it everywhere).\n"
-        "To ask about incidents and on-call, mention @alex or send me a DM.")
-ASK_ME = "Ask me with @alex or in a DM; `/alex connect` links your PagerDuty token (`/alex help` says more)."
+        "• `/alex <question>`: ask anything (`/alex who is on call for payments-api?`, `/alex incidents`), in any "
+        "conversation; only you see the answer, and its Post to channel button shares it.\n"
+        "You can also mention @alex in a channel or send me a DM.")
 DM_ONLY = ("For your safety `/alex connect` works only in a DM with me: open alex in Slack and type it there. "
            "Nothing was stored, and Slack showed that command to nobody else.")
 DISABLED = ("Linking your own PagerDuty token is not enabled here, so alex uses the shared PagerDuty token "
@@ -89,8 +91,10 @@ async def slash_command(rt: SlackRuntime, ack: AsyncAck, command: dict[str, Any]
     text = str(command.get("text") or "")
     words = text.split()
     sub = words[0].lower() if words else "help"
+    if sub not in SUBCOMMANDS:  # a question
+        await slash.question(rt, ack, command, respond)
+        return
     at_once = (TOO_LONG if len(text) > MAX_TEXT_CHARS else
-               ASK_ME if sub not in SUBCOMMANDS else
                HELP if sub == "help" else
                DM_ONLY if not str(command.get("channel_id") or "").startswith("D") else
                DISABLED if rt.linked_tokens is None else None)

@@ -2,7 +2,9 @@
 
 :class:`Progress` is the agent's ``on_tool_start`` callback: each model step's tool names become one
 ``assistant.threads.setStatus`` ("alex is checking who is on call…"), at most every ``every_s`` seconds.
-The phrases are ours (one per tool), never the model's text.
+The phrases are ours (one per tool), never the model's text. A streamed answer shows the same phrases as
+task cards instead (:mod:`bot.slack.streaming`); the status then follows the tools only where the stream
+failed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ TOOL_PHRASES = {
     "post_status_update": "preparing the status update",
     "snooze_incident": "preparing the snooze",
     "reassign_incident": "preparing the reassignment",
+    "add_responders": "preparing the responder request",
+    "set_incident_priority": "preparing the priority change",
     "create_override": "preparing the override",
     "delete_override": "preparing the override removal",
 }

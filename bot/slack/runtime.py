@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.agent.agent import Agent
+from bot.notify.routes import Routing
 from bot.slack.approvers import Approvers
 from bot.slack.backend import PagerDutyBackend
 from bot.slack.identity import IdentityResolver
+from bot.slack.streaming import Streaming
 from bot.slack.warroom import WarRooms
 from bot.store import DEDUPE_TTL_S, StateStore
 from bot.store.audit_buffer import AuditBuffer, DurableAudit
@@ -72,6 +74,9 @@ class SlackRuntime:
     allow_unmapped_reads: bool = False
     status_every_s: float = 2.0
     """The thread's progress status changes at most this often."""
+    streaming: Streaming = field(default_factory=Streaming)
+    """Whether answers stream into the thread (off unless set: ``alex serve`` reads ALEX_SLACK_STREAM), and
+    the streams in flight in this process (:mod:`bot.slack.streaming`)."""
     welcomed: FirstTimes = field(default_factory=FirstTimes)
     """Slack users greeted in the Messages tab by this process."""
     state: StateStore = field(default_factory=MemoryState)
@@ -85,6 +90,9 @@ class SlackRuntime:
     """People's own PagerDuty tokens (``/alex connect``); None when ``ALEX_TOKEN_KEY`` is unset."""
     audit_buffer: AuditBuffer | None = None
     """Keeps the audit entries the state could not take after a write ran (``ALEX_AUDIT_BUFFER_PATH``)."""
+    notify: Routing | None = None
+    """Incident notification routes (``ALEX_NOTIFY_ROUTES`` and those set from Slack, :mod:`bot.notify`);
+    None: the notification commands say how to turn them on."""
     _local_limits: MemoryState = field(default_factory=MemoryState, init=False)
     """Where rate limits are counted while the shared state cannot (each replica on its own)."""
     """Counts the rate limits when the shared state cannot (see :meth:`over_limit`)."""

@@ -5,6 +5,9 @@
   ``SLACK_SIGNING_SECRET`` and shape checked before Bolt sees them, :mod:`bot.slack.ingress`) and
   ``GET /healthz`` (``{"ok": true, "state": …}``, or 503 with ``"ok": false`` when the state store fails
   its probe).
+* With ``ALEX_PAGERDUTY_WEBHOOK_SECRETS`` set, ``POST /pagerduty/webhooks`` too (PagerDuty V3 webhooks →
+  live incident cards, :mod:`bot.notify`): on ``PORT`` in HTTP mode, on ``ALEX_WEBHOOK_PORT`` (with its own
+  ``GET /healthz``) in Socket Mode. At start the cards are caught up with PagerDuty (:mod:`bot.notify.catchup`).
 
 At start the state store is opened and checked (a damaged SQLite file stops it with exit status 2 and
 a line naming the file), and every log record is escaped and capped (:mod:`bot.logsafe`).
@@ -39,6 +42,7 @@ if TYPE_CHECKING:  # Slack, aiohttp and the agent load only when serving (`alex 
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from bot.notify.receiver import WebhookReceiver
     from bot.slack.runtime import SlackRuntime
     from bot.store import StateHealth
 
@@ -103,6 +107,13 @@ async def serve(args: argparse.Namespace, err: TextIO) -> int:
     if missing := missing_settings(settings, sandbox=args.sandbox):
         err.write(f"alex serve: missing settings: {', '.join(missing)}. See README, \"Running alex in Slack\".\n")
         return SETUP_FAILED
+    from bot.notify.routes import RouteError, notify_routes
+
+    try:
+        notify_routes(settings)
+    except RouteError as exc:
+        err.write(f"alex serve: invalid settings: ALEX_NOTIFY_ROUTES / ALEX_NOTIFY_PRIORITIES: {exc}\n")
+        return SETUP_FAILED
     client = slack_client(settings)
     try:
         rt = build_runtime(settings, client, sandbox=args.sandbox, dataset=args.dataset, now=args.now,
@@ -123,16 +134,112 @@ async def serve(args: argparse.Namespace, err: TextIO) -> int:
     app = build_app(rt, client=client, signing_secret=signing_secret)
     err.write(f"alex: answering from {rt.backend.where}; {rt.agent.describe_mode()}\n")
     app_token = _secret(settings.slack_app_token)
-    running = run_socket_mode(app, app_token, err) if app_token else run_http(
-        app, settings.port, err, signing_secret=signing_secret, health=rt.state.health)
+    receiver, catching_up = start_notifications(settings, client, rt, err, socket_mode=bool(app_token))
+    if receiver is not None:
+        await receiver.start()
+    if app_token:
+        running = run_socket_mode(app, app_token, err)
+        if receiver is not None and settings.webhook_port is not None:
+            running = _both(running, run_webhooks(receiver, settings.webhook_port, err, health=rt.state.health))
+    else:
+        running = run_http(app, settings.port, err, signing_secret=signing_secret, health=rt.state.health,
+                           webhooks=receiver)
     try:
         await until_stopped(running)
     except OSError as exc:  # the port is taken, Slack unreachable...
         err.write(f"alex serve: {exc}\n")
         return SETUP_FAILED
     finally:
+        if catching_up is not None:
+            catching_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await catching_up
+        if receiver is not None:
+            await receiver.aclose()
         await rt.aclose()
     return 0
+
+
+def start_notifications(settings: Settings, client: AsyncWebClient, rt: SlackRuntime, err: TextIO, *,
+                        socket_mode: bool) -> tuple[WebhookReceiver | None, asyncio.Task[None] | None]:
+    """The webhook receiver drawing live cards (the caller starts it), and the catch-up running in the
+    background; none without ``ALEX_PAGERDUTY_WEBHOOK_SECRETS`` (or, in Socket Mode, without
+    ``ALEX_WEBHOOK_PORT``). With ``--sandbox`` the sandbox delivers to it in process."""
+    from bot.notify.receiver import WEBHOOK_PATH, WebhookReceiver
+    from bot.slack.notify_cards import LiveCards
+
+    secrets = settings.webhook_secrets
+    sandbox = getattr(rt.backend, "sandbox", None)  # alex serve --sandbox: its own deliveries, in process
+    if sandbox is not None and rt.notify is not None:
+        return _sandbox_notifications(settings, client, rt, err, sandbox)
+    if not secrets or rt.notify is None:
+        if settings.notify_routes.strip():
+            err.write("alex: ALEX_NOTIFY_ROUTES is set but ALEX_PAGERDUTY_WEBHOOK_SECRETS is not: no incident "
+                      "cards until it is (README, \"Incident notifications\")\n")
+        return None, None
+    if socket_mode and settings.webhook_port is None:
+        err.write("alex: Socket Mode: set ALEX_WEBHOOK_PORT to receive PagerDuty webhooks (no incident cards "
+                  "until then)\n")
+        return None, None
+    cards = LiveCards(client, rt.state.notify, rt.notify)
+    receiver = WebhookReceiver(secrets, rt.state, cards.handle)
+    where = f"port {settings.webhook_port}" if socket_mode else f"port {settings.port}"
+    err.write(f"alex: PagerDuty webhooks at POST {WEBHOOK_PATH} ({where}); {len(rt.notify.env)} route(s) from "
+              "ALEX_NOTIFY_ROUTES\n")
+    catching_up = asyncio.ensure_future(_catch_up(rt, cards)) if settings.notify_catch_up else None
+    return receiver, catching_up
+
+
+def _sandbox_notifications(settings: Settings, client: AsyncWebClient, rt: SlackRuntime, err: TextIO,
+                           sandbox: Any) -> tuple[WebhookReceiver, asyncio.Task[None] | None]:
+    """``--sandbox``: the sandbox subscribes alex's receiver and delivers its signed events in process, so a
+    team trying alex sees cards arrive and change as people act (in Slack or on the sandbox's REST API)."""
+    from bot.notify.receiver import WEBHOOK_PATH, WebhookReceiver
+    from bot.sandbox.webhooks import WebhookRequest
+    from bot.slack.notify_cards import LiveCards
+
+    assert rt.notify is not None
+    rt.notify.receiving = True
+    cards = LiveCards(client, rt.state.notify, rt.notify)
+    receiver = WebhookReceiver(settings.webhook_secrets, rt.state, cards.handle)
+    subscription = sandbox.webhooks.subscribe(f"http://alex.sandbox.invalid{WEBHOOK_PATH}",
+                                              description="alex serve --sandbox: live incident cards")
+    receiver.add_secret(subscription.secret)
+
+    async def deliver(request: WebhookRequest) -> int:
+        return receiver.admit(request.body, request.headers).status
+
+    sandbox.webhooks.deliver_with(deliver)
+    err.write(f"alex: the sandbox delivers its PagerDuty webhooks to alex in process; {len(rt.notify.env)} "
+              "route(s) from ALEX_NOTIFY_ROUTES (or type `@alex notify this channel about payments-api`)\n")
+    return receiver, None
+
+
+async def _catch_up(rt: SlackRuntime, cards: Any) -> None:
+    """The catch-up (:mod:`bot.notify.catchup`) when any channel gets cards; its failure is logged, never raised."""
+    from bot.notify.catchup import catch_up
+
+    try:
+        if rt.notify is None or not (await rt.notify.all_routes() or await rt.state.notify.open_cards(1)):
+            return
+        await catch_up(rt.backend.directory, rt.state, cards, now=rt.backend.now())
+    except Exception as exc:  # the cards catch up with the next events anyway
+        log.warning("the catch-up on incident cards failed (%s)", type(exc).__name__)
+
+
+async def _both(one: Coroutine[Any, Any, None], two: Coroutine[Any, Any, None]) -> None:
+    """Run both until either ends (then the other is cancelled)."""
+    tasks = [asyncio.ensure_future(one), asyncio.ensure_future(two)]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def until_stopped(running: Coroutine[Any, Any, None]) -> None:
@@ -173,10 +280,12 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
     """The agent, PagerDuty (real or sandbox), identities, war rooms and the shared state (:mod:`bot.store`):
     Redis with ALEX_STATE_URL, else the SQLite file at ALEX_STATE_PATH (the sandbox keeps it in memory)."""
     from bot.agent.agent import Agent
+    from bot.notify.routes import Routing, notify_routes
     from bot.slack.approvers import Approvers
     from bot.slack.backend import PagerDutyBackend
     from bot.slack.identity import IdentityResolver
     from bot.slack.runtime import RateLimits, SlackRuntime
+    from bot.slack.streaming import Streaming
     from bot.slack.warroom import WarRooms
     from bot.store import StateStore, open_state
     from bot.store.audit_buffer import AuditBuffer, default_buffer_path
@@ -200,24 +309,28 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
         backend = PagerDutyBackend.from_settings(settings, now=now)
         state = open_state(settings)
     identities = IdentityResolver(client, backend, stand_in_email=stand_in_email)
+    routing = Routing(notify_routes(settings), state.notify, receiving=bool(settings.webhook_secrets))
     approvers = Approvers(client, settings.approver_group) if settings.approver_group else None
     limits = RateLimits(settings.rate_limit_per_user, settings.rate_limit_per_channel,
                         settings.rate_limit_window_seconds)
     return SlackRuntime(Agent.from_settings(settings, state.memory), backend, identities,
-                        WarRooms(client, settings.warroom_pattern), state.proposals, approvers,
+                        WarRooms(client, settings.warroom_pattern, defaults=routing.default_of), state.proposals,
+                        approvers,
                         allow_unmapped_reads=settings.allow_unmapped_reads, state=state, rate_limits=limits,
                         dedupe_ttl_s=settings.dedupe_ttl_seconds, allowed_channels=settings.allowed_channel_ids,
+                        streaming=Streaming(enabled=settings.slack_stream), notify=routing,
                         linked_tokens=open_linked_tokens(settings, in_memory=sandbox and settings.state_url is None),
                         audit_buffer=AuditBuffer(settings.audit_buffer_path
                                                  or default_buffer_path(settings.state_path)))
 
 
-def web_app(app: AsyncApp, *, signing_secret: str | None,
+def web_app(app: AsyncApp | None, *, signing_secret: str | None,
             health: Callable[[], Awaitable[StateHealth]] | None = None,
-            health_cache_s: float = HEALTH_CACHE_S) -> web.Application:
+            health_cache_s: float = HEALTH_CACHE_S, webhooks: WebhookReceiver | None = None) -> web.Application:
     """HTTP mode: ``POST /slack/events`` through :class:`~bot.slack.ingress.SlackIngress` (size, signature
     with ``signing_secret``, shape) into Bolt; ``GET /healthz`` with the state store's ``health`` (probed at
-    most every ``health_cache_s``)."""
+    most every ``health_cache_s``); with ``webhooks``, ``POST /pagerduty/webhooks`` (:mod:`bot.notify.receiver`).
+    Without ``app`` (Socket Mode's webhook port) only the last two."""
     from aiohttp import web
     from slack_bolt.adapter.aiohttp import to_aiohttp_response
 
@@ -228,7 +341,7 @@ def web_app(app: AsyncApp, *, signing_secret: str | None,
     ingress = SlackIngress(signing_secret) if signing_secret else None
 
     async def events(request: web.Request) -> web.Response:
-        if ingress is None:  # no secret: nothing can be authenticated
+        if ingress is None or app is None:  # no secret: nothing can be authenticated
             return web.json_response({"error": "invalid request"}, status=401)
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return web.json_response(TOO_LARGE.body(), status=TOO_LARGE.status)
@@ -254,22 +367,47 @@ def web_app(app: AsyncApp, *, signing_secret: str | None,
         return web.json_response({"ok": state.ok, "state": state.detail}, status=200 if state.ok else 503)
 
     application = web.Application(client_max_size=MAX_BODY_BYTES)
-    application.router.add_post(EVENTS_PATH, events)
+    if app is not None:
+        application.router.add_post(EVENTS_PATH, events)
     application.router.add_get(HEALTH_PATH, healthz)
+    if webhooks is not None:
+        webhooks.mount(application)
     return application
 
 
 async def run_http(app: AsyncApp, port: int, err: TextIO, *, signing_secret: str | None, host: str = "0.0.0.0",
                    ready: asyncio.Event | None = None,
-                   health: Callable[[], Awaitable[StateHealth]] | None = None) -> None:
+                   health: Callable[[], Awaitable[StateHealth]] | None = None,
+                   webhooks: WebhookReceiver | None = None) -> None:
     from aiohttp import web
 
-    runner = web.AppRunner(web_app(app, signing_secret=signing_secret, health=health))
+    runner = web.AppRunner(web_app(app, signing_secret=signing_secret, health=health, webhooks=webhooks))
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
         await site.start()
-        err.write(f"alex: HTTP mode on port {port}: POST {EVENTS_PATH}, GET {HEALTH_PATH} (Ctrl-C stops)\n")
+        hooks = f", POST {webhooks.path}" if webhooks is not None else ""
+        err.write(f"alex: HTTP mode on port {port}: POST {EVENTS_PATH}{hooks}, GET {HEALTH_PATH} (Ctrl-C stops)\n")
+        if ready is not None:
+            ready.set()
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def run_webhooks(receiver: WebhookReceiver, port: int, err: TextIO, *, host: str = "0.0.0.0",
+                       ready: asyncio.Event | None = None,
+                       health: Callable[[], Awaitable[StateHealth]] | None = None) -> None:
+    """Socket Mode's own port for PagerDuty: ``POST /pagerduty/webhooks`` and ``GET /healthz``."""
+    from aiohttp import web
+
+    from bot.notify.receiver import WEBHOOK_PATH
+
+    runner = web.AppRunner(web_app(None, signing_secret=None, health=health, webhooks=receiver))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        err.write(f"alex: PagerDuty webhooks on port {port}: POST {WEBHOOK_PATH}, GET {HEALTH_PATH}\n")
         if ready is not None:
             ready.set()
         await asyncio.Event().wait()

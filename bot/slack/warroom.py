@@ -15,14 +15,19 @@ There, a deictic write ("ack this", "resolve it: rolled back", "add a note: …"
 button, because "it" is alex's reading of the thread, not the person's words. Only a fully explicit
 typed command ("resolve 4521") runs at once. The model is told the incident through
 :class:`~bot.agent.prompt.ChannelInfo`.
+
+A channel that gets one service's incident notifications (:mod:`bot.notify.routes`) has it as its default:
+``ChannelInfo.service`` (or ``.team``) tells the model, and a typed on-call or incidents command that names
+nothing ("who's on call?", "oncall next week", "incidents") becomes that service's ("oncall payments-api").
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +35,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent.commands import parse_command
+from bot.agent.commands.models import IncidentsCommand, OncallCommand
 from bot.agent.prompt import DM, ChannelInfo
 
 log = logging.getLogger("bot.slack.warroom")
@@ -86,6 +92,8 @@ def understand(text: str, channel: ChannelInfo) -> WarRoomRequest:
     """``resolve it`` → a ``resolve 4521`` proposal in a numbered war room; a question where "it" is
     ambiguous; anything else (explicit commands included) unchanged."""
     said = text.strip()
+    if (routed := _with_default(said, channel)) is not None:
+        return WarRoomRequest(routed)
     if channel.kind == "dm" or parse_command(said) is not None:
         return WarRoomRequest(text)
     command = _deictic_command(said)
@@ -100,6 +108,25 @@ def understand(text: str, channel: ChannelInfo) -> WarRoomRequest:
     if channel.kind != "war_room" or not incident.isdigit():
         return WarRoomRequest(text)
     return WarRoomRequest(command.format(incident=incident).strip(), propose=True)
+
+
+def _with_default(said: str, channel: ChannelInfo) -> str | None:
+    """``oncall`` / "who's on call this week?" / ``incidents`` naming nothing, in a channel with a default
+    service (or team, for on-call): the same command for it; None otherwise."""
+    name = channel.service or channel.team
+    command = parse_command(said) if name and channel.kind != "dm" else None
+    if command is None or name is None:
+        return None
+    args = command.args
+    if isinstance(args, OncallCommand) and args.target is None:
+        text = f"oncall {name}" + (f" {args.window}" if args.window else "")
+        wanted: object = OncallCommand(target=name, window=args.window)
+    elif isinstance(args, IncidentsCommand) and args.service is None and not args.mine and channel.service:
+        text, wanted = f"incidents {channel.service}", IncidentsCommand(mine=False, service=channel.service)
+    else:
+        return None
+    parsed = parse_command(text)
+    return text if parsed is not None and parsed.args == wanted else None
 
 
 def _deictic_command(said: str) -> str | None:
@@ -119,12 +146,19 @@ def _braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
+ChannelDefault = Callable[[str], Awaitable[tuple[str, str] | None]]
+"""A channel's default target: ``("service", "payments-api")``, ``("team", "Platform")`` or None."""
+
+
 class WarRooms:
     """Tells a DM, a channel and a war room apart (channel names and thread parents are cached)."""
 
     def __init__(self, slack: AsyncWebClient, pattern: str | re.Pattern[str] = DEFAULT_PATTERN, *,
-                 ttl_s: float = CACHE_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+                 ttl_s: float = CACHE_TTL_S, clock: Callable[[], float] = time.monotonic,
+                 defaults: ChannelDefault | None = None) -> None:
+        """``defaults``: each channel's default service or team (the notification routes), if any."""
         self._slack = slack
+        self.defaults = defaults
         self._pattern = re.compile(pattern) if isinstance(pattern, str) else pattern
         self._ttl_s = ttl_s
         self._clock = clock
@@ -136,6 +170,15 @@ class WarRooms:
         """Where a message in ``channel`` (inside the thread ``thread_ts``, if any) was written."""
         if channel_type == "im" or channel.startswith("D"):
             return DM
+        found = await self._where(channel, thread_ts)
+        default = await self._default(channel)
+        if default is None:
+            return found
+        kind, target = default
+        return dataclasses.replace(found, service=target) if kind == "service" else dataclasses.replace(
+            found, team=target)
+
+    async def _where(self, channel: str, thread_ts: str | None) -> ChannelInfo:
         name = await self.channel_name(channel)
         if name is not None and (match := self._pattern.search(name)):
             incident = next((g for g in match.groups() if g), None) or incident_in(name)
@@ -148,6 +191,15 @@ class WarRooms:
             if named:
                 return ChannelInfo("channel", candidates=tuple(_as_number(n) for n in named))
         return CHANNEL
+
+    async def _default(self, channel: str) -> tuple[str, str] | None:
+        if self.defaults is None:
+            return None
+        try:
+            return await self.defaults(channel)
+        except Exception as exc:  # the answer matters more than its default
+            log.warning("the default service of %s could not be read (%s)", channel, type(exc).__name__)
+            return None
 
     async def channel_name(self, channel: str) -> str | None:
         cached = self._names.get(channel)

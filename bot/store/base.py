@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, cast
 from zoneinfo import ZoneInfo
 
+from bot.store.feedback import FeedbackStore
+from bot.store.notify import NotifyStore
 from bot.store.proposals import PendingProposal, ProposalStore, State
 from bot.store.thread_memory import ThreadMemory
 from bot.tools.audit import AuditEntry
@@ -24,6 +26,14 @@ DEDUPE_BOUND_S = 0.4
 """The bound of ``first_seen`` on the Events ack path (Slack retries a delivery not acked within 3 s)."""
 HEALTH_BOUND_S = 1.0
 """The bound of :meth:`StateStore.health` (``/healthz`` must answer even when the store does not)."""
+MAX_LEASE_KEY = 200
+"""The longest ``lease`` key or owner (they become store keys)."""
+
+
+def check_lease(key: str, owner: str, ttl_s: float) -> None:
+    """``lease``'s arguments, the same for every backend."""
+    if not key or not owner or len(key) > MAX_LEASE_KEY or len(owner) > MAX_LEASE_KEY or ttl_s < 0:
+        raise ValueError("a lease needs a key and an owner of at most 200 characters and a TTL of 0 or more")
 
 
 class StateUnavailable(Exception):
@@ -50,6 +60,13 @@ class StateStore(Protocol):
     * ``record(entry)`` / ``recent(limit)``: the audit log (newest first), bounded;
     * ``proposals``: a :class:`~bot.store.proposals.ProposalStore` (atomic claim across replicas);
     * ``memory``: a :class:`~bot.store.thread_memory.ThreadMemory` (bounded per thread, expiring);
+    * ``feedback``: a :class:`~bot.store.feedback.FeedbackStore` (model answers and the votes on them,
+      bounded and expiring);
+    * ``notify``: a :class:`~bot.store.notify.NotifyStore` (incident cards posted by notifications, the
+      channels' notification routes; bounded and expiring);
+    * ``lease(key, owner, ttl_s)``: hold ``key`` for ``ttl_s`` as ``owner``; True when it was free, expired
+      or already ``owner``'s (renewed), False while another owner holds it; ``ttl_s`` 0 gives it up
+      (the scheduled posts' one scheduler across replicas, and their "posted" marks);
     * ``health()``: whether the store answers (``/healthz``, ``alex doctor``, start-up).
 
     Operations wait at most :data:`OPERATION_BOUND_S` (``first_seen``: :data:`DEDUPE_BOUND_S`) for a
@@ -65,9 +82,17 @@ class StateStore(Protocol):
     @property
     def memory(self) -> ThreadMemory: ...
 
+    @property
+    def feedback(self) -> FeedbackStore: ...
+
+    @property
+    def notify(self) -> NotifyStore: ...
+
     async def first_seen(self, key: str, ttl_s: float = DEDUPE_TTL_S) -> bool: ...
 
     async def hit(self, key: str, limit: int, window_s: float) -> bool: ...
+
+    async def lease(self, key: str, owner: str, ttl_s: float) -> bool: ...
 
     async def record(self, entry: AuditEntry) -> None: ...
 

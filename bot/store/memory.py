@@ -10,7 +10,9 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from bot.store.base import AUDIT_MAX_ROWS, DEDUPE_MAX_KEYS, DEDUPE_TTL_S, StateHealth
+from bot.store.base import AUDIT_MAX_ROWS, DEDUPE_MAX_KEYS, DEDUPE_TTL_S, StateHealth, check_lease
+from bot.store.feedback import InMemoryFeedback
+from bot.store.notify import InMemoryNotify
 from bot.store.proposals import DEFAULT_TTL_S, InMemoryProposalStore
 from bot.store.thread_memory import InMemoryThreadMemory, MemoryLimits
 from bot.tools.audit import AuditEntry
@@ -25,9 +27,12 @@ class MemoryState:
         self._clock = clock
         self._proposals = InMemoryProposalStore(proposal_ttl_s, clock=clock)
         self._memory = InMemoryThreadMemory(memory_limits, clock=clock)
+        self._feedback = InMemoryFeedback(clock=clock)
+        self._notify = InMemoryNotify(clock=clock)
         self._lock = threading.Lock()
         self._seen: OrderedDict[str, float] = OrderedDict()  # key -> expires at
         self._counts: OrderedDict[str, tuple[int, float]] = OrderedDict()  # key:window -> uses, window end
+        self._leases: OrderedDict[str, tuple[str, float]] = OrderedDict()  # key -> owner, expires at
         self._max_keys = max_keys
         self._audit: deque[AuditEntry] = deque(maxlen=audit_max_rows)
 
@@ -38,6 +43,14 @@ class MemoryState:
     @property
     def memory(self) -> InMemoryThreadMemory:
         return self._memory
+
+    @property
+    def feedback(self) -> InMemoryFeedback:
+        return self._feedback
+
+    @property
+    def notify(self) -> InMemoryNotify:
+        return self._notify
 
     async def first_seen(self, key: str, ttl_s: float = DEDUPE_TTL_S) -> bool:
         now = self._clock()
@@ -68,6 +81,24 @@ class MemoryState:
                     del self._counts[old]
             return count <= limit
 
+    async def lease(self, key: str, owner: str, ttl_s: float) -> bool:
+        check_lease(key, owner, ttl_s)
+        now = self._clock()
+        with self._lock:
+            held = self._leases.get(key)
+            if held is not None and held[0] != owner and held[1] > now:
+                return False
+            self._leases.pop(key, None)
+            if ttl_s <= 0:
+                return False
+            self._leases[key] = (owner, now + ttl_s)
+            if len(self._leases) % 256 == 0:
+                for old in [k for k, (_, at) in self._leases.items() if at <= now]:
+                    del self._leases[old]
+            while len(self._leases) > self._max_keys:
+                self._leases.popitem(last=False)
+            return True
+
     async def record(self, entry: AuditEntry) -> None:
         with self._lock:
             self._audit.append(entry)
@@ -79,7 +110,10 @@ class MemoryState:
     def sizes(self) -> dict[str, int]:
         """How many keys each part holds (soak tests check they stay bounded)."""
         with self._lock:
-            return {"dedupe": len(self._seen), "rate": len(self._counts), "audit": len(self._audit)}
+            sizes = {"dedupe": len(self._seen), "rate": len(self._counts), "audit": len(self._audit),
+                     "leases": len(self._leases)}
+        sizes |= {f"notify_{part}": n for part, n in self._notify.sizes().items()}
+        return sizes | {f"feedback_{part}": n for part, n in self._feedback.sizes().items()}
 
     async def health(self, *, thorough: bool = False) -> StateHealth:
         return StateHealth(True, "memory (this process only): ok")

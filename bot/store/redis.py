@@ -6,7 +6,12 @@
   click wins across all replicas; the key expires an hour after the proposal;
 * thread memory: one list per thread (``RPUSH`` + ``LTRIM`` to the newest exchanges, key TTL);
 * rate limits: a fixed window counter (``INCR`` + ``PEXPIRE`` in one transaction);
-* audit log: a list capped with ``LTRIM`` to ``audit_max_rows`` (newest first).
+* audit log: a list capped with ``LTRIM`` to ``audit_max_rows`` (newest first);
+* feedback: one hash per answer (``data``, ``expires``, and ``v:<Slack user>`` per vote; key TTL), indexed by
+  two sorted sets (unrated, rated) scored by expiry; Lua scripts store, vote and evict the oldest beyond
+  the caps;
+* notifications: incident cards, channel routes, a watermark (:mod:`bot.store.notify_redis`);
+* leases: ``SET key owner PX ttl`` behind a Lua compare on the owner (Redis expires them).
 
 Every key starts with ``prefix`` (default ``alex:``) so several deployments can share one Redis.
 Persistence across a Redis restart is Redis's own (RDB/AOF): configure it on the server.
@@ -22,7 +27,8 @@ import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import replace
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -37,9 +43,24 @@ from bot.store.base import (
     StateHealth,
     StateUnavailable,
     StoredFields,
+    check_lease,
     decode_pending,
     encode_pending,
 )
+from bot.store.feedback import (
+    MAX_RATED,
+    MAX_UNRATED,
+    MAX_VOTES,
+    RATED_TTL_S,
+    UNRATED_TTL_S,
+    TurnRecord,
+    Vote,
+    Voted,
+    decode_vote,
+    encode_vote,
+    vote_status,
+)
+from bot.store.notify_redis import RedisNotify
 from bot.store.proposals import DEFAULT_TTL_S, KEEP_AFTER_EXPIRY_S, Claim, PendingProposal
 from bot.store.thread_memory import MemoryLimits, Message, compact, select
 from bot.tools.audit import AuditEntry
@@ -57,6 +78,53 @@ if tonumber(ARGV[1]) >= tonumber(s[2]) then
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'handled_by', ARGV[3])
 return 'claimed'
+"""
+
+_LEASE = """
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) <= 0 then
+  if held then redis.call('DEL', KEYS[1]) end
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+_EVICT = """
+local function evict(index, keep, prefix, now)
+  local expired = redis.call('ZRANGEBYSCORE', index, '-inf', now)
+  for _, id in ipairs(expired) do redis.call('DEL', prefix .. id) end
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  local over = redis.call('ZCARD', index) - keep
+  if over > 0 then
+    for _, id in ipairs(redis.call('ZRANGE', index, 0, over - 1)) do redis.call('DEL', prefix .. id) end
+    redis.call('ZREMRANGEBYRANK', index, 0, over - 1)
+  end
+end
+"""
+
+_FEEDBACK_PUT = _EVICT + """
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'expires', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+evict(KEYS[2], tonumber(ARGV[5]), ARGV[6], ARGV[7])
+return 'ok'
+"""
+
+_FEEDBACK_VOTE = _EVICT + """
+local expires = redis.call('HGET', KEYS[1], 'expires')
+if not expires or tonumber(expires) <= tonumber(ARGV[9]) then return {'missing', ''} end
+local before = redis.call('HGET', KEYS[1], ARGV[1])
+if not before and redis.call('HLEN', KEYS[1]) - 2 >= tonumber(ARGV[3]) then return {'full', ''} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'expires', ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('ZREM', KEYS[2], ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
+evict(KEYS[3], tonumber(ARGV[7]), ARGV[8], ARGV[9])
+return {'ok', before or ''}
 """
 
 
@@ -86,6 +154,9 @@ class RedisState:
         self._clock = clock
         self._proposals = RedisProposals(self, proposal_ttl_s)
         self._memory = RedisThreadMemory(self, memory_limits)
+        self._feedback = RedisFeedback(self)
+        self._notify = RedisNotify(self)
+        self._lease = client.register_script(_LEASE)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisState:
@@ -100,6 +171,14 @@ class RedisState:
     @property
     def memory(self) -> RedisThreadMemory:
         return self._memory
+
+    @property
+    def feedback(self) -> RedisFeedback:
+        return self._feedback
+
+    @property
+    def notify(self) -> RedisNotify:
+        return self._notify
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -120,6 +199,11 @@ class RedisState:
             return int(count)
 
         return await bounded(run()) <= limit
+
+    async def lease(self, key: str, owner: str, ttl_s: float) -> bool:
+        check_lease(key, owner, ttl_s)
+        ttl_ms = _ms(ttl_s) if ttl_s > 0 else 0
+        return bool(await bounded(self._lease(keys=[self.key("lease", key)], args=[owner, ttl_ms])))
 
     async def record(self, entry: AuditEntry) -> None:
         key = self.key("audit")
@@ -221,6 +305,77 @@ class RedisThreadMemory:
 
     async def aclose(self) -> None:
         return None  # the state owns the connection
+
+
+class RedisFeedback:
+    """The :class:`~bot.store.feedback.FeedbackStore` of a :class:`RedisState` (see the module docstring)."""
+
+    def __init__(self, state: RedisState, *, max_unrated: int = MAX_UNRATED, max_rated: int = MAX_RATED) -> None:
+        self._state = state
+        self.max_unrated = max_unrated
+        self.max_rated = max_rated
+        self._put = state.client.register_script(_FEEDBACK_PUT)
+        self._vote = state.client.register_script(_FEEDBACK_VOTE)
+
+    def _keys(self, turn_id: str) -> list[str]:
+        return [self._state.key("feedback", turn_id), self._state.key("feedback-index", "unrated"),
+                self._state.key("feedback-index", "rated")]
+
+    async def put(self, record: TurnRecord) -> None:
+        now = self._state._clock()
+        data = replace(record.bounded(), created_at=now).to_json()
+        await bounded(self._put(keys=self._keys(record.turn_id), args=[
+            data, _ms(UNRATED_TTL_S), record.turn_id, repr(now + UNRATED_TTL_S), self.max_unrated,
+            self._state.key("feedback", ""), repr(now)]))
+
+    async def get(self, turn_id: str) -> TurnRecord | None:
+        raw = await bounded(self._state.client.hgetall(self._state.key("feedback", turn_id)))
+        return _feedback_record(raw, self._state._clock())
+
+    async def vote(self, turn_id: str, vote: Vote) -> Voted:
+        now = self._state._clock()
+        keys = self._keys(turn_id)
+        status, before = await bounded(self._vote(keys=keys, args=[
+            f"v:{vote.by}", encode_vote(vote), MAX_VOTES, _ms(RATED_TTL_S), turn_id, repr(now + RATED_TTL_S),
+            self.max_rated, self._state.key("feedback", ""), repr(now)]))
+        if _text(status) == "missing":
+            return Voted("missing")
+        record = await self.get(turn_id)
+        if record is None:
+            return Voted("missing")
+        if _text(status) == "full":
+            return Voted("full", record)
+        return Voted(vote_status(decode_vote(_text(before)) if before else None, vote), record)
+
+    async def rated(self, limit: int = MAX_RATED) -> list[TurnRecord]:
+        if limit <= 0:
+            return []
+        client = self._state.client
+        found = await bounded(client.zrevrangebyscore(self._state.key("feedback-index", "rated"), "+inf",
+                                                      repr(self._state._clock()), start=0, num=limit))
+        ids = [_text(turn_id) for turn_id in cast(list[bytes | str], found)]
+
+        async def fetch() -> list[Any]:
+            async with client.pipeline(transaction=False) as pipe:
+                for turn_id in ids:
+                    pipe.hgetall(self._state.key("feedback", turn_id))
+                return list(await pipe.execute())
+
+        rows = await bounded(fetch()) if ids else []
+        now = self._state._clock()
+        return [record for raw in rows if (record := _feedback_record(raw, now)) is not None]
+
+    async def aclose(self) -> None:
+        return None  # the state owns the connection
+
+
+def _feedback_record(raw: dict[Any, Any], now: float) -> TurnRecord | None:
+    fields = {_text(k): _text(v) for k, v in raw.items()}
+    data, expires = fields.pop("data", None), fields.pop("expires", None)
+    if data is None or expires is None or float(expires) <= now:
+        return None
+    votes = [v for key, value in fields.items() if key.startswith("v:") and (v := decode_vote(value)) is not None]
+    return TurnRecord.from_json(data, votes)
 
 
 def _text(value: bytes | str) -> str:

@@ -27,6 +27,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,9 +42,26 @@ from bot.store.base import (
     StateHealth,
     StateUnavailable,
     StoredFields,
+    check_lease,
     decode_pending,
     encode_pending,
 )
+from bot.store.feedback import (
+    MAX_RATED,
+    MAX_UNRATED,
+    MAX_VOTES,
+    RATED_TTL_S,
+    UNRATED_TTL_S,
+    TurnRecord,
+    Vote,
+    Voted,
+    decode_votes,
+    encode_votes,
+    vote_status,
+)
+from bot.store.notify_sqlite import SCHEMA as NOTIFY_SCHEMA
+from bot.store.notify_sqlite import TABLES as NOTIFY_TABLES
+from bot.store.notify_sqlite import SQLiteNotify
 from bot.store.proposals import DEFAULT_TTL_S, KEEP_AFTER_EXPIRY_S, Claim, PendingProposal
 from bot.store.thread_memory import MemoryLimits, SQLiteThreadMemory
 from bot.tools.audit import AuditEntry
@@ -57,7 +75,7 @@ FAILURE_SHOWN_S = 60.0
 """``health()`` reports an operation's failure (other than a lock) for this long after it happened."""
 SQLITE_HEADER = b"SQLite format 3\x00"
 LOCKED = "locked by another process"
-_TABLES = ("alex_seen", "alex_rate", "alex_proposals", "alex_audit")
+_TABLES = ("alex_seen", "alex_rate", "alex_proposals", "alex_audit", "alex_feedback", "alex_lease", *NOTIFY_TABLES)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alex_seen (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
@@ -69,7 +87,13 @@ CREATE TABLE IF NOT EXISTS alex_proposals (
     handled_by TEXT, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS alex_proposals_expires ON alex_proposals (expires_at);
 CREATE TABLE IF NOT EXISTS alex_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, entry TEXT NOT NULL);
-"""
+CREATE TABLE IF NOT EXISTS alex_feedback (
+    id TEXT PRIMARY KEY, rated INTEGER NOT NULL, expires_at REAL NOT NULL, data TEXT NOT NULL,
+    votes TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX IF NOT EXISTS alex_feedback_expires ON alex_feedback (rated, expires_at);
+CREATE TABLE IF NOT EXISTS alex_lease (key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS alex_lease_expires ON alex_lease (expires_at);
+""" + NOTIFY_SCHEMA
 
 
 class FileLocked(StateUnavailable):
@@ -93,6 +117,8 @@ class SQLiteState:
         self._failure: tuple[float, str] | None = None  # (monotonic time, why) of the last failed operation
         self._writes = 0
         self._proposals = SQLiteProposals(self)
+        self._feedback = SQLiteFeedback(self)
+        self._notify = SQLiteNotify(self)
         self._memory = SQLiteThreadMemory(self.path, memory_limits, clock=clock)
 
     @property
@@ -102,6 +128,14 @@ class SQLiteState:
     @property
     def memory(self) -> SQLiteThreadMemory:
         return self._memory
+
+    @property
+    def feedback(self) -> SQLiteFeedback:
+        return self._feedback
+
+    @property
+    def notify(self) -> SQLiteNotify:
+        return self._notify
 
     # -- dedupe, rate limits ----------------------------------------------------------------------
     async def first_seen(self, key: str, ttl_s: float = DEDUPE_TTL_S) -> bool:
@@ -127,6 +161,23 @@ class SQLiteState:
                 "SET count = count + 1 RETURNING count", (slot, (window + 1) * window_s)).fetchone()
             self._maybe_purge(db, now)
             return int(row[0]) <= limit
+
+        return await self._run(run)
+
+    async def lease(self, key: str, owner: str, ttl_s: float) -> bool:
+        check_lease(key, owner, ttl_s)
+        now = self._clock()
+
+        def run(db: sqlite3.Connection) -> bool:
+            if ttl_s <= 0:
+                db.execute("DELETE FROM alex_lease WHERE key = ? AND owner = ?", (key, owner))
+                return False
+            cursor = db.execute(
+                "INSERT INTO alex_lease (key, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE "
+                "SET owner = excluded.owner, expires_at = excluded.expires_at "
+                "WHERE alex_lease.owner = excluded.owner OR alex_lease.expires_at <= ?", (key, owner, now + ttl_s, now))
+            self._maybe_purge(db, now)
+            return cursor.rowcount == 1
 
         return await self._run(run)
 
@@ -276,7 +327,7 @@ class SQLiteState:
         self._writes += 1
         if self._writes % PURGE_EVERY:
             return
-        for table in ("alex_seen", "alex_rate"):
+        for table in ("alex_seen", "alex_rate", "alex_lease"):
             db.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,))  # noqa: S608 (fixed names)
             db.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} "  # noqa: S608
                        "ORDER BY expires_at DESC LIMIT -1 OFFSET ?)", (self.max_keys,))
@@ -338,6 +389,78 @@ class SQLiteProposals:
 
     async def aclose(self) -> None:
         return None  # the state owns the connection
+
+
+class SQLiteFeedback:
+    """The :class:`~bot.store.feedback.FeedbackStore` of a :class:`SQLiteState` (table ``alex_feedback``:
+    the record's JSON, its votes' JSON list, whether it is rated, when it expires)."""
+
+    def __init__(self, state: SQLiteState, *, max_unrated: int = MAX_UNRATED, max_rated: int = MAX_RATED) -> None:
+        self._state = state
+        self.max_unrated = max_unrated
+        self.max_rated = max_rated
+
+    async def put(self, record: TurnRecord) -> None:
+        now = self._state._clock()
+        data = replace(record.bounded(), created_at=now).to_json()
+
+        def run(db: sqlite3.Connection) -> None:
+            db.execute("INSERT OR REPLACE INTO alex_feedback (id, rated, expires_at, data, votes) "
+                       "VALUES (?, 0, ?, ?, '[]')", (record.turn_id, now + UNRATED_TTL_S, data))
+            self._trim(db, 0, self.max_unrated, now)
+
+        await self._state._run(run)
+
+    async def get(self, turn_id: str) -> TurnRecord | None:
+        now = self._state._clock()
+
+        def run(db: sqlite3.Connection) -> tuple[str, str] | None:
+            row = db.execute("SELECT data, votes FROM alex_feedback WHERE id = ? AND expires_at > ?",
+                             (turn_id, now)).fetchone()
+            return None if row is None else (str(row[0]), str(row[1]))
+
+        row = await self._state._run(run, write=False)
+        return None if row is None else TurnRecord.from_json(row[0], decode_votes(row[1]))
+
+    async def vote(self, turn_id: str, vote: Vote) -> Voted:
+        now = self._state._clock()
+
+        def run(db: sqlite3.Connection) -> Voted:
+            row = db.execute("SELECT data, votes FROM alex_feedback WHERE id = ? AND expires_at > ?",
+                             (turn_id, now)).fetchone()
+            if row is None:
+                return Voted("missing")
+            votes = {v.by: v for v in decode_votes(str(row[1]))}
+            before = votes.get(vote.by)
+            if before is None and len(votes) >= MAX_VOTES:
+                return Voted("full", TurnRecord.from_json(str(row[0]), votes.values()))
+            votes[vote.by] = vote
+            db.execute("UPDATE alex_feedback SET rated = 1, expires_at = ?, votes = ? WHERE id = ?",
+                       (now + RATED_TTL_S, encode_votes(votes.values()), turn_id))
+            self._trim(db, 1, self.max_rated, now)
+            return Voted(vote_status(before, vote), TurnRecord.from_json(str(row[0]), votes.values()))
+
+        return await self._state._run(run)
+
+    async def rated(self, limit: int = MAX_RATED) -> list[TurnRecord]:
+        now = self._state._clock()
+
+        def run(db: sqlite3.Connection) -> list[tuple[str, str]]:
+            rows = db.execute("SELECT data, votes FROM alex_feedback WHERE rated = 1 AND expires_at > ? "
+                              "ORDER BY expires_at DESC LIMIT ?", (now, max(0, limit))).fetchall()
+            return [(str(data), str(votes)) for data, votes in rows]
+
+        rows = await self._state._run(run, write=False)
+        return [TurnRecord.from_json(data, decode_votes(votes)) for data, votes in rows]
+
+    async def aclose(self) -> None:
+        return None  # the state owns the connection
+
+    @staticmethod
+    def _trim(db: sqlite3.Connection, rated: int, keep: int, now: float) -> None:
+        db.execute("DELETE FROM alex_feedback WHERE rated = ? AND expires_at <= ?", (rated, now))
+        db.execute("DELETE FROM alex_feedback WHERE rated = ? AND id IN (SELECT id FROM alex_feedback "
+                   "WHERE rated = ? ORDER BY expires_at DESC LIMIT -1 OFFSET ?)", (rated, rated, keep))
 
 
 def _decode(row: tuple[Any, ...]) -> PendingProposal:

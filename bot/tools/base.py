@@ -69,7 +69,7 @@ class ToolArgs(BaseModel):
 
 
 OperationKind = Literal["bulk_status", "note", "status_update", "snooze", "create_incident", "reassign",
-                        "override_create", "override_delete"]
+                        "add_responders", "set_priority", "override_create", "override_delete"]
 """What a write does, set by the write tool that builds it: execution and its outcome branch on this."""
 
 TargetStatus = Literal["done", "no_op", "refused", "failed", "maybe_applied"]

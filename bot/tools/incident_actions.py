@@ -1,4 +1,5 @@
-"""Write tools for incidents: acknowledge, resolve, note, create, status update, snooze, reassign.
+"""Write tools for incidents: acknowledge, resolve, note, create, status update, snooze, reassign, add
+responders, priority and urgency.
 
 Every handler only PREPARES: it checks the asker may write, resolves names, re-reads the current
 state (GETs only, concurrently) and returns a :class:`~bot.tools.base.Proposal` showing each target's
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import quote
@@ -17,6 +19,7 @@ from urllib.parse import quote
 from pydantic import ConfigDict, Field
 
 from bot.analysis.windows import local_iso
+from bot.pagerduty import ForbiddenError, NotFoundError
 from bot.tools.base import (
     NOTHING_TO_DO,
     NoOpReason,
@@ -38,6 +41,7 @@ from bot.tools.resolve import (
     clean_ref,
     exact_named,
     get_incident,
+    looks_like_id,
     name_key,
     resolve_service,
     resolve_user,
@@ -50,6 +54,8 @@ cut to an arbitrary subset: one card is what a person can actually check before 
 MAX_TEXT = 2_000
 MAX_TITLE = 1_024
 MAX_SNOOZE_MINUTES = 7 * 24 * 60
+MAX_RESPONDERS = 10
+"""People and escalation policies one responder request may name."""
 _READ_CONCURRENCY = 8
 
 
@@ -156,10 +162,9 @@ def _left_alone(incident: dict[str, Any], detail: str, reason: NoOpReason) -> Ta
 
 # --------------------------------------------------------------------------------- acknowledge
 class AcknowledgeIncidents(_WriteArgs):
-    """Propose acknowledging incidents; the asker confirms before anything changes. To close them use
-    resolve_incidents."""
+    """Propose acknowledging incidents."""
 
-    incidents: list[str] = Field(description="Incident numbers or IDs (max 10)")
+    incidents: list[str] = Field(description="Numbers or IDs (max 10)")
 
 
 async def acknowledge_incidents(args: AcknowledgeIncidents, ctx: ToolContext) -> ToolResult[Any]:
@@ -189,10 +194,10 @@ async def acknowledge_incidents(args: AcknowledgeIncidents, ctx: ToolContext) ->
 
 # ------------------------------------------------------------------------------------- resolve
 class ResolveIncidents(_WriteArgs):
-    """Propose resolving incidents, optionally with a resolution note; the asker confirms first."""
+    """Propose resolving incidents."""
 
-    incidents: list[str] = Field(description="Incident numbers or IDs (max 10)")
-    resolution_note: str | None = Field(description="Why/how it was fixed; null for none")
+    incidents: list[str] = Field(description="Numbers or IDs")
+    resolution_note: str | None = Field(description="Or null")
 
 
 async def resolve_incidents(args: ResolveIncidents, ctx: ToolContext) -> ToolResult[Any]:
@@ -222,10 +227,10 @@ async def resolve_incidents(args: ResolveIncidents, ctx: ToolContext) -> ToolRes
 
 # ---------------------------------------------------------------------------------------- note
 class AddIncidentNote(_WriteArgs):
-    """Propose adding a note to an incident's timeline; the asker confirms first."""
+    """Propose an incident note."""
 
-    incident: str = Field(description="Incident number or ID")
-    note: str = Field(description="Note text (max 2000 chars)")
+    incident: str = Field(description="Number or ID")
+    note: str = Field(description="Max 2000 chars")
 
 
 async def add_incident_note(args: AddIncidentNote, ctx: ToolContext) -> ToolResult[Any]:
@@ -241,9 +246,9 @@ async def add_incident_note(args: AddIncidentNote, ctx: ToolContext) -> ToolResu
 
 # -------------------------------------------------------------------------------------- create
 class CreateIncident(_WriteArgs):
-    """Propose a new incident (pages the service's on-call); asker confirms."""
+    """Propose a new incident (pages the service's on-call)."""
 
-    service: str = Field(description="Service; or a team/policy (code picks its service)")
+    service: str = Field(description="Service, team or policy")
     title: str = Field(description="Title")
     urgency: Literal["high", "low"] | None = Field(description="null: service default")
     details: str | None = Field(description="Description")
@@ -346,10 +351,10 @@ async def _open_with_key(ctx: ToolContext, service_id: str, key: str) -> dict[st
 
 # ------------------------------------------------------------------------------- status update
 class PostStatusUpdate(_WriteArgs):
-    """Propose a status update to an incident's stakeholders and subscribers; the asker confirms first."""
+    """Propose a status update to subscribers."""
 
-    incident: str = Field(description="Incident number or ID")
-    message: str = Field(description="Update text (max 2000 chars)")
+    incident: str = Field(description="Number or ID")
+    message: str = Field(description="Max 2000 chars")
 
 
 async def post_status_update(args: PostStatusUpdate, ctx: ToolContext) -> ToolResult[Any]:
@@ -366,9 +371,9 @@ async def post_status_update(args: PostStatusUpdate, ctx: ToolContext) -> ToolRe
 
 # -------------------------------------------------------------------------------------- snooze
 class SnoozeIncident(_WriteArgs):
-    """Propose snoozing an acknowledged incident: it re-triggers after that time. The asker confirms."""
+    """Propose snoozing an acknowledged incident."""
 
-    incident: str = Field(description="Incident number or ID")
+    incident: str = Field(description="Number or ID")
     minutes: int = Field(description="1-10080")
 
 
@@ -401,12 +406,11 @@ def _duration(minutes: int) -> str:
 
 # ------------------------------------------------------------------------------------ reassign
 class ReassignIncident(_WriteArgs):
-    """Propose reassigning an incident to a person, or escalating it to a level of its policy (give exactly
-    one). The asker confirms first."""
+    """Propose reassigning an incident to a person or escalating it to a policy level (one of them)."""
 
-    incident: str = Field(description="Incident number or ID")
-    to_user: str | None = Field(description="Name, email or 'me'; null if escalation_level")
-    escalation_level: int | None = Field(description="Policy level; null if to_user")
+    incident: str = Field(description="Number or ID")
+    to_user: str | None = Field(description="Name, email, 'me' or null")
+    escalation_level: int | None = Field(description="Level or null")
 
 
 async def reassign_incident(args: ReassignIncident, ctx: ToolContext) -> ToolResult[Any]:
@@ -456,6 +460,212 @@ async def _level_targets(ctx: ToolContext, incident: dict[str, Any], level: int)
     return f"{', '.join(names) or 'nobody'} ({policy.get('name')})"
 
 
+# ------------------------------------------------------------------------------ add responders
+class AddResponders(_WriteArgs):
+    """Propose asking people or policies to respond to an incident."""
+
+    incident: str = Field(description="Number or ID")
+    responders: list[str] = Field(description="Names, emails or policies")
+    message: str | None = Field(description="Or null")
+
+
+async def add_responders(args: AddResponders, ctx: ToolContext) -> ToolResult[Any]:
+    """Prepare a responder request sent as the asker; people already responding are left alone."""
+    ensure_can_write(ctx, "add_responders")
+    wanted = list(dict.fromkeys(r.strip() for r in args.responders if r.strip()))
+    if not wanted:
+        raise ToolError("No responders given.", "Ask the user whom to add (people or escalation policies).")
+    if len(wanted) > MAX_RESPONDERS:
+        raise ToolError(f"{len(wanted)} responders is more than the {MAX_RESPONDERS} one request may name.",
+                        "Ask the user to pick fewer, or to add an escalation policy instead.")
+    message = None if args.message is None or not args.message.strip() else _text(args.message, "message")
+    incident = await get_incident(ctx, args.incident)
+    label = incident_label(incident)
+    if incident.get("status") == "resolved":
+        raise ToolError(f"{label} is resolved: there is nothing to respond to.")
+    responding = _responding(incident)
+    targets: list[dict[str, str]] = []
+    names: list[str] = []
+    noops: list[str] = []
+    for ref in wanted:
+        kind, found = await _responder(ctx, ref)
+        name = str(found.get("name") or found.get("summary") or found["id"])
+        if kind == "user" and str(found["id"]) in responding:
+            noops.append(f"{name} is already {responding[str(found['id'])]} on {label}")
+        elif all(t["id"] != found["id"] for t in targets):
+            targets.append({"id": str(found["id"]), "type": f"{kind}_reference"})
+            names.append(name if kind == "user" else f"{name} (escalation policy)")
+    current = f"{label} ({state(incident)})"
+    summary = f"Add responders to {label}: {', '.join(names) if names else ', '.join(wanted)}"
+    if not targets:
+        return _proposal("add_responders", summary, [], [], [], noops, target_label=label)
+    text = message or f"Please help with {label}"
+    body = {"requester_id": ctx.asker.user_id, "message": text,
+            "responder_request_targets": [{"responder_request_target": t} for t in targets]}
+    lines = [current, f"Ask to respond: {', '.join(names)} (paged with their high-urgency rules)",
+             f"Message: {text}"]
+    operation = Operation("POST", f"/incidents/{incident['id']}/responder_requests", body, kind="add_responders")
+    return _proposal("add_responders", summary, [incident], lines, [operation], noops, target_label=label)
+
+
+def _responding(incident: dict[str, Any]) -> dict[str, str]:
+    """User id -> how they already work on the incident (assigned, or a pending/joined responder)."""
+    found = {str(a["assignee"]["id"]): "assigned" for a in incident.get("assignments") or []
+             if isinstance(a, dict) and isinstance(a.get("assignee"), dict) and a["assignee"].get("id")}
+    for item in incident.get("incidents_responders") or []:
+        user = item.get("user") if isinstance(item, dict) else None
+        if isinstance(user, dict) and user.get("id") and item.get("state") in ("pending", "joined"):
+            found.setdefault(str(user["id"]), "a responder" if item["state"] == "joined" else "requested")
+    return found
+
+
+async def _responder(ctx: ToolContext, ref: str) -> tuple[Literal["user", "escalation_policy"], dict[str, Any]]:
+    """A person (by "me", e-mail, name or ID) or, when no person has that name, an escalation policy."""
+    wanted = clean_ref(ref, "responder")
+    if looks_like_id(wanted):
+        for kind, path in (("user", "/users"), ("escalation_policy", "/escalation_policies")):
+            try:
+                body = await ctx.client.get(f"{path}/{quote(wanted, safe='')}", deadline=ctx.deadline)
+            except NotFoundError:
+                continue
+            found = body.get(kind)
+            if isinstance(found, dict) and found.get("id"):
+                return ("user" if kind == "user" else "escalation_policy"), found
+        raise ToolError(f"No person or escalation policy has the ID {wanted}.", "Use their name instead.")
+    try:
+        user = await resolve_user(ctx, wanted)
+    except ToolError as no_user:
+        if "@" in wanted:
+            raise
+        policy = await exact_named(ctx, "escalation_policy", wanted)
+        if policy is None:
+            raise ToolError(f"{no_user.message} No escalation policy has that name either.", no_user.hint) from None
+        return "escalation_policy", policy.obj
+    if "@" not in wanted and name_key(user.get("name")) != name_key(wanted) and wanted.lower() not in ("me", "i"):
+        policy = await exact_named(ctx, "escalation_policy", wanted)  # an exact policy name beats a partial person
+        if policy is not None:
+            return "escalation_policy", policy.obj
+    return "user", user
+
+
+# -------------------------------------------------------------------------- priority, urgency
+class SetIncidentPriority(_WriteArgs):
+    """Propose a new priority and/or urgency."""
+
+    incident: str = Field(description="Number or ID")
+    priority: str | None = Field(description="Name (P1) or null")
+    urgency: Literal["high", "low"] | None = Field(description="Or null")
+
+
+async def set_incident_priority(args: SetIncidentPriority, ctx: ToolContext) -> ToolResult[Any]:
+    """Prepare one update of the priority and/or urgency; values it already has are no-ops."""
+    ensure_can_write(ctx, "set_incident_priority")
+    if args.priority is None and args.urgency is None:
+        raise ToolError("Give a priority, an urgency or both.", "Ask the user what to change.")
+    incident = await get_incident(ctx, args.incident)
+    label = incident_label(incident)
+    change: dict[str, Any] = {"type": "incident_reference"}
+    lines = [f"{label} ({state(incident)})"]
+    noops: list[str] = []
+    done: list[str] = []
+    if args.priority is not None:
+        priority = await _priority(ctx, args.priority)
+        now = incident.get("priority") if isinstance(incident.get("priority"), dict) else {}
+        name = str(priority.get("name") or priority.get("summary"))
+        if now and now.get("id") == priority["id"]:
+            noops.append(f"{label} is already {name}")
+        else:
+            change["priority"] = {"id": priority["id"], "type": "priority_reference"}
+            lines.append(f"Priority: {ref_name(now) or 'none'} -> {name}")
+            done.append(name)
+    if args.urgency is not None:
+        if incident.get("urgency") == args.urgency:
+            noops.append(f"{label} is already {args.urgency} urgency")
+        else:
+            lines.append(f"Urgency: {incident.get('urgency')} -> {args.urgency}"
+                         + (" (pages with high-urgency rules)" if args.urgency == "high" else ""))
+            change["urgency"] = args.urgency
+            done.append(f"{args.urgency} urgency")
+    wanted = [w for w in (args.priority, f"{args.urgency} urgency" if args.urgency else None) if w]
+    summary = f"Set {label} to {' and '.join(done or wanted)}"
+    if not done:
+        return _proposal("set_incident_priority", summary, [], [], [], noops, target_label=label)
+    operation = Operation("PUT", f"/incidents/{incident['id']}", {"incident": change}, kind="set_priority")
+    return _proposal("set_incident_priority", summary, [incident], lines, [operation], noops, target_label=label)
+
+
+async def _priority(ctx: ToolContext, wanted: str) -> dict[str, Any]:
+    """The account's priority named (or with the ID) ``wanted``; PagerDuty lists them most severe first."""
+    name = clean_ref(wanted, "priority")
+    page = await ctx.client.fetch("/priorities", "priorities", max_items=100, deadline=ctx.deadline)
+    priorities = [p for p in page.items if isinstance(p, dict) and p.get("id")]
+    if not priorities:
+        raise ToolError("This PagerDuty account has no incident priorities.", "Change the urgency instead.")
+    for priority in priorities:
+        if priority["id"] == name or name_key(priority.get("name") or priority.get("summary")) == name_key(name):
+            return priority
+    names = ", ".join(str(p.get("name") or p.get("summary")) for p in priorities[:10])
+    raise ToolError(f"No priority named {name!r}; this account has {names}.", "Use one of those names.")
+
+
+# ------------------------------------------------------------------------- card action choices
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardChoices:
+    """What an incident card's form offers, read as the person who opened it (their role and teams)."""
+
+    incident_id: str
+    label: str
+    """``#1204 High CPU on db-primary-1``."""
+    state: str
+    """``platform-engineering, acknowledged, assigned to Emma Clarke``."""
+    urgency: str
+    priority: Choice | None
+    options: tuple[Choice, ...] = ()
+    """The escalation levels (reassign), escalation policies (responders) or priorities (priority)."""
+
+
+CardAction = Literal["reassign", "responders", "note", "priority"]
+MAX_CHOICES = 100
+"""Options one form's menu offers (Slack's limit for a select)."""
+
+
+async def card_choices(ctx: ToolContext, ref: str, action: CardAction) -> CardChoices:
+    """The incident and what its form for ``action`` can offer (GETs only); a resolved incident cannot be
+    reassigned or get responders (ToolError)."""
+    incident = await get_incident(ctx, ref)
+    label = incident_label(incident)
+    if action in ("reassign", "responders") and incident.get("status") == "resolved":
+        raise ToolError(f"{label} is resolved: it cannot be reassigned, escalated or get responders.")
+    options: list[Choice] = []
+    if action == "reassign" and (incident.get("escalation_policy") or {}).get("id"):
+        body = await ctx.client.get(f"/escalation_policies/{quote(str(incident['escalation_policy']['id']), safe='')}",
+                                    deadline=ctx.deadline)
+        rules = (body.get("escalation_policy") or {}).get("escalation_rules") or []
+        options = [Choice(str(n), f"Level {n}: {', '.join(ref_name(t) for t in rule.get('targets', [])) or 'nobody'}")
+                   for n, rule in enumerate(rules[:MAX_CHOICES], start=1)]
+    elif action == "responders":
+        page = await ctx.client.fetch("/escalation_policies", "escalation_policies", {"sort_by": "name"},
+                                      max_items=MAX_CHOICES, deadline=ctx.deadline)
+        options = [Choice(str(p["id"]), str(p.get("name") or p["id"])) for p in page.items if p.get("id")]
+    elif action == "priority":
+        try:
+            page = await ctx.client.fetch("/priorities", "priorities", max_items=MAX_CHOICES, deadline=ctx.deadline)
+        except ForbiddenError:  # priorities off for the account, or not readable here: the urgency still is
+            page = None
+        options = [Choice(str(p["id"]), str(p.get("name") or p.get("summary") or p["id"]))
+                   for p in (page.items if page is not None else []) if p.get("id")]
+    priority = incident.get("priority") if isinstance(incident.get("priority"), dict) else None
+    return CardChoices(str(incident["id"]), label, state(incident), str(incident.get("urgency") or "high"),
+                       Choice(str(priority["id"]), ref_name(priority)) if priority and priority.get("id") else None,
+                       tuple(options))
+
+
 TOOLS: list[Tool[Any]] = [
     Tool("acknowledge_incidents", AcknowledgeIncidents, acknowledge_incidents, "write"),
     Tool("resolve_incidents", ResolveIncidents, resolve_incidents, "write"),
@@ -464,4 +674,6 @@ TOOLS: list[Tool[Any]] = [
     Tool("post_status_update", PostStatusUpdate, post_status_update, "write"),
     Tool("snooze_incident", SnoozeIncident, snooze_incident, "write"),
     Tool("reassign_incident", ReassignIncident, reassign_incident, "write"),
+    Tool("add_responders", AddResponders, add_responders, "write"),
+    Tool("set_incident_priority", SetIncidentPriority, set_incident_priority, "write"),
 ]

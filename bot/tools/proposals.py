@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,9 +40,19 @@ from bot.pagerduty import NotFoundError, PagerDutyClient, PagerDutyError
 from bot.pagerduty.attempts import Attempt, earlier_may_have_applied
 from bot.pagerduty.scope import READ_ONLY_ROLES
 from bot.tools.audit import AuditEntry, AuditOutcome, AuditSink, KeepingSink, operation_record
-from bot.tools.base import NOTHING_TO_DO, Asker, NoOpReason, Operation, Proposal, TargetOutcome, TargetStatus
+from bot.tools.base import (
+    NOTHING_TO_DO,
+    Asker,
+    NoOpReason,
+    Operation,
+    Proposal,
+    TargetOutcome,
+    TargetStatus,
+    Tool,
+    ToolContext,
+)
 from bot.tools.common import incident_label, ref_name
-from bot.tools.runner import explain_pagerduty_error
+from bot.tools.runner import explain_pagerduty_error, run_tool
 
 log = logging.getLogger("bot.tools.proposals")
 
@@ -186,6 +197,32 @@ async def record_refused(action: str, reason: str, actor: Asker, *, targets: tup
         await scope.sink.record(entry)
     except Exception as exc:
         log.error("audit log: recording a refused %s failed: %s", action, type(exc).__name__)
+
+
+CHANGED_SINCE = "Not done: PagerDuty changed since this was proposed, so nothing was run. Ask again."
+EXECUTED_AS_READ = frozenset({"acknowledge_incidents"})
+"""Proposals whose execution re-reads every target itself (no need to prepare them again)."""
+
+
+async def recheck(proposal: Proposal, tool: Tool[Any] | None, arguments: dict[str, Any] | None,
+                  asker: Asker | None, prepared_at: datetime | None, ctx: ToolContext) -> Proposal | Outcome:
+    """``proposal`` as it was stored, unless PagerDuty changed since (then an Outcome refusing to run it).
+
+    ``tool`` is prepared again on ``arguments`` as ``asker``, at ``prepared_at`` (so "me" and "tomorrow"
+    keep the meaning shown, whoever confirms), reading the current state through ``ctx.client``. Only an
+    identical result lets the stored operations run. Without the call's record there is nothing to redo.
+    """
+    if (tool is None or arguments is None or tool.name in EXECUTED_AS_READ or asker is None
+            or prepared_at is None):
+        return proposal
+    result = await run_tool(tool, arguments, ToolContext(ctx.client, asker, prepared_at, ctx.deadline))
+    if result.proposal is None:
+        problem = " ".join(p for p in (result.error, result.hint) if p) or "It could not be prepared again."
+        return Outcome(False, f"{CHANGED_SINCE} {problem}")
+    if result.proposal.operations != proposal.operations:
+        now = "; ".join((result.proposal.summary, *result.proposal.noops))
+        return Outcome(False, f"{CHANGED_SINCE} It would now be: {now}", list(result.proposal.lines))
+    return proposal
 
 
 def _entry(scope: AuditScope, proposal: Proposal, actor: Asker, result: AuditOutcome, detail: str,

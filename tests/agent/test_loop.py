@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from pydantic import Field
 
-from bot.agent.llm import ModelUnavailable
-from bot.agent.loop import FINAL_STEP_NOTE, Limits, ModelFailed, run_llm_turn
+from bot.agent.llm import ModelReply, ModelUnavailable
+from bot.agent.loop import FINAL_STEP_NOTE, Limits, Live, ModelFailed, StepCall, Stopped, run_llm_turn
 from bot.agent.prompt import ChannelInfo
 from bot.sandbox import Sandbox
 from bot.store.thread_memory import SQLiteThreadMemory
@@ -495,3 +495,129 @@ async def test_tool_schemas_are_built_once_per_tool_set_and_each_message_gets_it
 
     assert SCHEMAS_BUILT == ["Counted"]
     assert sent == [(["counted_schema", "noop"], "Count how often these arguments are parsed. Use for tests only.")] * 3
+
+
+# --- a live surface: steps, text, Stop --------------------------------------------------------------
+
+class Heard:
+    """A live surface that records what it hears, and may press Stop on a cue."""
+
+    def __init__(self, *, stop_on: str | None = None) -> None:
+        self.steps: list[list[StepCall]] = []
+        self.text: list[str] = []
+        self.stop = asyncio.Event()
+        self.stop_on = stop_on
+
+    def live(self) -> Live:
+        return Live(on_tools=self.tools, on_text=self.piece, stop=self.stop)
+
+    async def tools(self, step: list[StepCall]) -> None:
+        self.steps.append(step)
+        if self.stop_on == "tools" and step[0].status is not None:
+            self.stop.set()
+
+    async def piece(self, piece: str) -> None:
+        self.text.append(piece)
+        if self.stop_on is not None and self.stop_on in piece:
+            self.stop.set()
+
+
+async def test_a_live_surface_hears_each_steps_calls_before_and_after_and_the_text(
+        demo: Sandbox, make_ctx: ContextFactory) -> None:
+    model = ScriptedModel([calls(call("noop", {"n": 1}), call("nope", {}), text="Let me count. "),
+                           say("Counted to one.")])
+    heard = Heard()
+
+    turn = await run_llm_turn(model, "count", make_ctx(demo), tools=TOOLS, live=heard.live())
+
+    before, after = heard.steps
+    assert [(c.name, c.status) for c in before] == [("noop", None), ("nope", None)]
+    assert [(c.name, c.status) for c in after] == [("noop", "ok"), ("nope", "error")]
+    assert [c.id for c in before] == [c.id for c in after] and len({c.id for c in before}) == 2
+    assert before[0].arguments == {"n": 1}
+    assert "".join(heard.text) == "Let me count. Counted to one." and turn.reply == "Counted to one."
+
+
+async def test_a_failing_live_surface_never_fails_the_turn(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    async def broken(*_: Any) -> None:
+        raise RuntimeError("slack is down")
+
+    model = ScriptedModel([calls(call("noop", {"n": 1})), say("done")])
+    turn = await run_llm_turn(model, "go", make_ctx(demo), tools=TOOLS, live=Live(on_tools=broken, on_text=broken))
+    assert turn.reply == "done" and RUNS == ["noop:1"]
+
+
+async def test_stop_before_the_answer_is_finished_drops_every_proposal(demo: Sandbox,
+                                                                      make_ctx: ContextFactory) -> None:
+    [number] = open_numbers(demo, 1)
+    model = ScriptedModel([calls(call("acknowledge_incidents", {"incidents": [number]})),
+                           say("Prepared: STOP confirm below.")])
+    heard = Heard(stop_on="STOP")
+
+    with pytest.raises(Stopped) as stopped:
+        await run_llm_turn(model, f"ack {number}", make_ctx(demo), tools=TOOLS, live=heard.live())
+
+    assert RUNS == ["acknowledge"] and stopped.value.turn.proposals == [], "prepared, then dropped by the Stop"
+    assert stopped.value.turn.llm_calls == 2 and all(r.method == "GET" for r in demo.requests)
+
+
+async def test_stop_after_a_step_asks_the_model_nothing_more(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    model = ScriptedModel([calls(call("noop", {"n": 1})), say("never asked")])
+    heard = Heard(stop_on="tools")
+
+    with pytest.raises(Stopped):
+        await run_llm_turn(model, "go", make_ctx(demo), tools=TOOLS, live=heard.live())
+    assert len(model.calls) == 1
+
+
+async def test_stop_cancels_the_model_call_and_the_tools_in_flight(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    stop = asyncio.Event()
+    cancelled: list[str] = []
+
+    async def slow(_: list[dict[str, Any]]) -> ModelReply:
+        asyncio.get_running_loop().call_later(0.05, stop.set)
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.append("model")
+            raise
+        return say("late")
+
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(Stopped) as stopped:
+        await run_llm_turn(ScriptedModel([slow]), "go", make_ctx(demo), tools=TOOLS, live=Live(stop=stop))
+    assert cancelled == ["model"] and asyncio.get_running_loop().time() - started < 5
+    assert stopped.value.turn.llm_calls == 1
+
+    async def hang(args: Noop, ctx: ToolContext) -> ToolResult[Any]:
+        asyncio.get_running_loop().call_later(0.05, stop.set)
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.append("tool")
+            raise
+        return ToolResult.ok(Count(n=args.n))
+
+    stop.clear()
+    model = ScriptedModel([calls(call("hang", {"n": 1})), say("never")])
+    with pytest.raises(Stopped):
+        await run_llm_turn(model, "go", make_ctx(demo), tools=[Tool("hang", Noop, hang, "read")],
+                           live=Live(stop=stop))
+    assert cancelled == ["model", "tool"] and len(model.calls) == 1
+
+
+async def test_the_agent_answers_a_stopped_turn_without_falling_back_to_commands(
+        demo: Sandbox, make_ctx: ContextFactory) -> None:
+    from bot.agent.agent import STOPPED_REPLY, Agent
+
+    stop = asyncio.Event()
+
+    async def failing_after_stop(_: list[dict[str, Any]]) -> ModelReply:
+        stop.set()
+        raise ModelUnavailable("The model server failed.")
+
+    [number] = open_numbers(demo, 1)
+    agent = Agent(ScriptedModel([failing_after_stop]), tools=TOOLS)
+    turn = await agent.respond(f"ack {number}?", make_ctx(demo), live=Live(stop=stop))
+    assert turn.reply == STOPPED_REPLY and turn.proposals == [] and turn.mode == "llm"
+    assert all(r.method == "GET" for r in demo.requests), "no command-mode write after a Stop"

@@ -28,6 +28,7 @@ ENDPOINTS: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/incidents"), ("GET", "/incidents/{id}"), ("PUT", "/incidents"), ("PUT", "/incidents/{id}"),
     ("POST", "/incidents"), ("GET", "/incidents/{id}/notes"), ("POST", "/incidents/{id}/notes"),
     ("POST", "/incidents/{id}/status_updates"), ("POST", "/incidents/{id}/snooze"),
+    ("POST", "/incidents/{id}/responder_requests"),
     ("GET", "/incidents/{id}/log_entries"), ("GET", "/incidents/{id}/alerts"),
     ("GET", "/log_entries"), ("GET", "/log_entries/{id}"), ("GET", "/priorities"),
 })
@@ -90,6 +91,17 @@ async def test_every_endpoint_speaks_the_official_contract(contract: Contract) -
         await pd.post(f"/incidents/{first.id}/notes", {"note": {"content": "looking"}}, from_email=ACTOR)
         await pd.post(f"/incidents/{first.id}/status_updates", {"message": "mitigating"}, from_email=ACTOR)
         await pd.post(f"/incidents/{first.id}/snooze", {"duration": 3600}, from_email=ACTOR)
+        policy = next(iter(world.escalation_policies.values()))
+        await pd.post(f"/incidents/{first.id}/responder_requests", {
+            "requester_id": actor.id, "message": "join the bridge", "responder_request_targets": [
+                {"responder_request_target": {"id": user.id, "type": "user_reference"}},
+                {"responder_request_target": {"id": policy.id, "type": "escalation_policy_reference"}}]},
+            from_email=ACTOR)
+        priority = world.priorities[0]
+        await pd.put(f"/incidents/{first.id}", {"incident": {
+            "type": "incident_reference", "priority": {"id": priority.id, "type": "priority_reference"},
+            "urgency": "low"}}, from_email=ACTOR)
+        await pd.get(f"/incidents/{first.id}")  # now with its responders and responder requests
         entries = await pd.fetch(f"/incidents/{first.id}/log_entries", "log_entries")
         await pd.fetch(f"/incidents/{first.id}/alerts", "alerts")
         await pd.fetch("/log_entries", "log_entries", {"since": format_datetime(since - timedelta(days=1))},

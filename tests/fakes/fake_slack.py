@@ -6,7 +6,9 @@ is recorded as :class:`SlackCall` (method, parsed JSON / form / query arguments,
 * ``auth.test``: the bot's ``user_id`` / ``bot_id`` / ``team_id`` (Bolt learns who it is from this);
 * ``users.info``: profiles added with :meth:`FakeSlack.add_user` (e-mail, tz), else ``user_not_found``;
 * ``conversations.info``: channel names from :meth:`add_channel` / :meth:`add_mpim`, else ``channel_not_found``;
-* ``conversations.replies``: the thread parent given with :meth:`add_thread`, else no messages;
+* ``conversations.replies``: the thread parent given with :meth:`add_thread`, else no messages; asked
+  with ``oldest`` / ``latest`` (a message read back), also the messages the app posted in that thread
+  between them (``inclusive``), as their last ``chat.update`` left them;
 * ``usergroups.users.list``: members given with :meth:`add_usergroup`;
 * ``chat.postMessage`` / ``chat.update``: ``ok`` with a fresh ``ts`` (posted messages are kept);
 * ``assistant.threads.setSuggestedPrompts``: checked as Slack does (1 to 4 prompts, each with a ``title``
@@ -15,6 +17,15 @@ is recorded as :class:`SlackCall` (method, parsed JSON / form / query arguments,
   without ``thread_ts`` (with one, Slack answers ``ok`` and shows nothing), ``"assistant"`` (the legacy
   side panel) those with one, ``None`` (an app without the AI feature or ``assistant:write``) answers
   ``missing_scope``;
+* ``chat.unfurl``: checked as Slack does (``channel`` + ``ts`` or ``unfurl_id`` + ``source``, ``unfurls`` a
+  map of URL to blocks), else ``invalid_arguments``;
+* ``chat.startStream`` / ``chat.appendStream`` / ``chat.stopStream``: a streamed message kept in
+  :attr:`FakeSlack.streams` by ``ts``, checked as Slack does: ``recipient_user_id`` and ``recipient_team_id``
+  outside DMs (``missing_recipient_…``), appends only while it streams (``message_not_in_streaming_state``,
+  ``message_not_found``), and ``stopped_by_user`` once :meth:`FakeSlack.press_stop` stopped it (a stop after
+  that is ``ok``: it ends the session). :meth:`fail` on ``chat.startStream`` is a workspace without streaming;
+* ``views.publish``: checked as Slack does (a ``user_id``, a ``home`` view of 1 to 100 blocks), else
+  ``invalid_arguments``; the view is kept in :attr:`FakeSlack.home_views` by user (what their Home tab shows);
 * everything else (``reactions.add``, ``assistant.threads.setStatus``, ``chat.postEphemeral``…): ``ok``.
 * a slash command's ``response_url`` (:meth:`FakeSlack.response_url`): kept in ``responses``, not in
   ``calls`` (it is not a Web API method).
@@ -75,6 +86,15 @@ class FakeSlack:
         self.view: Literal["agent", "assistant"] | None = "agent"
         """The app's messaging experience (manifest ``features.agent_view`` / ``assistant_view`` / neither)."""
         self.pinned: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        """Messages the app posted (``chat.postMessage``), by ``(channel, ts)``, as last updated."""
+        self.views: dict[str, dict[str, Any]] = {}
+        """Modals the app opened (``views.open``), by view ID, as last updated (``views.update``)."""
+        self.home_views: dict[str, dict[str, Any]] = {}
+        """The Home tab each Slack user sees: the last view published for them (``views.publish``)."""
+        self.streams: dict[str, dict[str, Any]] = {}
+        """Streamed messages by ``ts``: ``channel``, ``thread_ts``, ``state`` (``streaming``, ``stopped_by_user``,
+        ``stopped``), ``chunks`` (every chunk sent, in order), ``blocks`` (attached at the stop)."""
         """Suggested prompts Slack shows, by ``(channel_id, thread_ts)``: ``{"title": …, "prompts": […]}``."""
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -109,6 +129,23 @@ class FakeSlack:
 
     def fail(self, method: str, error: str = "not_allowed") -> None:
         self.failures[method] = error
+
+    def press_stop(self, ts: str) -> None:
+        """The person pressed Stop on the streamed message ``ts``: Slack stops it (further appends fail)."""
+        with self._lock:
+            self.streams[ts]["state"] = "stopped_by_user"
+
+    def streamed_text(self, ts: str) -> str:
+        """The markdown text a streamed message shows (every ``markdown_text``, in order)."""
+        with self._lock:
+            chunks = list(self.streams[ts]["chunks"])
+        return "".join(str(c.get("text") or "") for c in chunks if c.get("type") == "markdown_text")
+
+    def tasks(self, ts: str) -> dict[str, dict[str, Any]]:
+        """The task cards of a streamed message as they stand (by id: the last update of each)."""
+        with self._lock:
+            chunks = list(self.streams[ts]["chunks"])
+        return {str(c["id"]): c for c in chunks if c.get("type") == "task_update"}
 
     # -- lifecycle ------------------------------------------------------------------------------
     @property
@@ -206,19 +243,156 @@ class FakeSlack:
             return ({"ok": True, "channel": channel} if channel else {"ok": False, "error": "channel_not_found"}), {}
         if method == "conversations.replies":
             parent = self.threads.get((str(args.get("channel")), str(args.get("ts"))))
-            return {"ok": True, "messages": [parent] if parent else [], "has_more": False}, {}
+            found = [parent] if parent else []
+            if "oldest" in args or "latest" in args:
+                found += self._posted_between(args)
+            return {"ok": True, "messages": found, "has_more": False}, {}
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(str(args.get("usergroup")), [])}, {}
         if method in ("chat.postMessage", "chat.update"):
             ts = str(args.get("ts") or f"1773151200.{next(self._ts):06d}")
             message = {k: v for k, v in args.items() if k in ("text", "blocks", "thread_ts")}
+            self._keep(str(args.get("channel")), ts, message)
             return {"ok": True, "channel": args.get("channel"), "ts": ts,
                     "message": {"type": "message", "ts": ts, "bot_id": BOT_ID, "user": BOT_USER_ID, **message}}, {}
+        if method in ("views.open", "views.update"):
+            return self._view(method, args), {}
         if method == "assistant.threads.setSuggestedPrompts":
             return self._suggested_prompts(args), {}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1773151200.{next(self._ts):06d}"}, {}
+        if method in ("chat.startStream", "chat.appendStream", "chat.stopStream"):
+            return self._stream(method, args), {}
+        if method == "views.publish":
+            return self._publish_view(args), {}
+        if method == "chat.unfurl":
+            return self._unfurl(args), {}
         return {"ok": True}, {}
+
+    def _publish_view(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        if isinstance(view, str):  # a form-encoded call carries JSON
+            view = json.loads(view)
+        blocks = view.get("blocks") if isinstance(view, dict) else None
+        if (not args.get("user_id") or not isinstance(view, dict) or view.get("type") != "home"
+                or not isinstance(blocks, list) or not 1 <= len(blocks) <= 100):
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            self.home_views[str(args["user_id"])] = view
+            number = next(self._ts)
+        return {"ok": True, "view": {**view, "id": f"VHOME{number:06d}", "team_id": TEAM_ID,
+                                     "hash": f"1773151200.{number:06d}", "state": {"values": {}}}}
+
+    @staticmethod
+    def _unfurl(args: dict[str, Any]) -> dict[str, Any]:
+        """Checked as Slack does: ``channel`` and ``ts``, or ``unfurl_id`` and ``source``; ``unfurls`` a map of
+        URL to ``{"blocks": [...]}``."""
+        unfurls = args.get("unfurls")
+        if isinstance(unfurls, str):  # a form-encoded call carries JSON
+            unfurls = json.loads(unfurls)
+        where = (bool(args.get("channel")) and bool(args.get("ts"))) != (
+            bool(args.get("unfurl_id")) and bool(args.get("source")))
+        if not where or not isinstance(unfurls, dict) or not unfurls or not all(
+                isinstance(url, str) and isinstance(card, dict) and isinstance(card.get("blocks"), list)
+                for url, card in unfurls.items()):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
+
+    def _stream(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        chunks = args.get("chunks") or []
+        if isinstance(chunks, str):  # a form-encoded call carries JSON
+            chunks = json.loads(chunks)
+        if args.get("markdown_text"):
+            chunks = [{"type": "markdown_text", "text": args["markdown_text"]}, *chunks]
+        channel = str(args.get("channel") or "")
+        with self._lock:
+            if method == "chat.startStream":
+                if not channel or not args.get("thread_ts"):
+                    return {"ok": False, "error": "invalid_arguments"}
+                if not channel.startswith("D"):
+                    for needed in ("recipient_user_id", "recipient_team_id"):
+                        if not args.get(needed):
+                            return {"ok": False, "error": f"missing_{needed}"}
+                ts = f"1773151200.{next(self._ts):06d}"
+                self.streams[ts] = {"channel": channel, "thread_ts": args["thread_ts"], "state": "streaming",
+                                    "chunks": list(chunks), "blocks": None,
+                                    "task_display_mode": args.get("task_display_mode")}
+                return {"ok": True, "channel": channel, "ts": ts}
+            ts = str(args.get("ts") or "")
+            stream = self.streams.get(ts)
+            if stream is None or stream["channel"] != channel:
+                return {"ok": False, "error": "message_not_found"}
+            if method == "chat.appendStream":
+                if stream["state"] != "streaming":
+                    return {"ok": False, "error": "stopped_by_user" if stream["state"] == "stopped_by_user"
+                            else "message_not_in_streaming_state"}
+                stream["chunks"] += chunks
+                return {"ok": True, "channel": channel, "ts": ts}
+            if stream["state"] == "stopped":
+                return {"ok": False, "error": "message_not_in_streaming_state"}
+            blocks = args.get("blocks")
+            if isinstance(blocks, str):
+                blocks = json.loads(blocks)
+            if stream["state"] == "streaming":
+                stream["chunks"] += chunks
+            stream["state"], stream["blocks"] = "stopped", blocks
+            return {"ok": True, "channel": channel, "ts": ts,
+                    "message": {"type": "message", "ts": ts, "bot_id": BOT_ID, "user": BOT_USER_ID,
+                                "thread_ts": stream["thread_ts"], "blocks": blocks or []}}
+
+    def _keep(self, channel: str, ts: str, message: dict[str, Any]) -> None:
+        if isinstance(message.get("blocks"), str):  # a form-encoded call carries JSON
+            message = {**message, "blocks": json.loads(message["blocks"])}
+        with self._lock:
+            kept = self.messages.setdefault((channel, ts), {"type": "message", "ts": ts, "bot_id": BOT_ID,
+                                                             "user": BOT_USER_ID})
+            kept.update(message)
+
+    def _posted_between(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        channel, thread = str(args.get("channel")), str(args.get("ts"))
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        inclusive = str(args.get("inclusive")).lower() in ("true", "1")
+        with self._lock:
+            kept = [dict(m) for (c, ts), m in self.messages.items()
+                    if c == channel and str(m.get("thread_ts") or ts) == thread]
+        inside = [m for m in kept if oldest < float(m["ts"]) < latest
+                  or inclusive and float(m["ts"]) in (oldest, latest)]
+        return sorted(inside, key=lambda m: float(m["ts"]))
+
+    def _view(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """``views.open`` (a ``trigger_id`` and a modal) or ``views.update`` (a known ``view_id``)."""
+        view = args.get("view")
+        if isinstance(view, str):  # a form-encoded call carries JSON
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "modal" or not view.get("blocks"):
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            if method == "views.open":
+                if not args.get("trigger_id"):
+                    return {"ok": False, "error": "invalid_trigger_id"}
+                view_id = f"V{next(self._ts):08d}"
+            else:
+                view_id = str(args.get("view_id") or "")
+                if view_id not in self.views:
+                    return {"ok": False, "error": "not_found"}
+            shown = {**view, "id": view_id, "team_id": TEAM_ID, "hash": f"1773151200.{next(self._ts):06d}",
+                     "state": {"values": {}}}
+            self.views[view_id] = shown
+        return {"ok": True, "view": shown}
+
+    def submission(self, view_id: str, user: str, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """The ``view_submission`` payload of the modal ``view_id`` as it shows now, submitted by ``user`` with
+        ``values`` (block ID -> the input's state, e.g. ``{"note": {"type": "plain_text_input", "value": "x"}}``;
+        each input's ``action_id`` is its block ID, as alex's forms have it)."""
+        with self._lock:
+            view = dict(self.views[view_id])
+        state = {block: {block: value} for block, value in values.items()}
+        return {"type": "view_submission", "team": {"id": TEAM_ID, "domain": "acme"},
+                "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+                "api_app_id": "A0ALEX", "token": "legacy-token", "trigger_id": "4.5.6",
+                "view": {**view, "state": {"values": state}, "root_view_id": view_id, "app_id": "A0ALEX",
+                         "bot_id": BOT_ID, "previous_view_id": None},
+                "response_urls": [], "is_enterprise_install": False}
 
     def _suggested_prompts(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.view is None:

@@ -10,7 +10,10 @@ from zoneinfo import ZoneInfo
 
 from bot.present.incidents import (
     ACK_ACTION,
+    MORE_ACTION,
+    MORE_OPTIONS,
     RESOLVE_ACTION,
+    VIEW_ACTION,
     detail_blocks,
     detail_text,
     durations_text,
@@ -186,11 +189,15 @@ def test_the_sample_is_sent_as_one_sentence_and_read_as_parts() -> None:
 def test_buttons_carry_the_typed_id_not_one_read_from_the_link() -> None:
     elsewhere = row(url="https://example.com/whatever/PNOTME1")
     [block] = incident_buttons(elsewhere)
-    assert [(e["action_id"], e["value"]) for e in block["elements"]] == [(ACK_ACTION, "PABC123"),
-                                                                         (RESOLVE_ACTION, "PABC123")]
+    buttons = [e for e in block["elements"] if e["type"] == "button"]
+    assert [(e["action_id"], e["value"]) for e in buttons] == [(ACK_ACTION, "PABC123"), (RESOLVE_ACTION, "PABC123")]
+    assert not any("url" in e for e in block["elements"]), "no link to anything but PagerDuty"
+    [menu] = [e for e in block["elements"] if e["type"] == "overflow"]
+    assert [o["value"] for o in menu["options"]] == [f"{key}:PABC123" for key, _ in MORE_OPTIONS]
     assert block["block_id"] == "incident:PABC123"
-    acked = incident_buttons(row(status="acknowledged", url=None))
-    assert [e["action_id"] for e in acked[0]["elements"]] == [RESOLVE_ACTION]
+    acked = incident_buttons(row(status="acknowledged", url="https://acme.pagerduty.com/incidents/PABC123"))
+    assert [e["action_id"] for e in acked[0]["elements"]] == [RESOLVE_ACTION, VIEW_ACTION, MORE_ACTION]
+    assert acked[0]["elements"][1]["url"] == "https://acme.pagerduty.com/incidents/PABC123"
     assert incident_buttons(row(status="resolved", age=None, resolved=AT)) == []
 
 
@@ -267,6 +274,7 @@ def test_one_incident_text_and_blocks_from_a_model() -> None:
     body = texts(blocks)
     assert "Nightly export &lt;!here&gt;" in body and "<!here>" not in body
     assert "*Notes* (1)" in body and "*Timeline*" in body and "<!date^1773147600^" in body
-    assert blocks[-1]["type"] == "actions" and {e["value"] for e in blocks[-1]["elements"]} == {"PQRS789"}
+    assert blocks[-1]["type"] == "actions" and {e.get("value") for e in blocks[-1]["elements"]
+                                                if e["type"] == "button"} == {"PQRS789"}
     assert detail_blocks(ToolResult.nothing("Gone.", None), args, Room())[0]["type"] == "context"
     assert detail_text(ToolResult.nothing("Gone.", None), args) == ["Gone."]

@@ -36,10 +36,10 @@ async def test_opening_the_messages_tab_pins_the_prompts_and_posts_nothing(make_
     assert slack.fake.pinned[(DM_SAM, None)]["prompts"] == pinned_prompts()
     assert [p["message"] for p in pinned_prompts()] == suggested_prompts()[:MAX_PINNED]
     await open_tab(slack)  # every opening: Slack keeps them above the composer
-    await open_tab(slack, user=AISHA, channel="D0AISHA", tab="home")  # the Home tab: nothing
+    assert not slack.sandbox.requests
+    await open_tab(slack, user=AISHA, channel="D0AISHA", tab="home")  # the Home tab: no prompts (test_home_tab.py)
     assert len(slack.fake.of("assistant.threads.setSuggestedPrompts")) == 2
     assert slack.fake.of("chat.postMessage") == [], "no welcome message where the prompts are pinned"
-    assert not slack.sandbox.requests
 
 
 async def test_a_clicked_prompt_is_answered_like_any_dm(make_slack: SlackFactory) -> None:

@@ -65,7 +65,9 @@ def texts(message: SlackMessage) -> str:
 
 
 def buttons(message: SlackMessage) -> list[dict[str, Any]]:
-    return [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    """The buttons that act (not link buttons, not a card's menu)."""
+    return [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]
+            if e["type"] == "button" and "url" not in e]
 
 
 def incident_id(url: str) -> str:

@@ -63,6 +63,39 @@ async def test_first_seen_is_shared_between_instances(backend: Backend) -> None:
     assert results.count(True) == 1
 
 
+# -- leases ---------------------------------------------------------------------------------------
+
+async def test_lease_is_held_by_one_owner_across_instances(backend: Backend) -> None:
+    one, two = backend.open(), backend.open()
+    results = await asyncio.gather(*(store.lease("scheduler", f"replica-{i % 2}", 60)
+                                     for i, store in enumerate([one, two] * 5)))
+    winners = {f"replica-{i % 2}" for i, won in enumerate(results) if won}
+    assert len(winners) == 1, "one owner holds the lease; the same owner may renew it"
+    owner = winners.pop()
+    other = "replica-1" if owner == "replica-0" else "replica-0"
+    assert await two.lease("scheduler", owner, 60), "the holder renews"
+    assert not await one.lease("scheduler", other, 60)
+
+
+async def test_lease_is_free_after_its_ttl_or_when_given_up(backend: Backend) -> None:
+    store = backend.open()
+    assert await store.lease("scheduler", "a", 0.2)
+    assert not await store.lease("scheduler", "b", 0.2)
+    await backend.expire(0.35)
+    assert await store.lease("scheduler", "b", 60), "an expired lease is free"
+    assert not await store.lease("scheduler", "a", 0), "only the holder gives it up"
+    assert not await store.lease("scheduler", "a", 60)
+    assert not await store.lease("scheduler", "b", 0)
+    assert await store.lease("scheduler", "a", 60), "given up, it is free"
+
+
+async def test_lease_arguments_are_bounded(backend: Backend) -> None:
+    store = backend.open()
+    for key, owner, ttl in [("", "a", 1), ("k", "", 1), ("k" * 201, "a", 1), ("k", "a", -1)]:
+        with pytest.raises(ValueError):
+            await store.lease(key, owner, ttl)
+
+
 # -- proposals ------------------------------------------------------------------------------------
 
 async def test_put_get_round_trip(backend: Backend) -> None:

@@ -11,7 +11,8 @@ from bot.pagerduty import PagerDutyClient
 from bot.sandbox import Sandbox
 from bot.sandbox.model import Incident
 from bot.tools.base import Proposal, ToolResult
-from bot.tools.incident_actions import TOOLS
+from bot.tools.errors import ToolError
+from bot.tools.incident_actions import TOOLS, card_choices
 from bot.tools.proposals import execute
 from bot.tools.runner import run_tool
 from bot.tools.schema import openai_tool
@@ -52,6 +53,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "post_status_update": {"incident": ACKNOWLEDGED, "message": "Mitigated"},
     "snooze_incident": {"incident": ACKNOWLEDGED, "minutes": 30},
     "reassign_incident": {"incident": TRIGGERED, "to_user": "Aisha Khan"},
+    "add_responders": {"incident": ACKNOWLEDGED, "responders": ["Aisha Khan"], "message": None},
+    "set_incident_priority": {"incident": ACKNOWLEDGED, "priority": "P1", "urgency": "low"},
 }
 
 
@@ -399,4 +402,115 @@ async def test_reassign_argument_errors(demo: Sandbox, make_ctx: ContextFactory)
     assert typo.status == "error" and "Closest: Aisha Khan" in (typo.error or "")
     resolved = await run_tool(TOOL["reassign_incident"], {"incident": RESOLVED, "to_user": "me"}, ctx)
     assert resolved.status == "error" and "resolved" in (resolved.error or "")
+    assert {r.method for r in demo.requests} == {"GET"}
+
+
+# ------------------------------------------------------------------------------- add responders
+
+async def test_add_responders_people_and_a_policy_as_the_asker(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    result = await run_tool(TOOL["add_responders"], {"incident": ACKNOWLEDGED, "message": "Join the bridge",
+                                                     "responders": ["aisha.khan@acme-payments.example", "Payments",
+                                                                    "Emma Clarke", "Aisha Khan"]}, ctx)
+    proposal = proposal_of(result)
+    aisha = demo.world.user_by_email(AISHA)
+    payments = next(p for p in demo.world.escalation_policies.values() if p.name == "Payments")
+    assert aisha is not None and ctx.asker.user_id is not None
+    assert proposal.summary == ("Add responders to #1204 High CPU on db-primary-1: Aisha Khan, "
+                                "Payments (escalation policy)")
+    assert proposal.noops == ("Emma Clarke is already assigned on #1204 High CPU on db-primary-1",)
+    (operation,) = proposal.operations
+    assert (operation.method, operation.path, operation.kind) == (
+        "POST", f"/incidents/{incident(demo, ACKNOWLEDGED).id}/responder_requests", "add_responders")
+    assert operation.body == {"requester_id": ctx.asker.user_id, "message": "Join the bridge",
+                              "responder_request_targets": [
+                                  {"responder_request_target": {"id": aisha.id, "type": "user_reference"}},
+                                  {"responder_request_target": {"id": payments.id,
+                                                                "type": "escalation_policy_reference"}}]}
+    assert {r.method for r in demo.requests} == {"GET"}
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and outcome.summary.startswith("Done as Sam Rivera: add responders to #1204")
+    (request,) = incident(demo, ACKNOWLEDGED).responder_requests
+    assert request.requester_id == ctx.asker.user_id and ("user", aisha.id) in request.targets
+    # Asked again, the people already asked are left alone.
+    again = proposal_of(await run_tool(TOOL["add_responders"], {"incident": ACKNOWLEDGED, "responders": ["Aisha Khan"],
+                                                                "message": None}, ctx))
+    assert again.operations == () and again.noops == ("Aisha Khan is already requested on #1204 High CPU on "
+                                                      "db-primary-1",)
+
+
+async def test_add_responders_bounds_and_errors(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    default = proposal_of(await run_tool(TOOL["add_responders"], {"incident": TRIGGERED, "responders": ["Aisha Khan"],
+                                                                  "message": "  "}, ctx))
+    assert (default.operations[0].body or {})["message"] == "Please help with #1200 Payments API canary failing in " \
+                                                            "eu-west-1"
+    many = await run_tool(TOOL["add_responders"], {"incident": TRIGGERED, "responders": [f"u{n}" for n in range(11)],
+                                                   "message": None}, ctx)
+    assert many.status == "error" and "more than the 10" in (many.error or "")
+    none = await run_tool(TOOL["add_responders"], {"incident": TRIGGERED, "responders": [" "], "message": None}, ctx)
+    assert none.status == "error" and none.error == "No responders given."
+    unknown = await run_tool(TOOL["add_responders"], {"incident": TRIGGERED, "responders": ["Nobody Atall"],
+                                                      "message": None}, ctx)
+    assert unknown.status == "error" and "No escalation policy has that name either" in (unknown.error or "")
+    resolved = await run_tool(TOOL["add_responders"], {"incident": RESOLVED, "responders": ["me"], "message": None},
+                              ctx)
+    assert resolved.status == "error" and "resolved" in (resolved.error or "")
+    too_long = await run_tool(TOOL["add_responders"], {"incident": TRIGGERED, "responders": ["me"],
+                                                       "message": "x" * 2_001}, ctx)
+    assert too_long.status == "error" and "limit here is 2000" in (too_long.error or "")
+    assert {r.method for r in demo.requests} == {"GET"}
+
+
+# --------------------------------------------------------------------------- priority and urgency
+
+async def test_priority_and_urgency_in_one_update(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo, AISHA)
+    proposal = proposal_of(await run_tool(TOOL["set_incident_priority"],
+                                          {"incident": ACKNOWLEDGED, "priority": "p1", "urgency": "low"}, ctx))
+    p1 = next(p for p in demo.world.priorities if p.name == "P1")
+    assert proposal.summary == "Set #1204 High CPU on db-primary-1 to P1 and low urgency"
+    assert proposal.lines[1:] == ("Priority: P3 -> P1", "Urgency: high -> low")
+    (operation,) = proposal.operations
+    assert operation.kind == "set_priority" and operation.body == {"incident": {
+        "type": "incident_reference", "priority": {"id": p1.id, "type": "priority_reference"}, "urgency": "low"}}
+    outcome = await execute(proposal, ctx.asker, ctx.client)
+    assert outcome.ok and demo.requests[-1].from_email == AISHA
+    changed = incident(demo, ACKNOWLEDGED)
+    assert (changed.priority_id, changed.urgency) == (p1.id, "low")
+    same = proposal_of(await run_tool(TOOL["set_incident_priority"],
+                                      {"incident": ACKNOWLEDGED, "priority": "P1", "urgency": "low"}, ctx))
+    assert same.operations == () and same.noops == ("#1204 High CPU on db-primary-1 is already P1",
+                                                    "#1204 High CPU on db-primary-1 is already low urgency")
+    half = proposal_of(await run_tool(TOOL["set_incident_priority"],
+                                      {"incident": ACKNOWLEDGED, "priority": "P1", "urgency": "high"}, ctx))
+    assert half.operations[0].body == {"incident": {"type": "incident_reference", "urgency": "high"}}
+    assert half.noops == ("#1204 High CPU on db-primary-1 is already P1",)
+
+
+async def test_priority_errors(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    neither = await run_tool(TOOL["set_incident_priority"], {"incident": TRIGGERED, "priority": None, "urgency": None},
+                             ctx)
+    assert neither.status == "error" and neither.error == "Give a priority, an urgency or both."
+    unknown = await run_tool(TOOL["set_incident_priority"], {"incident": TRIGGERED, "priority": "Sev1",
+                                                             "urgency": None}, ctx)
+    assert unknown.status == "error"
+    assert unknown.error == "No priority named 'Sev1'; this account has P1, P2, P3, P4, P5."
+    assert {r.method for r in demo.requests} == {"GET"}
+
+
+async def test_card_choices_read_what_each_form_offers(demo: Sandbox, make_ctx: ContextFactory) -> None:
+    ctx = make_ctx(demo)
+    levels = await card_choices(ctx, TRIGGERED, "reassign")
+    assert [c.value for c in levels.options] == ["1", "2"] and levels.options[1].label.startswith("Level 2: ")
+    assert levels.label == "#1200 Payments API canary failing in eu-west-1" and levels.urgency == "low"
+    priorities = await card_choices(ctx, ACKNOWLEDGED, "priority")
+    assert [c.label for c in priorities.options] == ["P1", "P2", "P3", "P4", "P5"]
+    assert priorities.priority is not None and priorities.priority.label == "P3"
+    policies = await card_choices(ctx, ACKNOWLEDGED, "responders")
+    assert "Payments" in [c.label for c in policies.options]
+    with pytest.raises(ToolError, match="resolved"):
+        await card_choices(ctx, RESOLVED, "responders")
+    assert (await card_choices(ctx, RESOLVED, "note")).options == ()
     assert {r.method for r in demo.requests} == {"GET"}

@@ -33,6 +33,8 @@ CAPABILITIES = {
     "status update": "post_status_update",
     "snooze": "snooze_incident",
     "reassign or escalate": "reassign_incident",
+    "add responders": "add_responders",
+    "change priority or urgency": "set_incident_priority",
     "create an override": "create_override",
     "delete an override": "delete_override",
 }
@@ -78,6 +80,8 @@ def _write_examples(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
         "post_status_update": {"incident": number, "message": "Mitigated"},
         "snooze_incident": {"incident": number, "minutes": 30},
         "reassign_incident": {"incident": number, "to_user": "Priya Raman"},
+        "add_responders": {"incident": number, "responders": ["Priya Raman"], "message": None},
+        "set_incident_priority": {"incident": number, "priority": "P1", "urgency": None},
         "create_override": {"schedule": "Platform Primary", "user": "me", "window": "tomorrow"},
         "delete_override": {"schedule": "Platform Primary", "override_id": "PNOPE12"},
     }

@@ -6,5 +6,6 @@ from bot.sandbox.app import Route
 from bot.sandbox.routes import directory as directory
 from bot.sandbox.routes import incidents as incidents
 from bot.sandbox.routes import schedules as schedules
+from bot.sandbox.routes import webhooks as webhooks
 
-ALL_ROUTES: list[Route] = [*directory.ROUTES, *incidents.ROUTES, *schedules.ROUTES]
+ALL_ROUTES: list[Route] = [*directory.ROUTES, *incidents.ROUTES, *schedules.ROUTES, *webhooks.ROUTES]

@@ -1,5 +1,5 @@
 """Changing incidents: ``PUT /incidents`` (bulk), ``PUT /incidents/{id}``, ``POST /incidents``, and an
-incident's notes, status updates and snooze.
+incident's notes, status updates, snooze and responder requests.
 
 * Status changes: acknowledging a triggered incident records the acknowledgement and makes the actor
   the assignee; resolving empties the assignments and stores ``resolution`` as the resolve log entry's
@@ -13,6 +13,9 @@ incident's notes, status updates and snooze.
 * ``PUT /incidents`` (bulk, at most 250 items, else 413) is **all or nothing**: every item is validated
   against the current state first and the call fails with the errors of every bad item before anything
   changes; only then are all items applied.
+* ``POST /incidents/{id}/responder_requests`` (200, as the spec documents) asks users and escalation
+  policies to respond to an open incident: a policy reaches whoever its first level reaches now. People
+  stay ``pending`` responders (nobody accepts in the sandbox); assignments do not change.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from bot.sandbox.app import Context, Route
 from bot.sandbox.http import ApiError, SandboxRequest, SandboxResponse, invalid, iso, paginate
@@ -34,6 +37,7 @@ from bot.sandbox.model import (
     IncidentStatus,
     LogEntry,
     Note,
+    ResponderRequest,
     Service,
     StatusUpdate,
     Urgency,
@@ -43,12 +47,16 @@ from bot.sandbox.model import (
 from bot.sandbox.routes.incident_render import IncidentRenderer, render_incident
 from bot.sandbox.routes.incident_requests import STATUSES, URGENCIES, visible_incident
 from bot.sandbox.routes.oncalls import level_assignees
+from bot.sandbox.webhooks import emit_incident, emit_note, emit_responder, emit_status_update
 
 MAX_BULK_UPDATE = 250
 SNOOZE_MAX_SECONDS = 7 * 24 * 3600
 NOTE_MAX_CHARS = 25_000
 NOTES_PER_INCIDENT = 2000
 STATUS_UPDATES_PER_INCIDENT = 2000
+RESPONDER_TARGETS_MAX = 50
+"""Targets one responder request may name (the sandbox's bound; PagerDuty documents none)."""
+RESPONDER_REQUESTS_PER_INCIDENT = 500
 TITLE_MAX_CHARS = 1024
 """A title is shown in every list page: long ones would multiply a page's size (the sandbox's bound)."""
 MAX_INCIDENTS = 50_000
@@ -219,8 +227,9 @@ def _apply_change(ctx: Context, change: _Change) -> None:
         incident.urgency = change.urgency
         _log(world, incident, "urgency_change_log_entry", actor,
              f"Urgency changed to {change.urgency} by {actor.name}")
-    if change.set_priority:
+    if change.set_priority and change.priority_id != incident.priority_id:
         incident.priority_id = change.priority_id
+        emit_incident(ctx, "incident.priority_updated", incident)
     if change.service_id is not None:
         incident.service_id = change.service_id
 
@@ -240,6 +249,7 @@ def _apply_change(ctx: Context, change: _Change) -> None:
         _set_status(incident, "triggered", actor, now)
         _log(world, incident, "trigger_log_entry", actor, f"Reopened by {actor.name}",
              assigned=incident.assigned_user_ids)
+        emit_incident(ctx, "incident.reopened", incident)
         change.assignee_ids = change.policy_id = change.escalation_level = None
 
     if change.policy_id is not None:
@@ -249,6 +259,7 @@ def _apply_change(ctx: Context, change: _Change) -> None:
         incident.assigned_user_ids = users or incident.assigned_user_ids
         _log(world, incident, "escalate_log_entry", actor, f"Escalation policy changed by {actor.name}",
              assigned=incident.assigned_user_ids)
+        emit_incident(ctx, "incident.delegated", incident)
     if change.escalation_level is not None:
         incident.escalation_level = change.escalation_level
         policy = world.escalation_policies.get(incident.escalation_policy_id)
@@ -257,10 +268,12 @@ def _apply_change(ctx: Context, change: _Change) -> None:
         _log(world, incident, "escalate_log_entry", actor,
              f"Escalated to level {change.escalation_level} by {actor.name}",
              assigned=incident.assigned_user_ids)
+        emit_incident(ctx, "incident.escalated", incident)
     if change.assignee_ids is not None:
         incident.assigned_user_ids = list(change.assignee_ids)
         _log(world, incident, "assign_log_entry", actor, f"Reassigned by {actor.name}",
              assigned=incident.assigned_user_ids)
+        emit_incident(ctx, "incident.reassigned", incident)
     reassigned = change.policy_id is not None or change.escalation_level is not None \
         or change.assignee_ids is not None
     if reassigned and incident.status == "acknowledged" and change.status is None:
@@ -275,6 +288,7 @@ def _apply_change(ctx: Context, change: _Change) -> None:
         incident.snoozed_until = None
         _set_status(incident, "acknowledged", actor, now)
         _log(world, incident, "acknowledge_log_entry", actor, f"Acknowledged by {actor.name}")
+        emit_incident(ctx, "incident.acknowledged", incident)
     elif change.status == "resolved":
         incident.resolved_at = now
         incident.assigned_user_ids = []
@@ -284,11 +298,13 @@ def _apply_change(ctx: Context, change: _Change) -> None:
             alert.status = "resolved"
         _set_status(incident, "resolved", actor, now)
         _log(world, incident, "resolve_log_entry", actor, f"Resolved by {actor.name}", note=change.resolution)
+        emit_incident(ctx, "incident.resolved", incident)
     elif change.status == "triggered" and incident.status == "acknowledged":
         incident.acknowledgements = []
         incident.snoozed_until = None
         _set_status(incident, "triggered", actor, now)
         _log(world, incident, "unacknowledge_log_entry", actor, f"Unacknowledged by {actor.name}")
+        emit_incident(ctx, "incident.unacknowledged", incident)
     incident.updated_at = now
 
 
@@ -402,11 +418,13 @@ def create_incident(ctx: Context, req: SandboxRequest, params: dict[str, str]) -
     )
     _log(world, incident, "trigger_log_entry", actor, "Triggered through the website",
          assigned=incident.assigned_user_ids)
+    emit_incident(ctx, "incident.triggered", incident)
     if assignees == [actor.id]:
         # PagerDuty: an incident you assign to yourself starts acknowledged (nobody is paged).
         incident.status = "acknowledged"
         incident.acknowledgements.append(Acknowledgement(actor.id, now))
         _log(world, incident, "acknowledge_log_entry", actor, f"Acknowledged by {actor.name}")
+        emit_incident(ctx, "incident.acknowledged", incident)
     incident.alerts.append(Alert(world.ids.new(), title, now, "triggered", incident.incident_key))
     world.add_incident(incident)
     return SandboxResponse(201, {"incident": render_incident(world, incident)})
@@ -455,6 +473,7 @@ def add_note(ctx: Context, req: SandboxRequest, params: dict[str, str]) -> Sandb
     note = Note(world.ids.new(), actor.id, content, world.now)
     incident.notes.append(note)
     _log(world, incident, "annotate_log_entry", actor, f"Note added by {actor.name}", note=content)
+    emit_note(ctx, incident, note)
     incident.updated_at = world.now
     return SandboxResponse(201, {"note": IncidentRenderer(world).note(note)})
 
@@ -477,6 +496,7 @@ def add_status_update(ctx: Context, req: SandboxRequest, params: dict[str, str])
     world, actor = ctx.world, ctx.actor
     update = StatusUpdate(world.ids.new(), message, world.now, actor.id, subject)
     incident.status_updates.append(update)
+    emit_status_update(ctx, incident, update)
     incident.updated_at = world.now
     body: dict[str, Any] = {
         "id": update.id,
@@ -512,6 +532,67 @@ def snooze_incident(ctx: Context, req: SandboxRequest, params: dict[str, str]) -
     return SandboxResponse(201, {"incident": render_incident(world, incident)})
 
 
+def add_responder_request(ctx: Context, req: SandboxRequest, params: dict[str, str]) -> SandboxResponse:
+    """``POST /incidents/{id}/responder_requests``: ask users and escalation policies to respond."""
+    incident = visible_incident(ctx, params["id"])
+    data = req.json()
+    if not isinstance(data, dict):
+        raise invalid("the body must be an object with requester_id, message and responder_request_targets")
+    required = ("requester_id", "message", "responder_request_targets")
+    missing = [name for name in required if data.get(name) in (None, "")]
+    if missing:
+        raise invalid(*(f"{name} is required" for name in missing), code=2003, message="Missing Arguments")
+    world = ctx.world
+    requester, message, raw_targets = data["requester_id"], data["message"], data["responder_request_targets"]
+    if not isinstance(requester, str) or requester not in world.users:
+        raise invalid(f"requester_id {requester} is not a user on this account")
+    if not isinstance(message, str) or not message.strip():
+        raise invalid("message must be a non-empty string")
+    if len(message) > NOTE_MAX_CHARS:
+        raise invalid(f"message is longer than {NOTE_MAX_CHARS} characters")
+    if not isinstance(raw_targets, list) or not raw_targets:
+        raise invalid("responder_request_targets must be a non-empty array")
+    if len(raw_targets) > RESPONDER_TARGETS_MAX:
+        raise invalid(f"A responder request may name at most {RESPONDER_TARGETS_MAX} targets")
+    if not incident.is_open:
+        raise ApiError(400, 1001, "Incident Already Resolved", [f"Incident {incident.id} is resolved"])
+    if len(incident.responder_requests) >= RESPONDER_REQUESTS_PER_INCIDENT:
+        raise invalid(f"An incident can have at most {RESPONDER_REQUESTS_PER_INCIDENT} responder requests")
+    targets = _responder_targets(world, raw_targets)
+    responders: list[tuple[str, str | None]] = []
+    for kind, target_id in targets:
+        reached = [target_id] if kind == "user" else level_assignees(world, world.escalation_policies[target_id], 1)
+        responders += [(u, None if kind == "user" else target_id) for u in reached
+                       if all(u != seen for seen, _ in responders)]
+    request = ResponderRequest(world.ids.new(), requester, message, world.now, targets, responders)
+    incident.responder_requests.append(request)
+    for user_id, via in responders:
+        emit_responder(ctx, incident, user_id, via, message, requester)
+    incident.updated_at = world.now
+    return SandboxResponse(200, {"responder_request": IncidentRenderer(world).responder_request(request, incident)})
+
+
+def _responder_targets(world: World, raw: list[Any]) -> list[tuple[Literal["user", "escalation_policy"], str]]:
+    """Each target (wrapped in ``responder_request_target`` as the spec's example sends it, or bare), once."""
+    targets: list[tuple[Literal["user", "escalation_policy"], str]] = []
+    for item in raw:
+        target = item.get("responder_request_target", item) if isinstance(item, dict) else None
+        if not isinstance(target, dict) or not isinstance(target.get("id"), str):
+            raise invalid("each responder_request_target needs an id and a type")
+        kind: Literal["user", "escalation_policy"]
+        if target.get("type") in ("user_reference", "user"):
+            kind, known = "user", target["id"] in world.users
+        elif target.get("type") in ("escalation_policy_reference", "escalation_policy"):
+            kind, known = "escalation_policy", target["id"] in world.escalation_policies
+        else:
+            raise invalid("responder_request_target.type must be user_reference or escalation_policy_reference")
+        if not known:
+            raise invalid(f"{kind.replace('_', ' ')} {target['id']} not found")
+        if (kind, target["id"]) not in targets:
+            targets.append((kind, target["id"]))
+    return targets
+
+
 def _duration(seconds: int) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -527,4 +608,6 @@ ROUTES: list[Route] = [
     Route("POST", "/incidents/{id}/notes", add_note, requires_from=True),
     Route("POST", "/incidents/{id}/status_updates", add_status_update, requires_from=True),
     Route("POST", "/incidents/{id}/snooze", snooze_incident, requires_from=True),
+    # The spec documents no From header here: the requester is the body's requester_id.
+    Route("POST", "/incidents/{id}/responder_requests", add_responder_request),
 ]

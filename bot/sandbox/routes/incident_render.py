@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.sandbox.http import iso
-from bot.sandbox.model import Alert, Incident, LogEntry, Note, Priority, Service, World
+from bot.sandbox.model import Alert, Incident, LogEntry, Note, Priority, ResponderRequest, Service, World
 from bot.sandbox.routes.directory import policy_json, service_json, team_json
 from bot.sandbox.serialize import api_base, html_url, ref, team_ref, user_object, user_ref_by_id
 
@@ -140,13 +140,45 @@ class IncidentRenderer:
             "priority": self.priority(incident.priority_id, "priorities" in include),
             "resolve_reason": None,
             "conference_bridge": None,
-            "incidents_responders": [],
-            "responder_requests": [],
+            "incidents_responders": self._responders(incident),
+            "responder_requests": [self.responder_request(r, incident) for r in incident.responder_requests],
             "urgency": incident.urgency,
         }
         if body and incident.details is not None:
             result["body"] = {"type": "incident_body", "details": incident.details}
         return result
+
+    def responder_request(self, request: ResponderRequest, incident: Incident) -> dict[str, Any]:
+        """A ``ResponderRequest``; each target lists the responders it reached (as the spec's example)."""
+        targets = []
+        for kind, target_id in request.targets:
+            via = None if kind == "user" else target_id
+            summary = (self.user(target_id) if kind == "user" else self.policy(target_id))["summary"]
+            reached = [r for r in request.responders if r[1] == via and (via is not None or r[0] == target_id)]
+            targets.append({"responder_request_target": {
+                "type": kind, "id": target_id, "summary": summary,
+                "incidents_responders": [self._responder(request, incident, u, via) for u, via in reached]}})
+        return {"id": request.id, "incident": self.incident_ref(incident), "requester": self.user(request.requester_id),
+                "requested_at": self.time(request.requested_at), "message": request.message,
+                "responder_request_targets": targets}
+
+    def _responders(self, incident: Incident) -> list[dict[str, Any]]:
+        """Every person asked to respond, once (the latest request that asked them)."""
+        latest: dict[str, tuple[ResponderRequest, str | None]] = {}
+        for request in incident.responder_requests:
+            for user_id, via in request.responders:
+                latest[user_id] = (request, via)
+        return [self._responder(request, incident, user_id, via) for user_id, (request, via) in latest.items()]
+
+    def _responder(self, request: ResponderRequest, incident: Incident, user_id: str,
+                   via: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "state": "pending", "user": self.user(user_id), "incident": self.incident_ref(incident),
+            "updated_at": self.time(request.requested_at), "message": request.message,
+            "requester": self.user(request.requester_id), "requested_at": self.time(request.requested_at)}
+        if via is not None:
+            body["escalation_policy_requests"] = [self.policy(via)["summary"]]
+        return body
 
     def _pending_actions(self, incident: Incident, service: Service | None) -> list[dict[str, Any]]:
         """What PagerDuty will do by itself next: escalate, un-acknowledge (ack timeout/snooze), resolve."""

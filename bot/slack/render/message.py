@@ -4,7 +4,8 @@ Everything draws from one :class:`~bot.present.kit.limits.Room`, in this order o
 notice and the proposal cards (they carry the buttons), then the prose and the structured results
 sharing what is left (long prose is cut so the results keep at least half), then a line saying what
 was left out. Command-mode replies are the same facts as the structured sections, so their text is
-shown only when a result has no section of its own (``help``, for instance).
+shown only when a result has no section of its own (``help``, for instance). A model answer stored for
+feedback ends with the feedback buttons (:mod:`bot.slack.render.feedback`), whose room is kept first.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.present.kit.limits import Room, text_size, unique_block_ids
 from bot.present.kit.prose import prose_blocks, summary_text
 from bot.present.proposals import outcome_blocks, proposal_card, render_executed
 from bot.present.results import result_blocks
+from bot.slack.render.feedback import feedback_block
 from bot.tools.proposals import Outcome
 from bot.tools.results.writes import WriteRan
 
@@ -131,10 +133,15 @@ def _fallback(turn: Turn, blocks: Sequence[Block]) -> str:
     return " · ".join(parts) or "alex answered."
 
 
-def render_turn(turn: Turn, *, proposal_ids: Sequence[str] = ()) -> SlackMessage:
-    """The whole answer to one message, within Slack's limits (see the module docstring)."""
+def render_turn(turn: Turn, *, proposal_ids: Sequence[str] = (), with_prose: bool = True,
+                feedback_id: str | None = None) -> SlackMessage:
+    """The whole answer to one message, within Slack's limits (see the module docstring).
+    ``with_prose=False``: without the reply's prose (a streamed answer already shows it), possibly no blocks.
+    ``feedback_id``: a model answer stored for feedback under that turn id gets the feedback buttons last."""
     room = Room()
     room.take([context(LEFT_OUT)])  # kept free for the left-out line
+    feedback = [feedback_block(feedback_id)] if feedback_id and turn.mode == "llm" else []
+    room.take(feedback)
     notice = [context(f":information_source: {untrusted(turn.notice, 1_000)}")] if turn.notice else []
     room.take(notice)
     cards: list[Block] = []
@@ -147,7 +154,7 @@ def render_turn(turn: Turn, *, proposal_ids: Sequence[str] = ()) -> SlackMessage
     calls = shown_calls(turn)
     needs = [_need(render_result(call, room.copy())) for call in calls]
     structured_chars = min(sum(n[1] for n in needs if n is not None), room.chars)
-    show_reply = bool(turn.reply.strip()) and (turn.mode == "llm" or not calls or None in needs)
+    show_reply = with_prose and bool(turn.reply.strip()) and (turn.mode == "llm" or not calls or None in needs)
     prose: list[Block] = []
     if show_reply:
         limit = room.chars if not calls else max(room.chars - structured_chars, room.chars // 2)
@@ -175,9 +182,9 @@ def render_turn(turn: Turn, *, proposal_ids: Sequence[str] = ()) -> SlackMessage
         sections += room.take(blocks)
     tail = [context(LEFT_OUT)] if left_out else []
     blocks = prose + sections + cards + tail + notice
-    if not blocks:
+    if not blocks and with_prose:
         blocks = [section(untrusted(turn.reply, 2_000) or "Done.")]
-    return SlackMessage(_fallback(turn, blocks), unique_block_ids(blocks))
+    return SlackMessage(_fallback(turn, blocks), unique_block_ids(blocks + feedback))
 
 
 def render_outcome(outcome: Outcome, *, actor_slack_id: str | None = None) -> SlackMessage:
