@@ -290,6 +290,7 @@ class World:
     _by_created: list[Incident] = field(default_factory=list)
     _created_keys: list[datetime] = field(default_factory=list)
     _status_cache: tuple[int, dict[str, str]] | None = None
+    _last_cache: tuple[int, dict[str, datetime]] | None = None
 
     # -- building ---------------------------------------------------------------------------------
     def add_incident(self, incident: Incident) -> None:
@@ -301,6 +302,7 @@ class World:
                                  key=lambda i: (i.created_at, i.number))
         self._by_created.insert(at, incident)
         self._created_keys.insert(at, incident.created_at)
+        self._status_cache = self._last_cache = None
 
     def incidents_by_created(self) -> tuple[list[Incident], list[datetime]]:
         """Incidents ordered by (created_at, number), with their creation times for bisecting a window.
@@ -366,5 +368,11 @@ class World:
         return self._status_cache[1]
 
     def last_incident_at(self, service_id: str) -> datetime | None:
-        times = [i.created_at for i in self.incidents.values() if i.service_id == service_id]
-        return max(times) if times else None
+        if self._last_cache is None or self._last_cache[0] != self.revision:
+            latest: dict[str, datetime] = {}
+            for incident in self.incidents.values():
+                seen = latest.get(incident.service_id)
+                if seen is None or incident.created_at > seen:
+                    latest[incident.service_id] = incident.created_at
+            self._last_cache = (self.revision, latest)
+        return self._last_cache[1].get(service_id)

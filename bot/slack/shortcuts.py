@@ -31,6 +31,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -182,12 +183,20 @@ def plain_text(mrkdwn: str) -> str:
 
 async def ask_about(rt: SlackRuntime, body: dict[str, Any], respond: AsyncRespond) -> None:
     """The shortcut's answer, ephemeral, with Post in thread."""
+    await _answer(rt, body, respond, _about, "answering Ask alex about this message",
+                  "Something went wrong while answering, sorry. Try again in a moment.")
+
+
+async def _answer(rt: SlackRuntime, body: dict[str, Any], respond: AsyncRespond,
+                  build: Callable[[SlackRuntime, Shortcut], Awaitable[SlackMessage]], doing: str,
+                  failed: str) -> None:
+    """``build``'s message for the shortcut in ``body``, ephemeral; ``failed`` (logged as ``doing``) if it raises."""
     shortcut = Shortcut.of(body)
     try:
-        message = await _about(rt, shortcut)
+        message = await build(rt, shortcut)
     except Exception:
-        log.exception("answering Ask alex about this message failed")
-        message = render_notice("Something went wrong while answering, sorry. Try again in a moment.")
+        log.exception("%s failed", doing)
+        message = render_notice(failed)
     await send(respond, message, thread_ts=shortcut.thread_ts)
 
 
@@ -237,13 +246,8 @@ def _said(turn: Turn) -> str:
 
 async def page(rt: SlackRuntime, body: dict[str, Any], respond: AsyncRespond) -> None:
     """The shortcut's draft: a create-incident card (and a service menu), ephemeral."""
-    shortcut = Shortcut.of(body)
-    try:
-        message = await _page(rt, shortcut)
-    except Exception:
-        log.exception("preparing Page on-call from this message failed")
-        message = render_notice("Something went wrong while preparing the page, sorry: nothing was created.")
-    await send(respond, message, thread_ts=shortcut.thread_ts)
+    await _answer(rt, body, respond, _page, "preparing Page on-call from this message",
+                  "Something went wrong while preparing the page, sorry: nothing was created.")
 
 
 async def _page(rt: SlackRuntime, shortcut: Shortcut) -> SlackMessage:
