@@ -1,4 +1,4 @@
-"""The ``alex`` command line: chat, ask, demo, sandbox, tools, eval, serve, doctor, mcp, bench."""
+"""The ``alex`` command line: chat, ask, demo, sandbox, tools, eval, serve, doctor, webhooks, mcp, bench."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from bot.doctor.command import add_doctor_parser
 from bot.evals.command import add_eval_parser
 from bot.mcp.command import add_mcp_parser
+from bot.notify.webhooks_cli import add_webhooks_parser
 from bot.sandbox.cli import add_sandbox_parser
 from bot.slack.serve import add_serve_parser
 from bot.terminal.cli import add_agent_parsers
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_parser(commands)
     add_serve_parser(commands)
     add_doctor_parser(commands)
+    add_webhooks_parser(commands)
     add_mcp_parser(commands)
     tools = commands.add_parser("tools", help="list the tools the LLM can call",
                                 description="The tools the model may call, one a line: name, kind (read or "

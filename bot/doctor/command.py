@@ -49,11 +49,12 @@ async def run_doctor(
     llm_transport: httpx2.AsyncBaseTransport | None = None,
     timeout_s: float = 10.0,
 ) -> list[Check]:
-    """Every check, Slack then PagerDuty then LLM then the state store (they run concurrently)."""
+    """Every check, Slack then PagerDuty then LLM then the state store then webhooks (run concurrently)."""
     from bot.doctor.llm import check_llm
     from bot.doctor.pagerduty import check_pagerduty
     from bot.doctor.slack import check_slack, slack_secrets
     from bot.doctor.state import check_state
+    from bot.doctor.webhooks import check_webhooks
 
     secrets = [*slack_secrets(settings), *(s.get_secret_value() if s else None for s in (
         settings.pagerduty_user_api_key, settings.openai_api_key, settings.state_url))]
@@ -62,6 +63,7 @@ async def run_doctor(
         _guard("PagerDuty", check_pagerduty(settings, transport=pagerduty_transport, timeout_s=timeout_s), secrets),
         _guard("LLM", check_llm(settings, transport=llm_transport, timeout_s=timeout_s), secrets),
         _guard("State", check_state(settings), secrets),
+        _guard("Webhooks", check_webhooks(settings, transport=pagerduty_transport, timeout_s=timeout_s), secrets),
     )
     return [check for group in groups for check in group]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 Status = Literal["ok", "fail", "warn", "info"]
-Area = Literal["Slack", "PagerDuty", "LLM", "State"]
+Area = Literal["Slack", "PagerDuty", "LLM", "State", "Webhooks"]
 
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
 """The Slack app manifest at the repository root (its bot scopes are what alex needs)."""
