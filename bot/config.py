@@ -12,6 +12,7 @@ import httpx2
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.analysis.due import parse_kinds, parse_weekly_at, parse_zone
 from bot.pagerduty import DEFAULT_BASE_URL, PagerDutyClient
 
 DEFAULT_MODEL = "gpt-5.4-mini"
@@ -168,6 +169,22 @@ class Settings(BaseSettings):
         default=True, validation_alias=AliasChoices("ALEX_NOTIFY_CATCH_UP"),
         description="At start, bring the cards of incidents that changed while alex was down up to date.")
 
+    # -- Scheduled posts, run by ``alex serve`` (``bot.notify.scheduled``) --------------------------
+    scheduled_posts: str = Field(
+        default="", max_length=200, validation_alias=AliasChoices("ALEX_SCHEDULED_POSTS"),
+        description="Which scheduled posts alex makes, comma-separated: weekly-oncall (who is on call this "
+                    "week, per routed service/team), gap-warnings (coverage gaps of the coming 7 days), "
+                    "shift-reminders (a DM before each shift starts). Empty (the default): none.")
+    scheduled_at: str = Field(
+        default="mon 09:00", max_length=40, validation_alias=AliasChoices("ALEX_SCHEDULED_AT"),
+        description="Weekday and local time of the weekly posts, in each channel's zone.")
+    scheduled_timezone: str = Field(
+        default="UTC", max_length=64, validation_alias=AliasChoices("ALEX_SCHEDULED_TIMEZONE"),
+        description="The IANA zone of channels that chose none (@alex post times in Europe/Berlin).")
+    shift_reminder_minutes: int = Field(
+        default=60, ge=5, le=1440, validation_alias=AliasChoices("ALEX_SHIFT_REMINDER_MINUTES"),
+        description="How many minutes before a shift starts its person gets the reminder DM.")
+
     @property
     def allowed_channel_ids(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.allowed_channels.split(",") if part.strip())
@@ -183,6 +200,22 @@ class Settings(BaseSettings):
     @classmethod
     def _urgency_words(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("scheduled_posts")
+    @classmethod
+    def _known_posts(cls, value: str) -> str:
+        parse_kinds(value)
+        return value
+
+    @field_validator("scheduled_at")
+    @classmethod
+    def _weekly_at(cls, value: str) -> str:
+        return str(parse_weekly_at(value))
+
+    @field_validator("scheduled_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return str(parse_zone(value))
 
     @field_validator("warroom_pattern")
     @classmethod

@@ -1,4 +1,4 @@
-"""Incident notifications: PagerDuty V3 webhooks in, live incident cards out.
+"""Incident notifications: PagerDuty V3 webhooks in, live incident cards out; and the scheduled posts.
 
 This package is the PagerDuty side, and knows no Slack: the receiver (:mod:`bot.notify.receiver`:
 ``POST /pagerduty/webhooks``, signatures :mod:`bot.notify.signature`, events :mod:`bot.notify.events`), the

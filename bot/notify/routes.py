@@ -187,6 +187,11 @@ class Routing:
     clock: Callable[[], float] = time.monotonic
     receiving: bool = True
     """Whether this alex receives PagerDuty webhooks (``ALEX_PAGERDUTY_WEBHOOK_SECRETS`` is set)."""
+    scheduled: str = ""
+    """The scheduled posts this alex makes, as ``notifications`` shows them (``weekly-oncall, gap-warnings
+    at mon 09:00``); empty: none."""
+    default_zone: str = "UTC"
+    """The zone of channels that chose none (``ALEX_SCHEDULED_TIMEZONE``)."""
     _cache: tuple[float, list[Route]] | None = field(default=None, init=False)
 
     async def slack_routes(self, *, fresh: bool = False) -> list[Route]:

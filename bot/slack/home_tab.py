@@ -199,7 +199,7 @@ class HomeTab:
         if not teams or not schedules:
             return part_blocks("gaps", note_blocks(NO_TEAMS if not teams else NO_SCHEDULES))
         name, args, result = await self._run(ctx, "find_coverage_gaps", {
-            "schedules": _refs(schedules), "escalation_policy": None, "window": GAPS_WINDOW})
+            "schedules": schedule_refs(schedules), "escalation_policy": None, "window": GAPS_WINDOW})
         said = ", ".join(untrusted(t, 60) for t in teams[:5]) + (f" +{len(teams) - 5}" if len(teams) > 5 else "")
         extra = f" The first {len(schedules)} of their schedules are shown." if more else ""
         title = f":calendar: Your teams' coverage gaps, {GAPS_WINDOW}"
@@ -295,7 +295,7 @@ async def _team_schedules(ctx: ToolContext) -> tuple[list[str], list[dict[str, A
     return names, schedules, page.more or len(refs) > MAX_TEAMS
 
 
-def _refs(schedules: list[dict[str, Any]]) -> list[str]:
+def schedule_refs(schedules: list[dict[str, Any]]) -> list[str]:
     """How find_coverage_gaps is to find each schedule: by its name (one request) where no other of them has
     the same name, else by its ID."""
     names = [str(s.get("name") or "").strip() for s in schedules]

@@ -24,12 +24,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.notify.events import IncidentState, WebhookEvent
+from bot.notify.events import IncidentState, WebhookEvent, parse_time
 from bot.notify.routes import Routing
 from bot.present.incidents import STATUS_ICON, live_card
 from bot.present.kit.blocks import section
@@ -178,7 +178,7 @@ def card_message(state: IncidentState) -> SlackMessage:
     """The card of ``state`` (blocks from the incident presenter) and its notification text."""
     row = IncidentRow(number=state.number, title=state.title, id=state.id, url=state.url, status=state.status,
                       urgency=state.urgency, service=state.service, created=state.created,
-                      resolved=_time(state.resolved_at), assignees=state.assignees, priority=state.priority)
+                      resolved=parse_time(state.resolved_at), assignees=state.assignees, priority=state.priority)
     summary = [state.status, f"{state.urgency} urgency"] + [p for p in (state.priority, state.service) if p]
     text = untrusted(f"#{state.number} {state.title} ({', '.join(summary)})", FALLBACK_CHARS)
     return SlackMessage(f"{STATUS_ICON.get(state.status, '')} {text}".strip(), live_card(row))
@@ -219,16 +219,6 @@ def reply_text(event: WebhookEvent, before: IncidentState | None) -> str | None:
 
 def _state_of(card: Card) -> IncidentState:
     return IncidentState.from_json(card.data)
-
-
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
 def _duration(delta: timedelta) -> str:

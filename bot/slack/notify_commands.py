@@ -5,7 +5,10 @@
   incident cards from now on. The target must be one the person can see in PagerDuty (looked up as them);
 * ``@alex notifications``: what this channel gets, from ``ALEX_NOTIFY_ROUTES`` and from Slack, and its
   default service (a question here that names none is about it);
-* ``@alex stop notifications for payments-api`` (``stop notifications`` alone: all those set from Slack).
+* ``@alex stop notifications for payments-api`` (``stop notifications`` alone: all those set from Slack);
+* ``@alex post times in Europe/Berlin``: the zone of this channel's scheduled posts (:mod:`bot.notify.scheduled`:
+  the weekly ones go out at ``ALEX_SCHEDULED_AT`` there); ``post times in default`` goes back to
+  ``ALEX_SCHEDULED_TIMEZONE``.
 
 Routes set from Slack are kept in the state store (:mod:`bot.store.notify`) and shared by every replica;
 those of ``ALEX_NOTIFY_ROUTES`` can only be changed there. Setting one needs a PagerDuty account; anyone in
@@ -22,6 +25,7 @@ from typing import Any, Literal
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.analysis.due import parse_zone
 from bot.notify.routes import MAX_TARGET_CHARS, Route, RouteError, Routing, Urgency, parse_priorities
 from bot.pagerduty.errors import PagerDutyError
 from bot.pagerduty.scope import TEAM_SCOPED_ROLES
@@ -47,6 +51,9 @@ _URGENCY = re.compile(r"(?:,?\s*(?:with|at|only|for)?\s*(?:(?P<a>high|any|all|lo
 _PRIORITIES = re.compile(r"(?:,?\s*(?:with|at|only|for)?\s*(?:priorit(?:y|ies)\s+(?P<named>[\w.-]+(?:\s*(?:,|/|\bor\b"
                          r"|\band\b)\s*[\w.-]+)*)|(?P<bare>P\d(?:\s*(?:,|/|\bor\b|\band\b)\s*P\d)*)))\s*$",
                          re.IGNORECASE)
+_ZONE = re.compile(rf"(?:please\s+)?(?:set\s+)?(?:the\s+)?(?:post(?:ing)?\s+times?|scheduled\s+posts?|time\s*zone)"
+                   rf"(?:\s+(?:here|for\s+this\s+channel))?\s+(?:in|to|=)\s+(?P<zone>[A-Za-z][\w+\-/]*){_END}",
+                   re.IGNORECASE)
 _SPLIT = re.compile(r"\s*(?:,|/|\bor\b|\band\b)\s*", re.IGNORECASE)
 _EVERYTHING = frozenset({"everything", "all incidents", "every incident", "all services", "all"})
 _MENTION = re.compile(r"<[@#!][^>]*>")
@@ -105,7 +112,8 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
     """Answer ``text`` when it is a notification command (True); False for anything else."""
     said = _MENTION.sub(" ", text).strip()
     notify, listing, stop = _NOTIFY.fullmatch(said), _LIST.fullmatch(said), _STOP.fullmatch(said)
-    if notify is None and listing is None and stop is None:
+    zone = _ZONE.fullmatch(said)
+    if notify is None and listing is None and stop is None and zone is None:
         return False
     channel = str(event["channel"])
     thread_ts = str(event.get("thread_ts") or event["ts"])
@@ -117,6 +125,8 @@ async def answer(rt: SlackRuntime, client: AsyncWebClient, event: dict[str, Any]
         reply = await _add(rt, rt.notify, channel, identity, notify.group("rest"))
     elif stop is not None:
         reply = await _remove(rt.notify, channel, stop.group("rest"))
+    elif zone is not None:
+        reply = await _set_zone(rt.notify, channel, zone.group("zone"))
     else:
         reply = await _list(rt.notify, channel)
     await _post(client, channel, thread_ts, reply)
@@ -196,9 +206,36 @@ async def _list(routing: Routing, channel: str) -> str:
     if default is not None:
         lines.append(f"Questions here that name no service are about *{untrusted(default.name, 100)}*.")
     lines.append("Remove one with `stop notifications for &lt;name&gt;`.")
+    lines.append(await _scheduled_line(routing, channel))
     if not routing.receiving:
         lines.append(NO_SECRETS)
     return "\n".join(lines)
+
+
+async def _scheduled_line(routing: Routing, channel: str) -> str:
+    zone = (await routing.store.zones()).get(channel)
+    if not routing.scheduled:
+        return "Scheduled posts are off in this alex (an admin turns them on with `ALEX_SCHEDULED_POSTS`)."
+    chosen = f"{zone} time (chosen here)" if zone else f"{routing.default_zone} time (alex's default)"
+    return (f"Scheduled posts: {untrusted(routing.scheduled, 200)}, in {untrusted(chosen, 100)}. "
+            "`post times in Europe/Berlin` changes the zone.")
+
+
+async def _set_zone(routing: Routing, channel: str, name: str) -> str:
+    if name.lower() in ("default", "reset", "none"):
+        await routing.store.set_zone(channel, None)
+        return (f"This channel's scheduled posts keep alex's default zone again, "
+                f"{untrusted(routing.default_zone, 64)}.")
+    try:
+        zone = str(parse_zone(name))
+    except ValueError as exc:
+        return untrusted(str(exc), 300)
+    if not await routing.store.set_zone(channel, zone):
+        return "alex keeps zones for as many channels as it can hold already: ask an alex admin."
+    line = f"This channel's scheduled posts now keep {untrusted(zone, 64)} time."
+    if routing.scheduled:
+        return f"{line} They are: {untrusted(routing.scheduled, 200)}."
+    return f"{line} Scheduled posts are off in this alex until an admin sets `ALEX_SCHEDULED_POSTS`."
 
 
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,20}")

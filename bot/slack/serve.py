@@ -29,8 +29,9 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TextIO
+from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr, ValidationError
 
@@ -53,6 +54,8 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 HEALTH_CACHE_S = 1.0
 """``/healthz`` probes the store at most this often (it is unauthenticated: a flood must not become load)."""
+SCHEDULED_READ_S = 30.0
+"""How long one scheduled post may read PagerDuty (retries stop at it)."""
 
 
 def add_serve_parser(commands: Any) -> None:
@@ -137,6 +140,7 @@ async def serve(args: argparse.Namespace, err: TextIO) -> int:
     receiver, catching_up = start_notifications(settings, client, rt, err, socket_mode=bool(app_token))
     if receiver is not None:
         await receiver.start()
+    scheduling = start_scheduler(settings, client, rt, err)
     if app_token:
         running = run_socket_mode(app, app_token, err)
         if receiver is not None and settings.webhook_port is not None:
@@ -150,10 +154,11 @@ async def serve(args: argparse.Namespace, err: TextIO) -> int:
         err.write(f"alex serve: {exc}\n")
         return SETUP_FAILED
     finally:
-        if catching_up is not None:
-            catching_up.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await catching_up
+        for task in (catching_up, scheduling):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if receiver is not None:
             await receiver.aclose()
         await rt.aclose()
@@ -188,6 +193,39 @@ def start_notifications(settings: Settings, client: AsyncWebClient, rt: SlackRun
               "ALEX_NOTIFY_ROUTES\n")
     catching_up = asyncio.ensure_future(_catch_up(rt, cards)) if settings.notify_catch_up else None
     return receiver, catching_up
+
+
+def start_scheduler(settings: Settings, client: AsyncWebClient, rt: SlackRuntime,
+                    err: TextIO) -> asyncio.Task[None] | None:
+    """The scheduled posts (``ALEX_SCHEDULED_POSTS``), ticking in the background on every replica (one of
+    them works: :mod:`bot.notify.scheduled`); None when they are off."""
+    from bot.analysis.due import parse_kinds, parse_weekly_at, parse_zone
+    from bot.notify.scheduled import Scheduler
+    from bot.slack.scheduled_posts import SlackPosts
+    from bot.tools.base import Asker, ToolContext
+
+    kinds = parse_kinds(settings.scheduled_posts)
+    if not kinds or rt.notify is None:
+        return None
+    directory = rt.backend.directory
+
+    def contexts(zone: ZoneInfo, now: datetime) -> ToolContext:
+        return ToolContext(directory, Asker(None, None, "alex", zone), now, time.monotonic() + SCHEDULED_READ_S)
+
+    scheduler = Scheduler(rt.state, rt.notify, SlackPosts(client), contexts, kinds,
+                          parse_weekly_at(settings.scheduled_at), parse_zone(settings.scheduled_timezone),
+                          timedelta(minutes=settings.shift_reminder_minutes))
+    err.write(f"alex: scheduled posts: {scheduled_posts(settings)} (default zone {settings.scheduled_timezone}), "
+              "in the channels with notification routes\n")
+    return asyncio.ensure_future(scheduler.run(rt.backend.now))
+
+
+def scheduled_posts(settings: Settings) -> str:
+    """``ALEX_SCHEDULED_POSTS`` and their times in words (empty: off)."""
+    from bot.analysis.due import describe, parse_kinds, parse_weekly_at
+
+    return describe(parse_kinds(settings.scheduled_posts), parse_weekly_at(settings.scheduled_at),
+                    settings.shift_reminder_minutes)
 
 
 def _sandbox_notifications(settings: Settings, client: AsyncWebClient, rt: SlackRuntime, err: TextIO,
@@ -309,7 +347,8 @@ def build_runtime(settings: Settings, client: AsyncWebClient, *, sandbox: bool =
         backend = PagerDutyBackend.from_settings(settings, now=now)
         state = open_state(settings)
     identities = IdentityResolver(client, backend, stand_in_email=stand_in_email)
-    routing = Routing(notify_routes(settings), state.notify, receiving=bool(settings.webhook_secrets))
+    routing = Routing(notify_routes(settings), state.notify, receiving=bool(settings.webhook_secrets),
+                      scheduled=scheduled_posts(settings), default_zone=settings.scheduled_timezone)
     approvers = Approvers(client, settings.approver_group) if settings.approver_group else None
     limits = RateLimits(settings.rate_limit_per_user, settings.rate_limit_per_channel,
                         settings.rate_limit_window_seconds)

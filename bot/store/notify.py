@@ -10,6 +10,8 @@
   order). A poster that never came back (its claim ran out) is replaced by the next change.
 * **Routes** set from Slack (``@alex notify this channel about payments-api``): per channel, by a key (the
   normalised target), the route's text as typed and who set it.
+* **Channel zones** (``@alex post times in Europe/Berlin``): the IANA zone a channel's scheduled posts keep
+  (:mod:`bot.notify.scheduled`), at most :data:`MAX_ROUTE_CHANNELS` channels.
 * **Watermark** (:meth:`~NotifyStore.seen_until`): the newest PagerDuty time the receiver processed, so the
   catch-up at start knows which incidents began while alex was down.
 
@@ -38,6 +40,7 @@ MAX_DATA_CHARS = 16_000
 MAX_CHANNEL_ROUTES = 20
 MAX_ROUTE_CHANNELS = 1_000
 MAX_ROUTE_CHARS = 300
+MAX_ZONE_CHARS = 64
 MAX_CARDS_LISTED = 1_000
 """:meth:`NotifyStore.open_cards` answers at most this many (the catch-up checks fewer)."""
 
@@ -129,7 +132,22 @@ class NotifyStore(Protocol):
         """The routes of ``channel`` (every channel's when None), oldest first."""
         ...
 
+    async def set_zone(self, channel: str, zone: str | None) -> bool:
+        """The channel's scheduled posts keep ``zone`` (None: the deployment's default again); False when
+        :data:`MAX_ROUTE_CHANNELS` other channels have one."""
+        ...
+
+    async def zones(self) -> dict[str, str]:
+        """Every channel's chosen zone."""
+        ...
+
     async def aclose(self) -> None: ...
+
+
+def check_zone(channel: str, zone: str | None) -> None:
+    check_key(channel)
+    if zone is not None and (not zone or len(zone) > MAX_ZONE_CHARS):
+        raise ValueError("not a zone name")
 
 
 def check_key(*parts: str) -> None:
@@ -175,6 +193,7 @@ class InMemoryNotify:
         self._cards: OrderedDict[tuple[str, str], Card] = OrderedDict()  # least recently changed first
         self._routes: dict[str, dict[str, StoredRoute]] = {}
         self._seen: float | None = None
+        self._zones: dict[str, str] = {}
 
     async def apply(self, incident_id: str, channel: str, at: float, data: str, *, open: bool) -> Change:
         check_key(incident_id, channel)
@@ -257,6 +276,21 @@ class InMemoryNotify:
             if channel is not None:
                 return sorted((self._routes.get(channel) or {}).values(), key=lambda r: r.at)
             return sorted((r for mine in self._routes.values() for r in mine.values()), key=lambda r: r.at)
+
+    async def set_zone(self, channel: str, zone: str | None) -> bool:
+        check_zone(channel, zone)
+        with self._lock:
+            if zone is None:
+                self._zones.pop(channel, None)
+            elif channel not in self._zones and len(self._zones) >= MAX_ROUTE_CHANNELS:
+                return False
+            else:
+                self._zones[channel] = zone
+            return True
+
+    async def zones(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._zones)
 
     def sizes(self) -> dict[str, int]:
         with self._lock:

@@ -6,6 +6,7 @@
   and a set per incident (``card-channels:<incident>``). :meth:`RedisNotify.apply` is one Lua script (the
   rule of :func:`~bot.store.notify.decide`), so exactly one replica becomes a card's poster;
 * routes: a hash per channel (``routes:<channel>``: key → JSON) and the set ``route-channels``;
+* channel zones: the hash ``zones`` (channel → zone; a script keeps it within the bound);
 * the watermark: ``notify-seen`` (a script keeps the larger value).
 """
 
@@ -28,6 +29,7 @@ from bot.store.notify import (
     check_data,
     check_key,
     check_route,
+    check_zone,
 )
 
 if TYPE_CHECKING:
@@ -107,6 +109,14 @@ if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) en
 return gone
 """
 
+_SET_ZONE = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
 _SEEN = """
 local old = redis.call('GET', KEYS[1])
 if not old or tonumber(old) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
@@ -125,6 +135,7 @@ class RedisNotify:
         self._add_route = client.register_script(_ADD_ROUTE)
         self._remove_routes = client.register_script(_REMOVE_ROUTES)
         self._seen = client.register_script(_SEEN)
+        self._set_zone = client.register_script(_SET_ZONE)
 
     def _card_key(self, incident_id: str, channel: str) -> str:
         return self._state.key("card", incident_id, channel)
@@ -228,6 +239,22 @@ class RedisNotify:
                 fields = json.loads(_text(value))
                 found.append(StoredRoute(name, _text(key), str(fields["spec"]), str(fields["by"]), float(fields["at"])))
         return sorted(found, key=lambda r: r.at)
+
+    async def set_zone(self, channel: str, zone: str | None) -> bool:
+        from bot.store.redis import bounded
+
+        check_zone(channel, zone)
+        key = self._state.key("zones")
+        if zone is None:
+            await bounded(self._state.client.hdel(key, channel))
+            return True
+        return bool(await bounded(self._set_zone(keys=[key], args=[channel, zone, MAX_ROUTE_CHANNELS])))
+
+    async def zones(self) -> dict[str, str]:
+        from bot.store.redis import bounded
+
+        raw = await bounded(self._state.client.hgetall(self._state.key("zones")))
+        return {_text(c): _text(z) for c, z in raw.items()}
 
     async def aclose(self) -> None:
         return None  # the state owns the connection

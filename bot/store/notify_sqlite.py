@@ -22,13 +22,14 @@ from bot.store.notify import (
     check_data,
     check_key,
     check_route,
+    check_zone,
     decide,
 )
 
 if TYPE_CHECKING:
     from bot.store.sqlite import SQLiteState
 
-TABLES = ("alex_cards", "alex_routes", "alex_marks")
+TABLES = ("alex_cards", "alex_routes", "alex_marks", "alex_zones")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alex_cards (
     incident TEXT NOT NULL, channel TEXT NOT NULL, ts TEXT, at REAL NOT NULL, data TEXT NOT NULL,
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS alex_routes (
     channel TEXT NOT NULL, key TEXT NOT NULL, spec TEXT NOT NULL, by TEXT NOT NULL, at REAL NOT NULL,
     PRIMARY KEY (channel, key));
 CREATE TABLE IF NOT EXISTS alex_marks (name TEXT PRIMARY KEY, value REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS alex_zones (channel TEXT PRIMARY KEY, zone TEXT NOT NULL);
 """
 _COLUMNS = "incident, channel, ts, at, data, version, open, hold_until, updated"
 
@@ -141,6 +143,26 @@ class SQLiteNotify:
 
         rows = await self._state._run(run, write=False)
         return [StoredRoute(str(c), str(k), str(s), str(b), float(a)) for c, k, s, b, a in rows]
+
+    async def set_zone(self, channel: str, zone: str | None) -> bool:
+        check_zone(channel, zone)
+
+        def run(db: sqlite3.Connection) -> bool:
+            if zone is None:
+                db.execute("DELETE FROM alex_zones WHERE channel = ?", (channel,))
+                return True
+            if db.execute("SELECT 1 FROM alex_zones WHERE channel = ?", (channel,)).fetchone() is None and \
+                    db.execute("SELECT count(*) FROM alex_zones").fetchone()[0] >= MAX_ROUTE_CHANNELS:
+                return False
+            db.execute("INSERT OR REPLACE INTO alex_zones (channel, zone) VALUES (?, ?)", (channel, zone))
+            return True
+
+        return bool(await self._state._run(run))
+
+    async def zones(self) -> dict[str, str]:
+        rows = await self._state._run(lambda db: db.execute("SELECT channel, zone FROM alex_zones").fetchall(),
+                                      write=False)
+        return {str(c): str(z) for c, z in rows}
 
     async def aclose(self) -> None:
         return None  # the state owns the connection

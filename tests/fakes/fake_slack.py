@@ -5,6 +5,7 @@ is recorded as :class:`SlackCall` (method, parsed JSON / form / query arguments,
 
 * ``auth.test``: the bot's ``user_id`` / ``bot_id`` / ``team_id`` (Bolt learns who it is from this);
 * ``users.info``: profiles added with :meth:`FakeSlack.add_user` (e-mail, tz), else ``user_not_found``;
+  ``users.lookupByEmail`` finds them by e-mail, else ``users_not_found``;
 * ``conversations.info``: channel names from :meth:`add_channel` / :meth:`add_mpim`, else ``channel_not_found``;
 * ``conversations.replies``: the thread parent given with :meth:`add_thread`, else no messages; asked
   with ``oldest`` / ``latest`` (a message read back), also the messages the app posted in that thread
@@ -238,6 +239,10 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return ({"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}), {}
+        if method == "users.lookupByEmail":
+            wanted = str(args.get("email") or "").lower()
+            user = next((u for u in self.users.values() if str(u["profile"].get("email", "")).lower() == wanted), None)
+            return ({"ok": True, "user": user} if user else {"ok": False, "error": "users_not_found"}), {}
         if method == "conversations.info":
             channel = self.channels.get(str(args.get("channel")))
             return ({"ok": True, "channel": channel} if channel else {"ok": False, "error": "channel_not_found"}), {}

@@ -115,3 +115,30 @@ async def test_socket_mode_serves_the_webhooks_on_their_own_port() -> None:
         with pytest.raises(asyncio.CancelledError):
             await running
         await receiver.aclose()
+
+
+async def test_serve_runs_the_scheduled_posts_when_they_are_on(env: dict[str, str], fake_slack: FakeSlack,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The sandbox's clock stands at Tue 10 Mar 10:00 in New York: a Tuesday 09:00 post is an hour late.
+    for name, value in (("ALEX_SCHEDULED_POSTS", "weekly-oncall"), ("ALEX_SCHEDULED_AT", "tue 09:00"),
+                        ("ALEX_SCHEDULED_TIMEZONE", "America/New_York")):
+        monkeypatch.setenv(name, value)
+    err = io.StringIO()
+    running = asyncio.ensure_future(serve(ARGS, err))
+    try:
+        await until_up(f"http://127.0.0.1:{env['PORT']}/healthz")
+        [post] = await fake_slack.wait_for("chat.postMessage")
+        assert post.args["channel"] == "C0PAY" and "Who is on call this week" in str(post.args["text"])
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+    assert "scheduled posts: weekly-oncall every tue 09:00 (default zone America/New_York)" in err.getvalue()
+
+
+async def test_an_unknown_scheduled_post_stops_serve_naming_it(env: dict[str, str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALEX_SCHEDULED_POSTS", "weekly-oncall,daily-digest")
+    err = io.StringIO()
+    assert await serve(ARGS, err) == 2
+    assert "ALEX_SCHEDULED_POSTS" in err.getvalue() and "'daily-digest'" in err.getvalue()

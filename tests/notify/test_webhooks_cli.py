@@ -139,3 +139,42 @@ def test_the_sandbox_signs_deliveries_with_the_printed_secret(sandbox: Sandbox) 
     for request in mine:
         assert verify(request.content, request.headers.get("x-pagerduty-signature"), [secret]) == "ok"
         assert verify(request.content, request.headers.get("x-pagerduty-signature"), ["other"]) == "forged"
+
+
+class Terminal(io.StringIO):
+    """A terminal: what it holds is what the person types."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _created_id(sandbox: Sandbox) -> str:
+    import json
+
+    code, out, _ = _run(sandbox, "setup", "--url", URL, "--json")
+    assert code == 0
+    return str(json.loads(out)["webhook_subscription"]["id"])
+
+
+@pytest.mark.parametrize(("typed", "code", "kept"), [("y\n", 0, False), ("\n", 1, True), ("no\n", 1, True)])
+def test_delete_on_a_terminal_asks_and_only_yes_deletes(sandbox: Sandbox, typed: str, code: int, kept: bool) -> None:
+    subscription = _created_id(sandbox)
+    out, err = io.StringIO(), io.StringIO()
+    result = run_webhooks_command(_args("delete", subscription), settings=Settings(_env_file=None),
+                                  transport=sandbox_transport(sandbox),
+                                  console=Console(out=out, err=err, stdin=Terminal(typed)))
+    assert result == code and f"Delete webhook subscription {subscription} ({URL}" in err.getvalue()
+    _, listed, _ = _run(sandbox, "list")
+    assert (subscription in listed) is kept
+
+
+def test_setup_while_a_secret_is_set_says_to_put_the_new_one_in_front(sandbox: Sandbox,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALEX_PAGERDUTY_WEBHOOK_SECRETS", "the-old-secret")
+    out, err = io.StringIO(), io.StringIO()
+    code = run_webhooks_command(_args("setup", "--url", URL), settings=Settings(_env_file=None),
+                                transport=sandbox_transport(sandbox), console=Console(out=out, err=err))
+    shown = out.getvalue()
+    assert code == 0 and "is already set" in shown and "in front of the current ones" in shown
+    assert 'ALEX_PAGERDUTY_WEBHOOK_SECRETS="' in shown and ',$ALEX_PAGERDUTY_WEBHOOK_SECRETS"' in shown
+    assert "the-old-secret" not in shown + err.getvalue(), "the current secret is never printed"

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.store.notify import CARD_TTL_S, MAX_CHANNEL_ROUTES, POSTING_HOLD_S, StoredRoute
+import pytest
+
+from bot.store.notify import CARD_TTL_S, MAX_CHANNEL_ROUTES, MAX_ROUTE_CHANNELS, POSTING_HOLD_S, StoredRoute
 from tests.store.conftest import Backend
 
 
@@ -126,3 +128,33 @@ async def test_cards_routes_and_the_watermark_survive_a_restart(backend: Backend
     assert card is not None and (card.ts, card.data, card.at) == ("1.5", "data", 5.0)
     assert [r.key for r in await after.routes()] == ["all"] and await after.last_seen() == 5.0
     assert (await after.apply("PINC1", "C0A", 6.0, "newer", open=False)).applied == "update"
+
+
+async def test_channel_zones_are_kept_replaced_removed_bounded_and_shared(backend: Backend) -> None:
+    one, two = backend.open().notify, backend.open().notify
+    assert await one.zones() == {}
+    assert await one.set_zone("C0A", "Europe/Berlin")
+    assert await one.set_zone("C0A", "Asia/Tokyo")
+    assert await two.zones() == {"C0A": "Asia/Tokyo"}
+    assert await one.set_zone("C0A", None)
+    assert await two.zones() == {}
+    with pytest.raises(ValueError):
+        await one.set_zone("not a channel", "UTC")
+
+
+async def test_channel_zones_are_capped_at_the_route_channel_bound(backend: Backend) -> None:
+    store = backend.open().notify
+    for n in range(MAX_ROUTE_CHANNELS):
+        assert await store.set_zone(f"C{n:05d}", "UTC")
+    assert not await store.set_zone("C0NEW", "UTC")
+    assert await store.set_zone("C00000", "Europe/Berlin")  # a channel that has one may change it
+    assert len(await store.zones()) == MAX_ROUTE_CHANNELS
+
+
+async def test_channel_zones_survive_a_restart(backend: Backend) -> None:
+    if backend.kind == "memory":
+        return  # in-process memory does not survive a restart (by design)
+    before = backend.open()
+    await before.notify.set_zone("C0A", "Europe/Berlin")
+    await before.aclose()
+    assert await backend.open().notify.zones() == {"C0A": "Europe/Berlin"}
