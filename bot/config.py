@@ -9,7 +9,7 @@ import re
 from typing import Literal
 
 import httpx2
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.analysis.due import parse_kinds, parse_weekly_at, parse_zone
@@ -251,6 +251,19 @@ def slack_api_base(value: str) -> str:
     if not parts or parts[-1] != "api":
         parts.append("api")
     return f"{scheme.lower()}://{host}/{'/'.join(parts)}/"
+
+
+class InvalidSettings(ValueError):
+    """The environment holds a setting alex cannot use: the message names each one and why (never a value)."""
+
+
+def read_settings() -> Settings:
+    """``Settings()``, its validation errors as one :class:`InvalidSettings` line for a command to print."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidSettings(f"invalid settings: {problems}") from None
 
 
 class MissingSettingError(RuntimeError):

@@ -21,6 +21,7 @@ async def check_webhooks(settings: Settings, *, transport: httpx2.AsyncBaseTrans
                          timeout_s: float = 10.0) -> list[Check]:
     """One check of the account's subscriptions to a ``/pagerduty/webhooks`` URL (none when not configured)."""
     from bot.notify import subscriptions as subs
+    from bot.notify.events import WEBHOOK_PATH
 
     secrets = settings.webhook_secrets
     if not secrets and not settings.notify_routes.strip():
@@ -40,7 +41,7 @@ async def check_webhooks(settings: Settings, *, transport: httpx2.AsyncBaseTrans
     ours = [s for s in listing.subscriptions if s.points_at_alex]
     if not ours:
         return [Check("Webhooks", "subscription", "fail",
-                      f"no webhook subscription delivers to a {subs.WEBHOOK_PATH} URL", f"`{_SETUP}`")]
+                      f"no webhook subscription delivers to a {WEBHOOK_PATH} URL", f"`{_SETUP}`")]
     if not any(s.enabled for s in ours):
         first = ours[0]
         return [Check("Webhooks", "subscription", "fail", f"webhook subscription {first.id} is {first.state}",

@@ -74,10 +74,8 @@ def run_mcp(args: argparse.Namespace) -> int:
 
 async def serve(args: argparse.Namespace, err: TextIO) -> int:
     """Open the session (and the state, for writes), then serve until the client or a signal ends it."""
-    from pydantic import ValidationError
-
     from bot import logsafe
-    from bot.config import Settings
+    from bot.config import InvalidSettings, read_settings
     from bot.terminal.session import SessionError
 
     logging.basicConfig(level=logging.WARNING, stream=err, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -87,10 +85,9 @@ async def serve(args: argparse.Namespace, err: TextIO) -> int:
                   "current time.\n")
         return SETUP_FAILED
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        err.write(f"alex mcp: invalid settings: {problems}\n")
+        settings = read_settings()
+    except InvalidSettings as exc:
+        err.write(f"alex mcp: {exc}\n")
         return SETUP_FAILED
     token = settings.mcp_token.get_secret_value().strip() if settings.mcp_token is not None else ""
     if args.http is not None and (problem := _token_problem(token)):

@@ -28,6 +28,8 @@ NOTE_EVENTS = frozenset({"incident.annotated", "incident.status_update_published
 HANDLED = STATE_EVENTS | NOTE_EVENTS
 """The event types alex acts on; any other (``service.updated``, ``incident.delegated``…) is answered 2xx and
 ignored."""
+WEBHOOK_PATH = "/pagerduty/webhooks"
+"""Where alex receives them (:mod:`bot.notify.receiver`), and what a subscription of alex's points at."""
 MAX_TITLE = 1_024
 MAX_NAME = 200
 MAX_NOTE = 2_000

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.notify import signature
-from bot.notify.events import BadEvent, Ignored, WebhookEvent, read_delivery
+from bot.notify.events import WEBHOOK_PATH, BadEvent, Ignored, WebhookEvent, read_delivery
 from bot.store import StateStore
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.notify.receiver")
 
-WEBHOOK_PATH = "/pagerduty/webhooks"
 MAX_BODY_BYTES = 256 * 1024
 QUEUE_SIZE = 5_000
 WORKERS = 8

@@ -25,13 +25,10 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import SecretStr
 
-from bot.notify.events import HANDLED
+from bot.notify.events import HANDLED, WEBHOOK_PATH
 from bot.pagerduty import InvalidInputError, MalformedResponseError, NotFoundError, PagerDutyClient
 from bot.tools.resolve import looks_like_id, name_key
 
-WEBHOOK_PATH = "/pagerduty/webhooks"
-"""Where alex's receiver listens (:data:`bot.notify.receiver.WEBHOOK_PATH`, not imported: that module pulls
-in the store)."""
 ALEX_EVENTS: tuple[str, ...] = tuple(sorted(HANDLED))
 """The event types a subscription made by alex asks for: those the receiver acts on, no more."""
 MAX_LISTED = 500

@@ -152,17 +152,13 @@ async def _run(args: argparse.Namespace, settings: Settings | None,
 
 
 def _settings(console: Console, *, required: bool) -> Settings | None:
-    from pydantic import ValidationError
-
-    from bot.config import Settings
+    from bot.config import InvalidSettings, read_settings
 
     try:
-        return Settings()
-    except ValidationError as exc:
-        if not required:
-            return None
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        console.note(f"invalid settings: {problems}")
+        return read_settings()
+    except InvalidSettings as exc:
+        if required:
+            console.note(str(exc))
         return None
 
 
@@ -256,8 +252,10 @@ async def _list(client: PagerDutyClient, args: argparse.Namespace, settings: Set
 
         console.out.write(json.dumps([s.as_json() for s in listing.subscriptions], ensure_ascii=False) + "\n")
     elif not listing.subscriptions:
+        from bot.notify.events import WEBHOOK_PATH
+
         console.out.write("No webhook subscriptions. `alex webhooks setup --url https://<alex's host>"
-                          f"{subs.WEBHOOK_PATH}` creates one.\n")
+                          f"{WEBHOOK_PATH}` creates one.\n")
     else:
         console.out.write("".join(_row(s) + "\n" for s in listing.subscriptions))
     if listing.more:

@@ -33,10 +33,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 from zoneinfo import ZoneInfo
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from bot.cli_types import aware_time
-from bot.config import MissingSettingError, Settings
+from bot.config import InvalidSettings, MissingSettingError, Settings, read_settings
 
 if TYPE_CHECKING:  # Slack, aiohttp and the agent load only when serving (`alex chat` starts faster)
     from aiohttp import web
@@ -99,10 +99,9 @@ def missing_settings(settings: Settings, *, sandbox: bool) -> list[str]:
 
 async def serve(args: argparse.Namespace, err: TextIO) -> int:
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        err.write(f"alex serve: invalid settings: {problems}\n")
+        settings = read_settings()
+    except InvalidSettings as exc:
+        err.write(f"alex serve: {exc}\n")
         return SETUP_FAILED
     if args.as_email and not args.sandbox:
         err.write("alex serve: --as works with --sandbox only (in PagerDuty, people act as themselves)\n")
@@ -170,7 +169,8 @@ def start_notifications(settings: Settings, client: AsyncWebClient, rt: SlackRun
     """The webhook receiver drawing live cards (the caller starts it), and the catch-up running in the
     background; none without ``ALEX_PAGERDUTY_WEBHOOK_SECRETS`` (or, in Socket Mode, without
     ``ALEX_WEBHOOK_PORT``). With ``--sandbox`` the sandbox delivers to it in process."""
-    from bot.notify.receiver import WEBHOOK_PATH, WebhookReceiver
+    from bot.notify.events import WEBHOOK_PATH
+    from bot.notify.receiver import WebhookReceiver
     from bot.slack.notify_cards import LiveCards
 
     secrets = settings.webhook_secrets
@@ -232,7 +232,8 @@ def _sandbox_notifications(settings: Settings, client: AsyncWebClient, rt: Slack
                            sandbox: Any) -> tuple[WebhookReceiver, asyncio.Task[None] | None]:
     """``--sandbox``: the sandbox subscribes alex's receiver and delivers its signed events in process, so a
     team trying alex sees cards arrive and change as people act (in Slack or on the sandbox's REST API)."""
-    from bot.notify.receiver import WEBHOOK_PATH, WebhookReceiver
+    from bot.notify.events import WEBHOOK_PATH
+    from bot.notify.receiver import WebhookReceiver
     from bot.sandbox.webhooks import WebhookRequest
     from bot.slack.notify_cards import LiveCards
 
@@ -440,7 +441,7 @@ async def run_webhooks(receiver: WebhookReceiver, port: int, err: TextIO, *, hos
     """Socket Mode's own port for PagerDuty: ``POST /pagerduty/webhooks`` and ``GET /healthz``."""
     from aiohttp import web
 
-    from bot.notify.receiver import WEBHOOK_PATH
+    from bot.notify.events import WEBHOOK_PATH
 
     runner = web.AppRunner(web_app(None, signing_secret=None, health=health, webhooks=receiver))
     await runner.setup()

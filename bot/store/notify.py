@@ -31,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
+from bot.analysis.due import MAX_ZONE_CHARS
+
 MAX_CARDS = 20_000
 CARD_TTL_S = 14 * 24 * 3600.0
 """An incident no event touched for two weeks is long over: its card is forgotten (the message stays)."""
@@ -40,7 +42,6 @@ MAX_DATA_CHARS = 16_000
 MAX_CHANNEL_ROUTES = 20
 MAX_ROUTE_CHANNELS = 1_000
 MAX_ROUTE_CHARS = 300
-MAX_ZONE_CHARS = 64
 MAX_CARDS_LISTED = 1_000
 """:meth:`NotifyStore.open_cards` answers at most this many (the catch-up checks fewer)."""
 

@@ -30,14 +30,12 @@ from collections.abc import Coroutine
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from pydantic import ValidationError
-
 from bot.agent.commands import help_text, parse_command
 from bot.agent.commands.grammar import MAX_COMMAND_CHARS
 from bot.agent.prompt import suggested_prompts
 from bot.agent.turn import Turn
 from bot.cli_types import aware_time
-from bot.config import Settings
+from bot.config import InvalidSettings, Settings, read_settings
 from bot.store.thread_memory import InMemoryThreadMemory, ThreadMemory, open_thread_memory
 from bot.terminal.exit_codes import EXIT_STATUS_HELP, SETUP_FAILED, ask_exit_status
 from bot.terminal.session import Session, SessionError, pagerduty_session, sandbox_session
@@ -375,10 +373,9 @@ def read_line(prompt: str) -> str:
 
 def _settings() -> Settings:
     try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise SessionError(f"invalid settings: {problems}") from None
+        return read_settings()
+    except InvalidSettings as exc:
+        raise SessionError(str(exc)) from None
 
 
 async def _open_session(args: argparse.Namespace, settings: Settings) -> Session:

@@ -18,7 +18,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.notify.receiver import WEBHOOK_PATH, WebhookReceiver
+from bot.notify.events import WEBHOOK_PATH
+from bot.notify.receiver import WebhookReceiver
 from bot.notify.routes import Routing, parse_routes
 from bot.slack.notify_cards import LiveCards
 from bot.slack.serve import web_app

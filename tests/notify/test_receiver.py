@@ -8,7 +8,8 @@ import logging
 
 import pytest
 
-from bot.notify.receiver import MAX_BODY_BYTES, WEBHOOK_PATH
+from bot.notify.events import WEBHOOK_PATH
+from bot.notify.receiver import MAX_BODY_BYTES
 from tests.notify.conftest import NotifierFactory
 from tests.notify.payloads import OLD_SECRET, SECRET, body, event, headers, incident
 

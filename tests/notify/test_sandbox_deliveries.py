@@ -12,7 +12,8 @@ from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.notify.receiver import WEBHOOK_PATH, WebhookReceiver
+from bot.notify.events import WEBHOOK_PATH
+from bot.notify.receiver import WebhookReceiver
 from bot.notify.routes import Routing, parse_routes
 from bot.pagerduty import PagerDutyClient
 from bot.sandbox import Sandbox, default_token

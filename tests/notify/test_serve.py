@@ -12,7 +12,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.notify.receiver import WEBHOOK_PATH, WebhookReceiver
+from bot.notify.events import WEBHOOK_PATH
+from bot.notify.receiver import WebhookReceiver
 from bot.slack.serve import run_webhooks, serve
 from bot.store.memory import MemoryState
 from tests.fakes.fake_slack import FakeSlack
